@@ -1,0 +1,41 @@
+# The one entry point for developers and CI. `make build` installs what the
+# tests need, then lints, type-checks, bundles and runs the tests with coverage.
+SHELL := /bin/bash
+BUNDLE := dist/haproxy-charm.js
+SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk
+
+.PHONY: build deps system-deps lint typecheck bundle test charm demo clean
+
+build: deps lint typecheck bundle test
+
+deps: system-deps node_modules/.package-lock.json
+
+# Debian packages the tests drive for real: haproxy, openssl, curl, zip, iproute2, wrk.
+system-deps:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages for:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			haproxy openssl curl zip unzip iproute2 wrk >/dev/null; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+lint: deps
+	npx eslint .
+	npx prettier --check .
+
+typecheck: deps
+	npx tsc --noEmit
+
+bundle: $(BUNDLE)
+
+$(BUNDLE): deps $(shell find src -name '*.ts') scripts/bundle.mjs
+	node scripts/bundle.mjs
+
+test: deps bundle
+	npx vitest run --coverage
+
+clean:
+	rm -rf dist coverage build haproxy.charm

@@ -1,0 +1,25 @@
+// Everything a hook reads from the outside world, gathered once at the edge.
+// A JSON file of this shape is also what `render --from` takes.
+import type { RelationSettings } from "./juju/hookTools.js";
+
+/** One remote unit's settings on one relation. */
+export interface RemoteUnit {
+  readonly relationId: string;
+  readonly unit: string;
+  readonly settings: RelationSettings;
+}
+
+export interface HookInputs {
+  /** This unit, e.g. `haproxy/0`. */
+  readonly unitName: string;
+  readonly privateAddress: string;
+  readonly publicAddress: string;
+  /** `config-get --format=json` as Juju returned it. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Remote units on `reverseproxy`, in relation id then unit order. */
+  readonly reverseproxy: readonly RemoteUnit[];
+  /** Other haproxy units on `peer`. */
+  readonly peers: readonly RemoteUnit[];
+  /** The monitoring password to use when config says `changeme`. */
+  readonly generatedMonitoringPassword?: string;
+}

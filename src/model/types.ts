@@ -1,0 +1,133 @@
+// The charm's data model. Inputs (config, relation data) are parsed into
+// ServiceSpec values; the planner turns those into a HaproxyConfig that the
+// templates render verbatim. Templates never see the inputs' own shapes.
+
+/** One `server` line of a backend, before `{i}` substitution. */
+export interface ServerSpec {
+  readonly name: string;
+  readonly address: string;
+  readonly port: string;
+  readonly options: readonly string[];
+}
+
+/** An extra backend of a service (the `backends` key), reached through ACLs. */
+export interface BackendSpec {
+  readonly name: string;
+  readonly servers: readonly ServerSpec[];
+}
+
+/** A custom error page: `errorfile <status> <file>` with the decoded body. */
+export interface ErrorfileSpec {
+  readonly status: number;
+  readonly content: string;
+}
+
+/** A TLS certificate source for a service's bind line. */
+export type CrtSpec =
+  | { readonly kind: "default" }
+  | { readonly kind: "inline"; readonly pem: string }
+  | { readonly kind: "directory"; readonly path: string };
+
+/** Where a service definition came from, for log lines and status messages. */
+export type Origin =
+  | { readonly kind: "config" }
+  | { readonly kind: "relation"; readonly relationId: string; readonly unit: string }
+  | { readonly kind: "peer" };
+
+/** A service as the old charm's services YAML describes it, validated and typed. */
+export interface ServiceSpec {
+  readonly name: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly serviceOptions: readonly string[];
+  readonly serverOptions: readonly string[];
+  readonly servers: readonly ServerSpec[];
+  readonly backends: readonly BackendSpec[];
+  readonly errorfiles: readonly ErrorfileSpec[];
+  readonly crts: readonly CrtSpec[];
+  readonly origin: Origin;
+}
+
+/** A service after host/port assignment: what a frontend is built from. */
+export interface PlacedService extends ServiceSpec {
+  readonly host: string;
+  readonly port: number;
+}
+
+// ---- Render-ready model: exactly what templates/haproxy.cfg.hbs prints. ----
+
+export interface GlobalSection {
+  readonly logs: readonly string[];
+  readonly maxconn: number;
+  readonly user: string;
+  readonly group: string;
+  readonly debug: boolean;
+  readonly quiet: boolean;
+  readonly hardStopAfter?: string;
+  readonly spreadChecks: number;
+  readonly dhParam: number;
+  readonly bindCiphers: string;
+  readonly bindOptions?: string;
+  /** Complete `stats socket` arguments, one line each. */
+  readonly statsSockets: readonly string[];
+}
+
+export interface DefaultsSection {
+  readonly log: string;
+  readonly mode: string;
+  readonly options: readonly string[];
+  readonly retries: number;
+  readonly timeouts: readonly string[];
+}
+
+export interface Userlist {
+  readonly name: string;
+  readonly groups: readonly string[];
+  readonly users: readonly string[];
+}
+
+export interface FrontendStanza {
+  readonly name: string;
+  /** `host:port` followed by any bind parameters (`ssl crt ...`). */
+  readonly bind: string;
+  readonly defaultBackend: string;
+  readonly options: readonly string[];
+}
+
+export interface ServerLine {
+  readonly name: string;
+  readonly address: string;
+  readonly port: string;
+  /** Options joined with spaces, `{i}` already replaced. */
+  readonly options: string;
+}
+
+export interface BackendStanza {
+  readonly name: string;
+  readonly options: readonly string[];
+  readonly errorfiles: readonly { readonly status: number; readonly path: string }[];
+  readonly servers: readonly ServerLine[];
+}
+
+/** A frontend and the backends that belong to it (default first). */
+export interface ProxyStanza {
+  readonly frontend: FrontendStanza;
+  readonly backends: readonly BackendStanza[];
+}
+
+export interface HaproxyConfig {
+  readonly global: GlobalSection;
+  readonly defaults: DefaultsSection;
+  readonly userlists: readonly Userlist[];
+  /** The monitoring listener first (when enabled), then services by name. */
+  readonly proxies: readonly ProxyStanza[];
+}
+
+/** A file haproxy.cfg refers to (errorfile, certificate), written before it. */
+export interface ManagedFile {
+  readonly path: string;
+  readonly content: string;
+  readonly mode: number;
+  /** Keys and certificates: owned by the haproxy user, never logged. */
+  readonly secret: boolean;
+}
