@@ -40,3 +40,14 @@ export class HookToolError extends Error {
 export class ApplyError extends Error {
   override readonly name = "ApplyError";
 }
+
+/** Two services that both have servers claim one port: unit goes blocked, live config stays. */
+export class ServiceConflictError extends Error {
+  override readonly name = "ServiceConflictError";
+  constructor(
+    readonly port: number,
+    readonly services: readonly string[],
+  ) {
+    super(`services ${services.join(" and ")} both serve port ${port}`);
+  }
+}

@@ -22,4 +22,6 @@ export interface HookInputs {
   readonly peers: readonly RemoteUnit[];
   /** The monitoring password to use when config says `changeme`. */
   readonly generatedMonitoringPassword?: string;
+  /** Certificate and key PEM generated for `ssl_cert=SELFSIGNED`. */
+  readonly selfSignedPem?: string;
 }

@@ -28,12 +28,6 @@ export type CrtSpec =
   | { readonly kind: "inline"; readonly pem: string }
   | { readonly kind: "directory"; readonly path: string };
 
-/** Where a service definition came from, for log lines and status messages. */
-export type Origin =
-  | { readonly kind: "config" }
-  | { readonly kind: "relation"; readonly relationId: string; readonly unit: string }
-  | { readonly kind: "peer" };
-
 /** A service as the old charm's services YAML describes it, validated and typed. */
 export interface ServiceSpec {
   readonly name: string;
@@ -45,7 +39,6 @@ export interface ServiceSpec {
   readonly backends: readonly BackendSpec[];
   readonly errorfiles: readonly ErrorfileSpec[];
   readonly crts: readonly CrtSpec[];
-  readonly origin: Origin;
 }
 
 /** A service after host/port assignment: what a frontend is built from. */

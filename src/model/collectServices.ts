@@ -1,0 +1,145 @@
+// Builds the set of services haproxy serves from config `services` and the
+// remote units of the `reverseproxy` relation, following the old charm's
+// rules so that related charms keep working unchanged.
+import type { RemoteUnit } from "../inputs.js";
+import { InvalidField, checkHost, checkName, checkPort } from "./fieldChecks.js";
+import { mergeService, unionServers } from "./mergeServices.js";
+import { type ParsedService, parseServicesYaml } from "./parseServices.js";
+import type { ServerSpec } from "./types.js";
+import { appOfUnit, compareUnitsOnRelations, unitSlug } from "./unitNames.js";
+
+/** A remote unit left out of the configuration, and why. */
+export interface SkippedUnit {
+  readonly relationId: string;
+  readonly unit: string;
+  readonly reason: string;
+  /** Bad data (a warning) rather than data not yet set (informational). */
+  readonly invalid: boolean;
+}
+
+export interface ServiceCollection {
+  /** In the order they were first defined: config first, then relation units. */
+  readonly services: readonly ParsedService[];
+  /** Where units that name no service go: the first service defined. */
+  readonly defaultService?: string;
+  readonly skipped: readonly SkippedUnit[];
+}
+
+class ServiceTable {
+  readonly byName = new Map<string, ParsedService>();
+  defaultService?: string;
+
+  add(service: ParsedService): void {
+    this.defaultService ??= service.name;
+    const known = this.byName.get(service.name);
+    this.byName.set(service.name, known ? mergeService(known, service) : service);
+  }
+
+  addServer(serviceName: string, server: ServerSpec): void {
+    const service = this.byName.get(serviceName);
+    if (service) {
+      this.byName.set(serviceName, {
+        ...service,
+        servers: unionServers(service.servers ?? [], [server]),
+      });
+    }
+  }
+}
+
+export function collectServices(
+  configServices: readonly ParsedService[],
+  remoteUnits: readonly RemoteUnit[],
+): ServiceCollection {
+  const table = new ServiceTable();
+  const skipped: SkippedUnit[] = [];
+  const skip = (unit: RemoteUnit, reason: string, invalid = true) =>
+    skipped.push({ relationId: unit.relationId, unit: unit.unit, reason, invalid });
+
+  configServices.forEach((service) => table.add(service));
+  const units = [...remoteUnits].sort(compareUnitsOnRelations);
+
+  // Units that describe their services themselves.
+  for (const unit of units) {
+    try {
+      relationDrivenServices(unit).forEach((service) => table.add(service));
+    } catch (error) {
+      if (!(error instanceof InvalidField)) throw error;
+      skip(unit, error.message);
+    }
+  }
+
+  // Units that only say "here I am, on this port".
+  for (const unit of units) {
+    if (unit.settings.services !== undefined) continue;
+    if (unit.settings.port === undefined || unit.settings.port === "") {
+      if (unit.settings.all_services === undefined) skip(unit, "no port set yet", false);
+      continue;
+    }
+    try {
+      const { serviceNames, server } = singleServiceServer(unit, table);
+      serviceNames.forEach((name) => table.addServer(name, server(table.byName.get(name))));
+    } catch (error) {
+      if (!(error instanceof InvalidField)) throw error;
+      skip(unit, error.message);
+    }
+  }
+
+  return {
+    services: [...table.byName.values()],
+    ...(table.defaultService !== undefined && { defaultService: table.defaultService }),
+    skipped,
+  };
+}
+
+function relationDrivenServices(unit: RemoteUnit): ParsedService[] {
+  const { services, all_services: allServices } = unit.settings;
+  if (services !== undefined) return parseServicesYaml(services, "services");
+  if (allServices === undefined) return [];
+  // apache2 publishes the services it fronts; haproxy reaches them through
+  // the apache2 unit itself, on each service's port.
+  const address = checkHost(unit.settings["private-address"], "private-address");
+  return parseServicesYaml(allServices, "all_services").map((service) => {
+    if (!service.servers) return service;
+    if (service.port === undefined) {
+      throw new InvalidField(`all_services (${service.name}).service_port`, "missing");
+    }
+    const port = String(service.port);
+    return { ...service, servers: service.servers.map((s) => ({ ...s, address, port })) };
+  });
+}
+
+function singleServiceServer(unit: RemoteUnit, table: ServiceTable) {
+  const port = checkPort(unit.settings.port, "port");
+  const address = checkHost(unit.settings["private-address"], "private-address");
+  const serviceNames = new Set<string>();
+
+  const requested = unit.settings.service_name;
+  if (requested !== undefined) {
+    const name = checkName(requested, "service_name");
+    if (!table.byName.has(name)) {
+      throw new InvalidField("service_name", `no service named ${name} is configured`);
+    }
+    serviceNames.add(name);
+  }
+  for (const site of (unit.settings.sitenames ?? "").split(/\s+/)) {
+    if (table.byName.has(site)) serviceNames.add(site);
+  }
+  const app = appOfUnit(unit.unit);
+  for (const name of [`${app}_service`, app]) {
+    if (table.byName.has(name)) serviceNames.add(name);
+  }
+  if (serviceNames.size === 0) {
+    if (table.defaultService === undefined) {
+      throw new InvalidField("port", "no service is configured to add this unit to");
+    }
+    serviceNames.add(table.defaultService);
+  }
+
+  const server = (service: ParsedService | undefined): ServerSpec => ({
+    name: `${unitSlug(unit.unit)}-${port}`,
+    address,
+    port: String(port),
+    options: service?.serverOptions ?? [],
+  });
+  return { serviceNames, server };
+}

@@ -1,0 +1,146 @@
+// The pure heart of every hook: from everything the hook read to the
+// haproxy configuration, the files it refers to and the ports to open.
+import { type CharmConfig, parseCharmConfig } from "../config/charmConfig.js";
+import { ConfigError } from "../errors.js";
+import type { HookInputs } from "../inputs.js";
+import { type SkippedUnit, collectServices } from "./collectServices.js";
+import { InvalidField, checkLine } from "./fieldChecks.js";
+import { buildDefaultsSection, buildGlobalSection, parseUserlists } from "./globalSections.js";
+import { type ParsedService, parseServicesYaml } from "./parseServices.js";
+import {
+  assignHostPorts,
+  completeService,
+  countServers,
+  settlePortClaims,
+} from "./placeServices.js";
+import { buildProxy, defaultCertificatePath } from "./proxyStanzas.js";
+import type { HaproxyConfig, ManagedFile, PlacedService } from "./types.js";
+
+export interface PlanPaths {
+  readonly haproxyLib: string;
+  readonly haproxyRun: string;
+}
+
+export interface Plan {
+  readonly charmConfig: CharmConfig;
+  readonly config: HaproxyConfig;
+  /** Files haproxy.cfg refers to; written and checked before it goes live. */
+  readonly files: readonly ManagedFile[];
+  /** TCP ports haproxy listens on, to open in Juju. */
+  readonly ports: readonly number[];
+  /** The services as served (after host/port assignment). */
+  readonly services: readonly PlacedService[];
+  readonly serverCount: number;
+  readonly skippedUnits: readonly SkippedUnit[];
+  /** Empty services that gave their port to a service with servers. */
+  readonly displacedServices: readonly string[];
+}
+
+export const MONITORING_SERVICE = "haproxy_monitoring";
+
+export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
+  const charmConfig = parseCharmConfig(inputs.config);
+  const collection = collectServices(parseConfigServices(charmConfig), inputs.reverseproxy);
+
+  const monitoring = monitoringService(charmConfig, inputs);
+  const reserved = new Map(monitoring ? [[monitoring.port, MONITORING_SERVICE]] : []);
+  const placement = settlePortClaims(
+    assignHostPorts(collection.services.map(completeService), charmConfig.monitoring_port),
+    reserved,
+  );
+
+  const context = { unitName: inputs.unitName, libDir: paths.haproxyLib };
+  const built = [...(monitoring ? [monitoring] : []), ...placement.services].map((service) =>
+    buildProxy(service, context),
+  );
+
+  return {
+    charmConfig,
+    config: {
+      global: buildGlobalSection(charmConfig, paths.haproxyRun),
+      defaults: buildDefaultsSection(charmConfig),
+      userlists: parseUserlists(charmConfig.userlists),
+      proxies: built.map((proxy) => proxy.stanza),
+    },
+    files: [
+      ...defaultCertificateFiles(charmConfig, inputs, paths.haproxyLib),
+      ...built.flatMap((proxy) => proxy.files),
+    ],
+    ports: [...(monitoring ? [monitoring] : []), ...placement.services]
+      .map((service) => service.port)
+      .sort((a, b) => a - b),
+    services: placement.services,
+    serverCount: placement.services.reduce((sum, service) => sum + countServers(service), 0),
+    skippedUnits: collection.skipped,
+    displacedServices: placement.displaced,
+  };
+}
+
+function parseConfigServices(config: CharmConfig): ParsedService[] {
+  try {
+    return parseServicesYaml(config.services, "services");
+  } catch (error) {
+    if (error instanceof InvalidField) throw new ConfigError("services", error.message);
+    throw error;
+  }
+}
+
+function defaultCertificateFiles(
+  config: CharmConfig,
+  inputs: HookInputs,
+  libDir: string,
+): ManagedFile[] {
+  const pem = (content: string): ManagedFile[] => [
+    { path: defaultCertificatePath(libDir), content, mode: 0o600, secret: true },
+  ];
+  if (config.ssl_cert === "") return [];
+  if (config.ssl_cert === "SELFSIGNED")
+    return inputs.selfSignedPem ? pem(inputs.selfSignedPem) : [];
+  if (config.ssl_key === "") throw new ConfigError("ssl_key", "must be set when ssl_cert is set");
+  const decode = (option: "ssl_cert" | "ssl_key") => {
+    const text = config[option].trim();
+    if (!/^[A-Za-z0-9+/=\s]+$/.test(text)) throw new ConfigError(option, "is not base64");
+    const decoded = Buffer.from(text, "base64").toString("utf8");
+    return decoded.endsWith("\n") ? decoded : `${decoded}\n`;
+  };
+  return pem(decode("ssl_cert") + decode("ssl_key"));
+}
+
+function monitoringService(config: CharmConfig, inputs: HookInputs): PlacedService | undefined {
+  if (!config.enable_monitoring) return undefined;
+  const word = (option: "monitoring_username" | "monitoring_password", value: string) => {
+    if (!/^[^\s#:"'\\]+$/.test(value)) {
+      throw new ConfigError(option, "must be one word without spaces, quotes, '#', ':' or '\\'");
+    }
+    return value;
+  };
+  const username = word("monitoring_username", config.monitoring_username);
+  const password = word(
+    "monitoring_password",
+    config.monitoring_password === "changeme"
+      ? (inputs.generatedMonitoringPassword ?? config.monitoring_password)
+      : config.monitoring_password,
+  );
+  let cidrs: string;
+  try {
+    cidrs = checkLine(config.monitoring_allowed_cidr, "monitoring_allowed_cidr");
+  } catch (error) {
+    if (error instanceof InvalidField) throw new ConfigError(error.field, error.problem);
+    throw error;
+  }
+  return {
+    ...completeService({ name: MONITORING_SERVICE }),
+    host: "0.0.0.0",
+    port: config.monitoring_port,
+    serviceOptions: [
+      "mode http",
+      `acl allowed_cidr src ${cidrs}`,
+      "http-request deny unless allowed_cidr",
+      "stats enable",
+      "stats uri /",
+      "stats realm Haproxy\\ Statistics",
+      `stats auth ${username}:${password}`,
+      `stats refresh ${config.monitoring_stats_refresh}`,
+    ],
+  };
+}

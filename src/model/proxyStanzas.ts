@@ -1,0 +1,100 @@
+// Turns a placed service into its frontend and backends, plus the files
+// (error pages, certificates) those stanzas refer to.
+import { splitOptions } from "./splitOptions.js";
+import type {
+  BackendStanza,
+  CrtSpec,
+  ManagedFile,
+  PlacedService,
+  ProxyStanza,
+  ServerSpec,
+} from "./types.js";
+import { unitSlug } from "./unitNames.js";
+
+export interface StanzaContext {
+  /** This haproxy unit: frontends are named `<unit-slug>-<port>`. */
+  readonly unitName: string;
+  readonly libDir: string;
+}
+
+export interface BuiltProxy {
+  readonly stanza: ProxyStanza;
+  readonly files: readonly ManagedFile[];
+}
+
+export function defaultCertificatePath(libDir: string): string {
+  return `${libDir}/default.pem`;
+}
+
+export function serviceFilesDir(libDir: string, serviceName: string): string {
+  return `${libDir}/service_${serviceName}`;
+}
+
+export function buildProxy(service: PlacedService, context: StanzaContext): BuiltProxy {
+  const dir = serviceFilesDir(context.libDir, service.name);
+  const options = splitOptions(service.serviceOptions);
+
+  const errorfiles = service.errorfiles.map((errorfile) => ({
+    status: errorfile.status,
+    path: `${dir}/${errorfile.status}.http`,
+  }));
+  const errorfileFiles: ManagedFile[] = service.errorfiles.map((errorfile, i) => ({
+    path: errorfiles[i]?.path as string,
+    content: errorfile.content,
+    mode: 0o644,
+    secret: false,
+  }));
+
+  const crtPaths = service.crts.map((crt, i) => certificatePath(crt, i, dir, context.libDir));
+  const certificateFiles: ManagedFile[] = service.crts.flatMap((crt, i) =>
+    crt.kind === "inline"
+      ? [{ path: crtPaths[i] as string, content: crt.pem, mode: 0o600, secret: true }]
+      : [],
+  );
+
+  const backend = (name: string, servers: readonly ServerSpec[]): BackendStanza => ({
+    name,
+    options: options.backend,
+    errorfiles,
+    servers: servers.map((server, i) => ({
+      name: server.name,
+      address: server.address,
+      port: server.port,
+      options: server.options.join(" ").replaceAll("{i}", String(i)),
+    })),
+  });
+
+  return {
+    stanza: {
+      frontend: {
+        name: `${unitSlug(context.unitName)}-${service.port}`,
+        bind: bindLine(service.host, service.port, crtPaths),
+        defaultBackend: service.name,
+        options: options.frontend,
+      },
+      backends: [
+        backend(service.name, service.servers),
+        ...service.backends.map((extra) => backend(extra.name, extra.servers)),
+      ],
+    },
+    files: [...errorfileFiles, ...certificateFiles],
+  };
+}
+
+function certificatePath(crt: CrtSpec, index: number, serviceDir: string, libDir: string): string {
+  switch (crt.kind) {
+    case "default":
+      return defaultCertificatePath(libDir);
+    case "directory":
+      return crt.path;
+    case "inline":
+      return `${serviceDir}/${index}.pem`;
+  }
+}
+
+function bindLine(host: string, port: number, crtPaths: readonly string[]): string {
+  const address = `${host}:${port}`;
+  if (crtPaths.length === 0) return address;
+  // SSLv3 and TLS 1.0/1.1 are broken; nothing below TLS 1.2 is offered.
+  return `${address} ssl ${crtPaths.map((path) => `crt ${path}`).join(" ")} ssl-min-ver TLSv1.2`;
+}
