@@ -12,6 +12,8 @@ await build({
   minify: false,
   sourcemap: false,
   legalComments: "none",
+  // Templates are bundled as their text (see src/types/hbs.d.ts).
+  loader: { ".hbs": "text" },
   banner: {
     // Some bundled CommonJS dependencies call require(); give ESM output one.
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
