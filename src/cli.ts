@@ -1,0 +1,79 @@
+// The charm's single executable. Juju runs `hook <name>` through dispatch;
+// operators run `render` for a dry run. Only this file turns errors into
+// exit codes.
+import { readFile } from "node:fs/promises";
+
+import { Command } from "commander";
+
+import { SystemctlServiceManager } from "./apply/serviceManager.js";
+import { ExecaHookTools } from "./juju/execaHookTools.js";
+import { hookContextFromEnv } from "./hook/hookContext.js";
+import { readInputs } from "./hook/readInputs.js";
+import { runHook } from "./hook/runHook.js";
+import { planConfiguration } from "./model/planConfiguration.js";
+import { productionPaths } from "./paths.js";
+import { renderHaproxyConfig } from "./render/renderHaproxyConfig.js";
+import { parseSnapshot } from "./snapshot.js";
+
+const program = new Command()
+  .name("haproxy-charm")
+  .description(
+    "The HAProxy charm for Juju: turns config and relation data into a live haproxy.cfg.",
+  )
+  .showHelpAfterError();
+
+program
+  .command("hook")
+  .description("Handle one Juju event (what dispatch and hooks/<name> run).")
+  .argument("<name>", "the hook name, e.g. config-changed or reverseproxy-relation-changed")
+  .action(async (name: string) => {
+    const tools = new ExecaHookTools();
+    const deps = {
+      tools,
+      paths: productionPaths,
+      service: new SystemctlServiceManager(),
+      haproxyBinary: "haproxy",
+      fileOwner: "haproxy",
+    };
+    try {
+      await runHook(deps, hookContextFromEnv(name, process.env));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`hook ${name} failed: ${message}\n`);
+      await tools.log("ERROR", `hook ${name} failed: ${message}`).catch(() => undefined);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command("render")
+  .description(
+    "Print the haproxy.cfg that the current hook context (or a saved snapshot) produces. " +
+      "Touches nothing: a dry run.",
+  )
+  .option("--from <snapshot.json>", "read config and relation data from a JSON snapshot file")
+  .addHelpText(
+    "after",
+    `
+A snapshot is JSON of this shape (every key optional):
+  { "unitName": "haproxy/0", "config": { "services": "..." },
+    "reverseproxy": [ { "relationId": "reverseproxy:1", "unit": "my-web-app/0",
+                        "settings": { "private-address": "10.0.0.5", "port": "80" } } ] }`,
+  )
+  .action(async (options: { from?: string }) => {
+    try {
+      const inputs = options.from
+        ? parseSnapshot(await readFile(options.from, "utf8"))
+        : await readInputs(new ExecaHookTools(), hookContextFromEnv("render", process.env));
+      const plan = planConfiguration(inputs, productionPaths);
+      for (const skipped of plan.skippedUnits) {
+        process.stderr.write(`note: unit ${skipped.unit} not served: ${skipped.reason}\n`);
+      }
+      process.stdout.write(renderHaproxyConfig(plan.config));
+    } catch (error) {
+      process.stderr.write(`render: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 2;
+    }
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,125 @@
+// Every hook that can change what haproxy serves ends here: read inputs,
+// plan (pure), render (pure), apply (stage, validate, swap, reload), then
+// publish ports and status.
+import { applyPlan } from "../apply/applyPlan.js";
+import { planPortChanges } from "../apply/ports.js";
+import type { ServiceManager } from "../apply/serviceManager.js";
+import { parseCharmConfig } from "../config/charmConfig.js";
+import { ConfigError, ServiceConflictError, ValidationError } from "../errors.js";
+import type { HookInputs } from "../inputs.js";
+import type { HookTools, StatusName } from "../juju/hookTools.js";
+import { type Plan, planConfiguration } from "../model/planConfiguration.js";
+import type { Paths } from "../paths.js";
+import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
+import type { HookContext } from "./hookContext.js";
+import { monitoringPassword } from "./monitoringPassword.js";
+import { readInputs } from "./readInputs.js";
+
+export interface HookDeps {
+  readonly tools: HookTools;
+  readonly paths: Paths;
+  readonly service: ServiceManager;
+  readonly haproxyBinary: string;
+  /** Owner of certificates and keys: the user haproxy runs as. */
+  readonly fileOwner: string;
+}
+
+export interface Outcome {
+  readonly status: StatusName;
+  readonly message: string;
+  readonly plan?: Plan;
+}
+
+export async function reconcile(deps: HookDeps, context: HookContext): Promise<Outcome> {
+  const inputs = await withGeneratedSecrets(deps, await readInputs(deps.tools, context));
+  const outcome = await applyInputs(deps, inputs);
+  await deps.tools.statusSet(outcome.status, outcome.message);
+  return outcome;
+}
+
+async function applyInputs(deps: HookDeps, inputs: HookInputs): Promise<Outcome> {
+  const { tools } = deps;
+  let plan: Plan;
+  try {
+    plan = planConfiguration(inputs, deps.paths);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof ServiceConflictError) {
+      await tools.log("ERROR", `configuration not applied: ${error.message}`);
+      return { status: "blocked", message: error.message };
+    }
+    throw error;
+  }
+  for (const skipped of plan.skippedUnits) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `reverseproxy unit ${skipped.unit} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
+  for (const name of plan.displacedServices) {
+    await tools.log("INFO", `service ${name} has no servers and yields its port to another`);
+  }
+
+  try {
+    const result = await applyPlan(
+      { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
+      {
+        paths: deps.paths,
+        haproxyBinary: deps.haproxyBinary,
+        service: deps.service,
+        fileOwner: deps.fileOwner,
+      },
+    );
+    if (result.action !== "none") {
+      await tools.log("INFO", `haproxy ${result.action} with ${plan.serverCount} servers`);
+    }
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      await tools.log("ERROR", error.output.trim() || error.message);
+      return { status: "blocked", message: error.message, plan };
+    }
+    throw error;
+  }
+
+  const ports = planPortChanges(await tools.openedPorts(), [...plan.ports]);
+  for (const port of ports.close) await tools.closePort(port);
+  for (const port of ports.open) await tools.openPort(port);
+
+  return { ...statusOf(plan), plan };
+}
+
+export function statusOf(plan: Plan): { status: StatusName; message: string } {
+  if (plan.serverCount === 0) {
+    return { status: "waiting", message: "Waiting for backend units on the reverseproxy relation" };
+  }
+  const invalid = plan.skippedUnits.filter((unit) => unit.invalid).length;
+  if (invalid > 0) {
+    const units = invalid === 1 ? "1 unit" : `${invalid} units`;
+    return {
+      status: "active",
+      message: `Unit is ready; ignoring ${units} with invalid relation data (see juju debug-log)`,
+    };
+  }
+  return { status: "active", message: "Unit is ready" };
+}
+
+async function withGeneratedSecrets(deps: HookDeps, inputs: HookInputs): Promise<HookInputs> {
+  const config = parseCharmConfigLenient(inputs.config);
+  if (!config?.enable_monitoring || config.monitoring_password !== "changeme") return inputs;
+  return {
+    ...inputs,
+    generatedMonitoringPassword: await monitoringPassword(
+      deps.paths.charmState,
+      deps.paths.haproxyConfig,
+    ),
+  };
+}
+
+// A config error is reported by the planner with its full message; here it
+// only means there is no password to generate.
+function parseCharmConfigLenient(raw: HookInputs["config"]) {
+  try {
+    return parseCharmConfig(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,70 @@
+// Maps each Juju event to what the charm does about it.
+import { mkdir } from "node:fs/promises";
+
+import type { HookContext } from "./hookContext.js";
+import { publishToReverseproxy } from "./publishReverseproxy.js";
+import { type HookDeps, reconcile } from "./reconcile.js";
+
+const RECONCILING_HOOKS = new Set([
+  "config-changed",
+  "start",
+  "upgrade-charm",
+  "leader-elected",
+  "reverseproxy-relation-changed",
+  "reverseproxy-relation-departed",
+  "reverseproxy-relation-broken",
+  "peer-relation-joined",
+  "peer-relation-changed",
+  "peer-relation-departed",
+  "peer-relation-broken",
+  "website-relation-joined",
+  "website-relation-changed",
+]);
+
+// Events of metadata.yaml the charm has nothing to do for (yet).
+const QUIET_HOOKS =
+  /^(remove|.*-relation-created|website-relation-(departed|broken)|(munin|nrpe-external-master|local-monitors|statistics)-relation-.*)$/;
+
+export async function runHook(deps: HookDeps, context: HookContext): Promise<void> {
+  const { hookName } = context;
+  const { tools, service } = deps;
+
+  if (hookName === "install") {
+    await tools.statusSet("maintenance", "Installing");
+    await ensureDirectories(deps);
+    await tools.statusSet("maintenance", "Installed; waiting for configuration");
+    return;
+  }
+  if (hookName === "stop") {
+    if (await service.isRunning()) await service.stop();
+    return;
+  }
+  if (hookName === "update-status") {
+    // A haproxy that died or was stopped by hand is brought back.
+    if (!(await service.isRunning())) {
+      await tools.log("WARNING", "haproxy is not running; starting it");
+      await ensureDirectories(deps);
+      await reconcile(deps, context);
+    }
+    return;
+  }
+  if (hookName === "reverseproxy-relation-joined") {
+    await publishToReverseproxy(tools, context.relationId ? [context.relationId] : []);
+    return;
+  }
+  if (RECONCILING_HOOKS.has(hookName)) {
+    await ensureDirectories(deps);
+    await reconcile(deps, context);
+    return;
+  }
+  if (!QUIET_HOOKS.test(hookName)) {
+    await tools.log("INFO", `no handler for hook ${hookName}; nothing to do`);
+  }
+}
+
+async function ensureDirectories(deps: HookDeps): Promise<void> {
+  const { paths } = deps;
+  await mkdir(paths.haproxyLib, { recursive: true });
+  await mkdir(paths.haproxyRun, { recursive: true });
+  await mkdir(paths.charmState, { recursive: true, mode: 0o700 });
+}
