@@ -118,7 +118,7 @@ export class ExecaHookTools implements HookTools {
       ...(input === undefined ? { stdin: "ignore" as const } : { input }),
     });
     if (result.failed) {
-      const stderr = result.stderr || result.originalMessage || result.shortMessage;
+      const stderr = result.stderr || result.originalMessage || (result.shortMessage ?? "");
       throw new HookToolError(formatCommand(command), result.exitCode, stderr);
     }
     return result.stdout;
