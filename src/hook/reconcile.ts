@@ -55,6 +55,10 @@ async function applyInputs(deps: HookDeps, inputs: HookInputs): Promise<Outcome>
       `reverseproxy unit ${skipped.unit} (${skipped.relationId}) not served: ${skipped.reason}`,
     );
   }
+  for (const note of plan.notes) await tools.log("WARNING", note);
+  if (plan.config.proxies.length === 0) {
+    return { status: "waiting", message: "No services configured", plan };
+  }
   for (const name of plan.displacedServices) {
     await tools.log("INFO", `service ${name} has no servers and yields its port to another`);
   }

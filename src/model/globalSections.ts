@@ -30,7 +30,6 @@ export function buildGlobalSection(config: CharmConfig, runDir: string): GlobalS
     maxconn: config.global_maxconn,
     user: singleToken(config, "global_user"),
     group: singleToken(config, "global_group"),
-    debug: config.global_debug,
     quiet: config.global_quiet,
     ...(hardStopAfter !== "" && { hardStopAfter }),
     spreadChecks: config.global_spread_checks,

@@ -34,6 +34,8 @@ export interface Plan {
   readonly skippedUnits: readonly SkippedUnit[];
   /** Empty services that gave their port to a service with servers. */
   readonly displacedServices: readonly string[];
+  /** Options accepted but not acted on, for the log. */
+  readonly notes: readonly string[];
 }
 
 export const MONITORING_SERVICE = "haproxy_monitoring";
@@ -73,6 +75,9 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     serverCount: placement.services.reduce((sum, service) => sum + countServers(service), 0),
     skippedUnits: collection.skipped,
     displacedServices: placement.displaced,
+    notes: charmConfig.global_debug
+      ? ["global_debug is ignored: haproxy 2.5 and later have no `debug` keyword"]
+      : [],
   };
 }
 

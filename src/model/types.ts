@@ -54,7 +54,6 @@ export interface GlobalSection {
   readonly maxconn: number;
   readonly user: string;
   readonly group: string;
-  readonly debug: boolean;
   readonly quiet: boolean;
   readonly hardStopAfter?: string;
   readonly spreadChecks: number;

@@ -29,7 +29,6 @@ const minimalGlobal: GlobalSection = {
   maxconn: 4096,
   user: "haproxy",
   group: "haproxy",
-  debug: false,
   quiet: false,
   spreadChecks: 0,
   dhParam: 2048,
@@ -83,7 +82,6 @@ const cases: readonly (readonly [string, (fx: Fixtures) => RenderCase])[] = [
           maxconn: 20000,
           user: "haproxy",
           group: "haproxy",
-          debug: false,
           quiet: true,
           hardStopAfter: "10m",
           spreadChecks: 5,
@@ -155,31 +153,6 @@ frontend haproxy-0-3306
 backend db
     server db-0 10.0.0.9:3306 check
 `,
-    }),
-  ],
-  [
-    // The old charm's global_debug printed `debug`, which haproxy 2.5+ no
-    // longer knows: the model must not ask for it, and this shows why.
-    "debug set (a keyword haproxy 2.6 rejects)",
-    () => ({
-      config: {
-        global: { ...minimalGlobal, debug: true },
-        defaults: minimalDefaults,
-        userlists: [],
-        proxies: [],
-      },
-      want: `global
-    log stdout local0
-    maxconn 4096
-    user haproxy
-    group haproxy
-    debug
-    spread-checks 0
-    tune.ssl.default-dh-param 2048
-    ssl-default-bind-ciphers ECDHE+AESGCM
-
-${minimalDefaultsText}`,
-      haproxyVerdict: { exitCode: 1, outputContains: "unknown keyword 'debug'" },
     }),
   ],
   [

@@ -173,3 +173,11 @@ describe("planConfiguration", () => {
     expect(render({}, units)).toBe(render({}, [...units].reverse()));
   });
 });
+
+describe("options haproxy no longer knows", () => {
+  it("ignores global_debug with a note instead of rendering a keyword haproxy 2.6 rejects", () => {
+    const result = plan({ global_debug: true });
+    expect(renderHaproxyConfig(result.config)).not.toMatch(/^\s+debug$/m);
+    expect(result.notes).toEqual([expect.stringContaining("global_debug is ignored")]);
+  });
+});
