@@ -56,7 +56,7 @@ describe("single-service units", () => {
     const { byName } = collect(DEFAULT_CONFIG, [
       unit("web/3", { port: "8080", hostname: "198.51.100.9" }),
     ]);
-    expect(byName.get("haproxy_service")?.servers[0]).toMatchObject({
+    expect(byName.get("haproxy_service")?.servers?.[0]).toMatchObject({
       address: "10.0.0.3",
       port: "8080",
     });
