@@ -1,0 +1,94 @@
+// An in-memory stand-in for a Juju unit agent's hook tools, for tests of the
+// hook layer: it holds config and relation data and records what the charm
+// sets. (The packed charm is tested against real executables in tests/e2e.)
+import type {
+  HookTools,
+  LogLevel,
+  RelationSettings,
+  StatusName,
+} from "../../src/juju/hookTools.js";
+
+export class MemoryHookTools implements HookTools {
+  config: Record<string, unknown> = {};
+  /** relation id -> endpoint */
+  endpoints = new Map<string, string>();
+  /** relation id -> remote unit -> settings */
+  remote = new Map<string, Map<string, Record<string, string>>>();
+  /** relation id -> what this unit set */
+  local = new Map<string, Record<string, string>>();
+  status: { status: StatusName; message: string } | undefined;
+  logs: { level: LogLevel; message: string }[] = [];
+  opened = new Set<number>();
+  calls = 0;
+  leader = true;
+
+  addUnit(relationId: string, unit: string, settings: Record<string, string>): void {
+    const endpoint = relationId.split(":")[0] as string;
+    this.endpoints.set(relationId, endpoint);
+    const units = this.remote.get(relationId) ?? new Map();
+    units.set(unit, settings);
+    this.remote.set(relationId, units);
+  }
+
+  removeUnit(relationId: string, unit: string): void {
+    this.remote.get(relationId)?.delete(unit);
+  }
+
+  async configGet(): Promise<Record<string, unknown>> {
+    this.calls++;
+    return { ...this.config };
+  }
+  async relationIds(endpoint: string): Promise<string[]> {
+    this.calls++;
+    return [...this.endpoints].filter(([, e]) => e === endpoint).map(([id]) => id);
+  }
+  async relationList(relationId: string): Promise<string[]> {
+    this.calls++;
+    return [...(this.remote.get(relationId)?.keys() ?? [])];
+  }
+  async relationGet(relationId: string, unit: string): Promise<RelationSettings> {
+    this.calls++;
+    return { ...(this.remote.get(relationId)?.get(unit) ?? {}) };
+  }
+  async relationSet(relationId: string, settings: Readonly<Record<string, string>>): Promise<void> {
+    this.calls++;
+    const merged = { ...(this.local.get(relationId) ?? {}), ...settings };
+    // An empty value deletes the key, as in Juju.
+    this.local.set(
+      relationId,
+      Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== "")),
+    );
+  }
+  async unitGet(key: "private-address" | "public-address"): Promise<string> {
+    this.calls++;
+    return key === "private-address" ? "127.0.0.1" : "203.0.113.10";
+  }
+  async networkGet(): Promise<unknown> {
+    this.calls++;
+    return {};
+  }
+  async openPort(port: number): Promise<void> {
+    this.calls++;
+    this.opened.add(port);
+  }
+  async closePort(port: number): Promise<void> {
+    this.calls++;
+    this.opened.delete(port);
+  }
+  async openedPorts(): Promise<string[]> {
+    this.calls++;
+    return [...this.opened].map((port) => `${port}/tcp`);
+  }
+  async statusSet(status: StatusName, message: string): Promise<void> {
+    this.calls++;
+    this.status = { status, message };
+  }
+  async log(level: LogLevel, message: string): Promise<void> {
+    this.calls++;
+    this.logs.push({ level, message });
+  }
+  async isLeader(): Promise<boolean> {
+    this.calls++;
+    return this.leader;
+  }
+}

@@ -1,0 +1,199 @@
+// The hook layer end to end, minus Juju: relation data and config in memory,
+// everything else real (haproxy, its files, HTTP backends and clients).
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { hookContextFromEnv } from "../../../src/hook/hookContext.js";
+import type { HookDeps } from "../../../src/hook/reconcile.js";
+import { runHook } from "../../../src/hook/runHook.js";
+import type { Paths } from "../../../src/paths.js";
+import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
+import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+
+const RELATION = "reverseproxy:7";
+
+let root: string;
+let paths: Paths;
+let tools: MemoryHookTools;
+let haproxy: HaproxyProcess;
+let deps: HookDeps;
+let frontendPort: number;
+const backends: Backend[] = [];
+
+const services = (port: number, options = "[balance roundrobin]") =>
+  `- service_name: web\n  service_host: 127.0.0.1\n  service_port: ${port}\n  service_options: ${options}\n`;
+
+function hook(name: string, env: Record<string, string> = {}) {
+  return runHook(deps, hookContextFromEnv(name, { JUJU_UNIT_NAME: "haproxy/0", ...env }));
+}
+
+async function answeringBackends(requests: number): Promise<string[]> {
+  const names = new Set<string>();
+  for (let i = 0; i < requests; i++) {
+    const response = await httpGet(frontendPort);
+    expect(response.status).toBe(200);
+    names.add(response.body);
+  }
+  return [...names].sort();
+}
+
+beforeAll(async () => {
+  for (const name of ["web/0", "web/1", "web/2"]) backends.push(await startBackend(name));
+});
+afterAll(async () => {
+  await Promise.all(backends.map((backend) => backend.close()));
+});
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "charm-hook-"));
+  paths = {
+    haproxyConfig: path.join(root, "etc", "haproxy.cfg"),
+    haproxyLib: path.join(root, "lib"),
+    haproxyRun: path.join(root, "run"),
+    charmState: path.join(root, "state"),
+  };
+  await import("node:fs/promises").then((fs) => fs.mkdir(path.join(root, "etc")));
+  frontendPort = await findFreePort();
+  tools = new MemoryHookTools();
+  tools.config = { services: services(frontendPort) };
+  haproxy = new HaproxyProcess({
+    configFile: paths.haproxyConfig,
+    pidFile: path.join(root, "haproxy.pid"),
+    probePorts: [frontendPort],
+  });
+  deps = { tools, paths, service: haproxy, haproxyBinary: "haproxy", fileOwner: "haproxy" };
+  backends.forEach((backend) =>
+    tools.addUnit(RELATION, backend.name, {
+      "private-address": "127.0.0.1",
+      port: String(backend.port),
+    }),
+  );
+});
+afterEach(async () => {
+  await haproxy.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("hooks against a real haproxy", () => {
+  it("serves every related unit after config-changed, opens the port, reports active", async () => {
+    await hook("install");
+    await hook("config-changed");
+    expect(await answeringBackends(6)).toEqual(["web/0", "web/1", "web/2"]);
+    expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
+    expect([...tools.opened]).toEqual([frontendPort]);
+  });
+
+  it("takes a departed unit out of the backend", async () => {
+    await hook("config-changed");
+    tools.removeUnit(RELATION, "web/2");
+    await hook("reverseproxy-relation-departed", {
+      JUJU_RELATION_ID: RELATION,
+      JUJU_DEPARTING_UNIT: "web/2",
+    });
+    expect(await answeringBackends(6)).toEqual(["web/0", "web/1"]);
+  });
+
+  it("does not reload or rewrite anything when a hook sees unchanged inputs", async () => {
+    await hook("config-changed");
+    const before = {
+      reloads: haproxy.reloads,
+      starts: haproxy.starts,
+      text: await readFile(paths.haproxyConfig, "utf8"),
+    };
+    await hook("reverseproxy-relation-changed", {
+      JUJU_RELATION_ID: RELATION,
+      JUJU_REMOTE_UNIT: "web/0",
+    });
+    await hook("config-changed");
+    expect({ reloads: haproxy.reloads, starts: haproxy.starts }).toEqual({
+      reloads: before.reloads,
+      starts: before.starts,
+    });
+    expect(await readFile(paths.haproxyConfig, "utf8")).toBe(before.text);
+  });
+
+  it("keeps the live config serving when haproxy rejects a new one, and recovers on a good one", async () => {
+    await hook("config-changed");
+    const live = await readFile(paths.haproxyConfig, "utf8");
+
+    tools.config = { services: services(frontendPort, "[balance roundrobin, frobnicate always]") };
+    await hook("config-changed");
+    expect(tools.status?.status).toBe("blocked");
+    expect(tools.status?.message).toContain("frobnicate");
+    expect(await readFile(paths.haproxyConfig, "utf8")).toBe(live);
+    expect(await answeringBackends(6)).toEqual(["web/0", "web/1", "web/2"]);
+
+    tools.config = { services: services(frontendPort, "[balance first]") };
+    await hook("config-changed");
+    expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
+    expect(await answeringBackends(3)).toEqual(["web/0"]);
+  });
+
+  it("blocks on an invalid config value, naming it, and keeps serving", async () => {
+    await hook("config-changed");
+    tools.config = { services: "- service_name: web\n  service_port: [not a port\n" };
+    await hook("config-changed");
+    expect(tools.status?.status).toBe("blocked");
+    expect(tools.status?.message).toMatch(/^config option services: .*not valid YAML/);
+    expect(await answeringBackends(6)).toEqual(["web/0", "web/1", "web/2"]);
+  });
+
+  it("skips hostile units with a warning naming unit and field, serves the rest, writes nothing outside its directories", async () => {
+    tools.addUnit(RELATION, "evil/0", {
+      "private-address": "127.0.0.1",
+      port: "80\n    server x 127.0.0.1:1",
+    });
+    tools.addUnit(RELATION, "evil/1", {
+      "private-address": "127.0.0.1",
+      services:
+        "- {service_name: ../../../tmp/pwned, service_port: 81, errorfiles: [{http_status: 503, content: aGk=}]}",
+    });
+    tools.addUnit(RELATION, "evil/2", {
+      "private-address": "127.0.0.1",
+      services: "x".repeat(1024 * 1024),
+    });
+    await hook("config-changed");
+
+    expect(await answeringBackends(6)).toEqual(["web/0", "web/1", "web/2"]);
+    const warnings = tools.logs.filter((log) => log.level === "WARNING").map((log) => log.message);
+    expect(warnings).toEqual([
+      expect.stringMatching(/evil\/1 .*service_name/),
+      expect.stringMatching(/evil\/2 .*larger than/),
+      expect.stringMatching(/evil\/0 .*port/),
+    ]);
+    expect(tools.status?.message).toContain("ignoring 3 units with invalid relation data");
+    expect((await readdir(root)).sort()).toEqual(["etc", "haproxy.pid", "lib", "run", "state"]);
+    expect(await readdir(paths.haproxyLib)).toEqual([]);
+  });
+
+  it("restarts a haproxy that died on update-status", async () => {
+    await hook("config-changed");
+    await haproxy.stop();
+    await hook("update-status");
+    expect(await haproxy.isRunning()).toBe(true);
+    expect(await answeringBackends(3)).toHaveLength(3);
+  });
+
+  it("publishes public-address and ssl_cert when a reverseproxy unit joins", async () => {
+    tools.config = { ...tools.config, ssl_cert: "Q0VSVA==", ssl_key: "S0VZ" };
+    await hook("reverseproxy-relation-joined", {
+      JUJU_RELATION_ID: RELATION,
+      JUJU_REMOTE_UNIT: "web/0",
+    });
+    expect(tools.local.get(RELATION)).toEqual({
+      "public-address": "203.0.113.10",
+      ssl_cert: "Q0VSVA==",
+    });
+  });
+
+  it("logs and ignores an event it does not know", async () => {
+    await hook("some-future-event");
+    expect(tools.logs).toEqual([
+      { level: "INFO", message: "no handler for hook some-future-event; nothing to do" },
+    ]);
+  });
+});
