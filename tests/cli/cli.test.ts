@@ -1,0 +1,73 @@
+// The bundled CLI as an operator runs it: `render --from` a snapshot, `--help`.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { execa } from "execa";
+import { beforeAll, describe, expect, it } from "vitest";
+
+import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const cli = path.join(repo, "dist", "haproxy-charm.js");
+
+beforeAll(async () => {
+  await execa("node", ["scripts/bundle.mjs"], { cwd: repo });
+}, 60_000);
+
+const run = (args: string[], env: Record<string, string> = {}) =>
+  execa("node", [cli, ...args], { reject: false, env, extendEnv: true });
+
+describe("haproxy-charm CLI", () => {
+  it("render --from prints the golden configuration, which haproxy accepts", async () => {
+    const result = await run([
+      "render",
+      "--from",
+      path.join(repo, "tests/golden/relation-driven.json"),
+    ]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout + "\n").toBe(
+      await readFile(path.join(repo, "tests/golden/relation-driven.cfg"), "utf8"),
+    );
+    expect((await checkHaproxyConfig(result.stdout + "\n")).ok).toBe(true);
+  });
+
+  it("render --from explains a bad snapshot and exits non-zero", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "cli-"));
+    try {
+      const file = path.join(dir, "bad.json");
+      await writeFile(file, JSON.stringify({ config: { services: "- service_name: a/b" } }));
+      const result = await run(["render", "--from", file]);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain("config option services: services[0].service_name");
+      expect(result.stdout).toBe("");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("--help explains both commands", async () => {
+    const result = await run(["--help"]);
+    expect(result.stdout).toMatch(/hook <name>\s+Handle one Juju event/);
+    expect(result.stdout).toMatch(/render \[options\]\s+Print the haproxy.cfg/);
+  });
+
+  it("treats an unknown hook as a logged no-op", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "cli-tools-"));
+    try {
+      const logFile = path.join(dir, "log");
+      await writeFile(path.join(dir, "juju-log"), `#!/bin/sh\necho "$@" >> ${logFile}\n`, {
+        mode: 0o755,
+      });
+      const result = await run(["hook", "not-a-hook"], {
+        PATH: `${dir}:${process.env.PATH ?? ""}`,
+        JUJU_UNIT_NAME: "haproxy/0",
+      });
+      expect(result.exitCode).toBe(0);
+      expect(await readFile(logFile, "utf8")).toContain("no handler for hook not-a-hook");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
