@@ -2,7 +2,7 @@
 // bytes or the new bytes, never a half-written file, even after a crash.
 
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { chmod, chown, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ApplyError } from "../errors.js";
 
@@ -138,4 +138,26 @@ export function isMissingFileError(error: unknown): boolean {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Brings an existing file's mode and owner to what `options` asks for,
+ * without rewriting it (content that did not change keeps its mtime).
+ */
+export async function ensureModeAndOwner(
+  path: string,
+  options: AtomicWriteOptions,
+): Promise<AtomicWriteResult> {
+  const resolved = await resolveOwner(options.owner);
+  try {
+    const current = await stat(path);
+    if ((current.mode & 0o7777) !== options.mode) await chmod(path, options.mode);
+    const ids = resolved.ids;
+    if (ids !== undefined && (current.uid !== ids.uid || current.gid !== ids.gid)) {
+      await chown(path, ids.uid, ids.gid);
+    }
+  } catch (error) {
+    throw new ApplyError(`cannot set permissions of ${path}: ${describe(error)}`);
+  }
+  return resolved.warning === undefined ? {} : { ownerWarning: resolved.warning };
 }

@@ -1,0 +1,240 @@
+// Stage, validate, swap, reload: the only place the charm touches haproxy's
+// files and process. A configuration haproxy rejects never goes live, and
+// an unchanged one never causes a reload.
+
+import { mkdir, rename, rmdir, stat, unlink } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { ApplyError, ValidationError } from "../errors.js";
+import type { ManagedFile } from "../model/types.js";
+import type { Paths } from "../paths.js";
+import {
+  type AccountIds,
+  ensureModeAndOwner,
+  isMissingFileError,
+  readIfExists,
+  syncDirectory,
+  writeFileAtomic,
+} from "./atomicFile.js";
+import { validateHaproxyConfig } from "./haproxyCheck.js";
+import { resolveInsideLibrary } from "./libraryPath.js";
+import type { ServiceManager } from "./serviceManager.js";
+
+export interface ApplyPlanInput {
+  readonly haproxyCfg: string;
+  readonly files: readonly ManagedFile[];
+}
+
+export interface ApplyEnvironment {
+  readonly paths: Paths;
+  readonly haproxyBinary: string;
+  readonly service: ServiceManager;
+  /** Owner of secret files (keys, certificates): haproxy reads them after dropping root. */
+  readonly fileOwner: string;
+}
+
+export interface ApplyResult {
+  /** haproxy.cfg's text differs from what was live. */
+  readonly configChanged: boolean;
+  /** Managed files whose content was (re)written, as absolute paths. */
+  readonly filesWritten: string[];
+  readonly action: "none" | "reloaded" | "started";
+  /** Things an operator may want to know, e.g. a missing file owner. */
+  readonly warnings: string[];
+}
+
+const defaultConfigMode = 0o644;
+/** Secrets are never readable by anyone but their owner, whatever the plan says. */
+const secretMode = 0o600;
+
+/** Name of the marker that survives a failed reload, so the next hook retries it. */
+export const reloadPendingMarker = "haproxy-reload-pending";
+
+interface ChangedFile {
+  readonly path: string;
+  readonly previous?: { readonly content: string; readonly mode: number; readonly ids: AccountIds };
+  /** The outermost directory created for this file, removed again on rollback. */
+  readonly createdDirectory?: string;
+}
+
+export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Promise<ApplyResult> {
+  const { paths, service } = env;
+  const targets = await resolveTargets(plan.files, paths.haproxyLib);
+  const warnings = new Set<string>();
+
+  const changed = await writeManagedFiles(plan.files, targets, env.fileOwner, warnings);
+  const filesWritten = changed.map((file) => file.path);
+  const live = await readIfExists(paths.haproxyConfig);
+  const configChanged = live !== plan.haproxyCfg;
+  const marker = join(paths.charmState, reloadPendingMarker);
+
+  if (!configChanged && changed.length === 0) {
+    if (await exists(marker)) {
+      const action = await reloadOrStart(service);
+      await unlink(marker).catch(() => undefined);
+      return { configChanged, filesWritten, action, warnings: [...warnings] };
+    }
+    if (await service.isRunning()) {
+      return { configChanged, filesWritten, action: "none", warnings: [...warnings] };
+    }
+    await service.start();
+    return { configChanged, filesWritten, action: "started", warnings: [...warnings] };
+  }
+
+  const candidate = `${paths.haproxyConfig}.new`;
+  try {
+    await mkdir(dirname(paths.haproxyConfig), { recursive: true });
+    await writeFileAtomic(candidate, plan.haproxyCfg, {
+      mode: await modeOf(paths.haproxyConfig, defaultConfigMode),
+    });
+    await validateHaproxyConfig(env.haproxyBinary, candidate);
+  } catch (error) {
+    await unlink(candidate).catch(() => undefined);
+    await rollBack(changed, error);
+    throw asKnownError(error);
+  }
+
+  // From here the new files are live: a failed reload must be retried by
+  // the next hook even though the files will then look unchanged.
+  await mkdir(paths.charmState, { recursive: true });
+  await writeFileAtomic(marker, "", { mode: 0o600 });
+  try {
+    await rename(candidate, paths.haproxyConfig);
+  } catch (error) {
+    throw new ApplyError(`cannot replace ${paths.haproxyConfig}: ${describe(error)}`);
+  }
+  await syncDirectory(dirname(paths.haproxyConfig));
+  const action = await reloadOrStart(service);
+  await unlink(marker).catch(() => undefined);
+  return { configChanged, filesWritten, action, warnings: [...warnings] };
+}
+
+async function reloadOrStart(service: ServiceManager): Promise<"reloaded" | "started"> {
+  if (await service.isRunning()) {
+    await service.reload();
+    return "reloaded";
+  }
+  await service.start();
+  return "started";
+}
+
+/** Checks every path before anything is written. */
+async function resolveTargets(files: readonly ManagedFile[], library: string): Promise<string[]> {
+  const targets = await Promise.all(files.map((file) => resolveInsideLibrary(library, file.path)));
+  const seen = new Set<string>();
+  for (const target of targets) {
+    if (seen.has(target)) throw new ApplyError(`the plan writes ${target} twice`);
+    seen.add(target);
+  }
+  return targets;
+}
+
+async function writeManagedFiles(
+  files: readonly ManagedFile[],
+  targets: readonly string[],
+  fileOwner: string,
+  warnings: Set<string>,
+): Promise<ChangedFile[]> {
+  const changed: ChangedFile[] = [];
+  try {
+    for (const [index, file] of files.entries()) {
+      const path = targets[index] ?? file.path;
+      const options = file.secret
+        ? { mode: secretMode, owner: fileOwner }
+        : { mode: file.mode & 0o7777 };
+      const previousContent = await readIfExists(path);
+      if (previousContent === file.content) {
+        noteWarning(warnings, await ensureModeAndOwner(path, options));
+        continue;
+      }
+      let previous: ChangedFile["previous"];
+      let createdDirectory: string | undefined;
+      if (previousContent === undefined) {
+        createdDirectory = await mkdir(dirname(path), { recursive: true });
+      } else {
+        const current = await stat(path);
+        previous = {
+          content: previousContent,
+          mode: current.mode & 0o7777,
+          ids: { uid: current.uid, gid: current.gid },
+        };
+      }
+      changed.push({ path, previous, createdDirectory });
+      noteWarning(warnings, await writeFileAtomic(path, file.content, options));
+    }
+  } catch (error) {
+    await rollBack(changed, error);
+    throw asKnownError(error);
+  }
+  return changed;
+}
+
+/** Puts back the managed files this run changed; `cause` is what went wrong first. */
+async function rollBack(changed: readonly ChangedFile[], cause: unknown): Promise<void> {
+  const failures: string[] = [];
+  for (const file of [...changed].reverse()) {
+    try {
+      if (file.previous === undefined) {
+        await unlink(file.path).catch((error: unknown) => {
+          if (!isMissingFileError(error)) throw error;
+        });
+        await removeCreatedDirectories(file);
+      } else {
+        await writeFileAtomic(file.path, file.previous.content, {
+          mode: file.previous.mode,
+          owner: file.previous.ids,
+        });
+      }
+    } catch (error) {
+      failures.push(`${file.path}: ${describe(error)}`);
+    }
+  }
+  if (failures.length > 0) {
+    throw new ApplyError(
+      `${describe(cause)}; restoring the previous files also failed: ${failures.join("; ")}`,
+      { cause },
+    );
+  }
+}
+
+async function removeCreatedDirectories(file: ChangedFile): Promise<void> {
+  if (file.createdDirectory === undefined) return;
+  const outermost = resolve(file.createdDirectory);
+  let directory = dirname(file.path);
+  // Deepest first; a directory another file still uses is not empty and stays.
+  while (!relative(outermost, directory).startsWith("..")) {
+    try {
+      await rmdir(directory);
+    } catch {
+      return;
+    }
+    if (directory === outermost) return;
+    directory = dirname(directory);
+  }
+}
+
+function noteWarning(warnings: Set<string>, result: { ownerWarning?: string }): void {
+  if (result.ownerWarning !== undefined) warnings.add(result.ownerWarning);
+}
+
+async function modeOf(path: string, fallback: number): Promise<number> {
+  try {
+    return (await stat(path)).mode & 0o7777;
+  } catch (error) {
+    if (isMissingFileError(error)) return fallback;
+    throw new ApplyError(`cannot stat ${path}: ${describe(error)}`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await readIfExists(path)) !== undefined;
+}
+
+/** File system errors become ApplyError; the charm's own errors pass through. */
+function asKnownError(error: unknown): Error {
+  if (error instanceof ApplyError || error instanceof ValidationError) return error;
+  return new ApplyError(describe(error), { cause: error });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
