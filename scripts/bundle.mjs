@@ -1,10 +1,11 @@
 // Bundles the CLI into one self-contained file that runs on Node.js 18.19
-// (Ubuntu 24.04's archive) with no node_modules beside it.
+// (Ubuntu 24.04's archive) with no node_modules beside it. The .mjs name makes
+// Node.js load it as an ES module even though the charm ships no package.json.
 import { build } from "esbuild";
 
 await build({
   entryPoints: ["src/cli.ts"],
-  outfile: "dist/haproxy-charm.js",
+  outfile: "dist/haproxy-charm.mjs",
   bundle: true,
   platform: "node",
   target: "node18",

@@ -16,4 +16,4 @@ if ! command -v node >/dev/null 2>&1; then
   exit 1
 fi
 
-exec node "$charm_dir/dist/haproxy-charm.js" hook "$hook_name"
+exec node "$charm_dir/dist/haproxy-charm.mjs" hook "$hook_name"

