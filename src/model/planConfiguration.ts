@@ -1,12 +1,13 @@
 // The pure heart of every hook: from everything the hook read to the
 // haproxy configuration, the files it refers to and the ports to open.
 import { type CharmConfig, parseCharmConfig } from "../config/charmConfig.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, ServiceConflictError } from "../errors.js";
 import type { HookInputs } from "../inputs.js";
 import { type SkippedUnit, collectServices } from "./collectServices.js";
 import { InvalidField, checkLine } from "./fieldChecks.js";
 import { buildDefaultsSection, buildGlobalSection, parseUserlists } from "./globalSections.js";
 import { type ParsedService, parseServicesYaml } from "./parseServices.js";
+import { type PeeringMode, applyActivePassive } from "./peering.js";
 import {
   assignHostPorts,
   completeService,
@@ -28,7 +29,9 @@ export interface Plan {
   readonly files: readonly ManagedFile[];
   /** TCP ports haproxy listens on, to open in Juju. */
   readonly ports: readonly number[];
-  /** The services as served (after host/port assignment). */
+  /** This unit's services before peering: what it tells its peers it serves. */
+  readonly ownServices: readonly PlacedService[];
+  /** The services as haproxy serves them, peering indirection included. */
   readonly services: readonly PlacedService[];
   readonly serverCount: number;
   readonly skippedUnits: readonly SkippedUnit[];
@@ -51,10 +54,15 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     reserved,
   );
 
+  const served =
+    peeringMode(charmConfig) === "active-passive"
+      ? applyActivePassive(placement.services, inputs)
+      : placement.services;
+  const listeners = [...(monitoring ? [monitoring] : []), ...served];
+  assertDistinctPorts(listeners);
+
   const context = { unitName: inputs.unitName, libDir: paths.haproxyLib };
-  const built = [...(monitoring ? [monitoring] : []), ...placement.services].map((service) =>
-    buildProxy(service, context),
-  );
+  const built = listeners.map((service) => buildProxy(service, context));
 
   return {
     charmConfig,
@@ -68,10 +76,9 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
       ...defaultCertificateFiles(charmConfig, inputs, paths.haproxyLib),
       ...built.flatMap((proxy) => proxy.files),
     ],
-    ports: [...(monitoring ? [monitoring] : []), ...placement.services]
-      .map((service) => service.port)
-      .sort((a, b) => a - b),
-    services: placement.services,
+    ports: listeners.map((service) => service.port).sort((a, b) => a - b),
+    ownServices: placement.services,
+    services: served,
     serverCount: placement.services.reduce((sum, service) => sum + countServers(service), 0),
     skippedUnits: collection.skipped,
     displacedServices: placement.displaced,
@@ -79,6 +86,27 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
       ? ["global_debug is ignored: haproxy 2.5 and later have no `debug` keyword"]
       : [],
   };
+}
+
+function peeringMode(config: CharmConfig): PeeringMode {
+  const mode = config.peering_mode;
+  if (mode !== "active-passive" && mode !== "active-active") {
+    throw new ConfigError(
+      "peering_mode",
+      `must be active-passive or active-active, not ${JSON.stringify(mode)}`,
+    );
+  }
+  return mode;
+}
+
+// Peering moves services one port up, where another service may already be.
+function assertDistinctPorts(services: readonly PlacedService[]): void {
+  const byPort = new Map<number, string>();
+  for (const service of services) {
+    const other = byPort.get(service.port);
+    if (other !== undefined) throw new ServiceConflictError(service.port, [other, service.name]);
+    byPort.set(service.port, service.name);
+  }
 }
 
 function parseConfigServices(config: CharmConfig): ParsedService[] {
