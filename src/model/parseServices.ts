@@ -13,6 +13,7 @@ import {
   checkPort,
   describe,
 } from "./fieldChecks.js";
+import { PEM_PROBLEMS, pemBundleProblem } from "../tls/pemBundle.js";
 import type { BackendSpec, CrtSpec, ErrorfileSpec, ServerSpec } from "./types.js";
 
 /**
@@ -135,7 +136,10 @@ function parseCrts(value: unknown, field: string): CrtSpec[] {
       }
       return { kind: "directory", path: text };
     }
-    return { kind: "inline", pem: decodeBase64(text, `${field}[${i}]`) };
+    const pem = decodeBase64(text, `${field}[${i}]`);
+    const problem = pemBundleProblem(pem);
+    if (problem !== undefined) throw new InvalidField(`${field}[${i}]`, PEM_PROBLEMS[problem]);
+    return { kind: "inline", pem };
   });
 }
 

@@ -14,6 +14,7 @@ import {
   countServers,
   settlePortClaims,
 } from "./placeServices.js";
+import { pemBundleProblem } from "../tls/pemBundle.js";
 import { buildProxy, defaultCertificatePath } from "./proxyStanzas.js";
 import type { HaproxyConfig, ManagedFile, PlacedService } from "./types.js";
 
@@ -136,7 +137,17 @@ function defaultCertificateFiles(
     const decoded = Buffer.from(text, "base64").toString("utf8");
     return decoded.endsWith("\n") ? decoded : `${decoded}\n`;
   };
-  return pem(decode("ssl_cert") + decode("ssl_key"));
+  const bundle = decode("ssl_cert") + decode("ssl_key");
+  switch (pemBundleProblem(bundle)) {
+    case "certificate":
+      throw new ConfigError("ssl_cert", "is not a base64-encoded PEM certificate");
+    case "key":
+      throw new ConfigError("ssl_key", "is not a base64-encoded, unencrypted PEM private key");
+    case "mismatch":
+      throw new ConfigError("ssl_key", "does not match the certificate in ssl_cert");
+    case undefined:
+      return pem(bundle);
+  }
 }
 
 function monitoringService(config: CharmConfig, inputs: HookInputs): PlacedService | undefined {

@@ -4,7 +4,10 @@ import { ConfigError, ServiceConflictError } from "../../../src/errors.js";
 import type { HookInputs, RemoteUnit } from "../../../src/inputs.js";
 import { planConfiguration } from "../../../src/model/planConfiguration.js";
 import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
+import { makeCertificate } from "../../helpers/certificates.js";
 
+const defaultCert = makeCertificate("default.example");
+const shopCert = makeCertificate("shop.example");
 const paths = { haproxyLib: "/var/lib/haproxy", haproxyRun: "/run/haproxy" };
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 
@@ -81,26 +84,80 @@ describe("planConfiguration", () => {
     const services = `
 - service_name: shop
   service_port: 443
-  crts: [DEFAULT, ${b64("CERT")}]
+  crts: [DEFAULT, ${b64(shopCert.pem)}]
   errorfiles: [{http_status: 503, content: ${b64("HTTP/1.0 503 Busy\r\n\r\nbusy")}}]
   servers: [[s1, 10.0.0.5, 80, check]]
 `;
-    const result = plan({ services, ssl_cert: b64("C"), ssl_key: b64("K") });
+    const result = plan({
+      services,
+      ssl_cert: defaultCert.base64Certificate,
+      ssl_key: defaultCert.base64Key,
+    });
     expect(result.files).toEqual([
-      { path: "/var/lib/haproxy/default.pem", content: "C\nK\n", mode: 0o600, secret: true },
+      { path: "/var/lib/haproxy/default.pem", content: defaultCert.pem, mode: 0o600, secret: true },
       {
         path: "/var/lib/haproxy/service_shop/503.http",
         content: "HTTP/1.0 503 Busy\r\n\r\nbusy",
         mode: 0o644,
         secret: false,
       },
-      { path: "/var/lib/haproxy/service_shop/1.pem", content: "CERT", mode: 0o600, secret: true },
+      {
+        path: "/var/lib/haproxy/service_shop/1.pem",
+        content: shopCert.pem,
+        mode: 0o600,
+        secret: true,
+      },
     ]);
     const text = renderHaproxyConfig(result.config);
     expect(text).toContain(
       "bind 0.0.0.0:443 ssl crt /var/lib/haproxy/default.pem crt /var/lib/haproxy/service_shop/1.pem ssl-min-ver TLSv1.2",
     );
     expect(text).toContain("errorfile 503 /var/lib/haproxy/service_shop/503.http");
+  });
+
+  it.each([
+    [
+      "a certificate that is not PEM",
+      () => ({ ssl_cert: b64("not a cert"), ssl_key: defaultCert.base64Key }),
+      "ssl_cert",
+      "not a base64-encoded PEM certificate",
+    ],
+    [
+      "a key that is not PEM",
+      () => ({ ssl_cert: defaultCert.base64Certificate, ssl_key: b64("nope") }),
+      "ssl_key",
+      "unencrypted PEM private key",
+    ],
+    [
+      "a key of another certificate",
+      () => ({ ssl_cert: defaultCert.base64Certificate, ssl_key: shopCert.base64Key }),
+      "ssl_key",
+      "does not match",
+    ],
+  ])("blocks on %s, naming the option", (_title, config, option, message) => {
+    let caught: unknown;
+    try {
+      plan(config());
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect(caught).toMatchObject({ option, message: expect.stringContaining(message) });
+  });
+
+  it("skips a relation unit whose inline certificate does not match its key", () => {
+    const mixed = b64(shopCert.certificate + defaultCert.key);
+    const result = plan({}, [
+      webUnit(0),
+      webUnit(1, { services: `- {service_name: shop, service_port: 443, crts: [${mixed}]}` }),
+    ]);
+    expect(result.skippedUnits).toEqual([
+      expect.objectContaining({
+        unit: "web/1",
+        reason: expect.stringContaining("does not match its certificate"),
+      }),
+    ]);
+    expect(result.services.map((s) => s.name)).toEqual(["haproxy_service"]);
   });
 
   it("lets a related service take port 80 from the default config's empty service", () => {
@@ -135,6 +192,7 @@ describe("planConfiguration", () => {
     ["a two-word default mode", { default_mode: "http tcp" }, "default_mode"],
     ["a wrongly typed option", { global_maxconn: "lots" }, "global_maxconn"],
     ["ssl_cert without ssl_key", { ssl_cert: b64("C") }, "ssl_key"],
+    ["ssl_cert that is not base64", { ssl_cert: "%%%", ssl_key: "%%%" }, "ssl_cert"],
     [
       "a password with a space",
       { enable_monitoring: true, monitoring_password: "a b" },
