@@ -21,3 +21,20 @@ export async function readInputs(tools: HookTools, context: HookContext): Promis
   ]);
   return { unitName: context.unitName, privateAddress, publicAddress, config, reverseproxy, peers };
 }
+
+/** Config and addresses only, for hooks that do not need relation data. */
+export async function readUnitInputs(tools: HookTools, context: HookContext): Promise<HookInputs> {
+  const [config, privateAddress, publicAddress] = await Promise.all([
+    tools.configGet(),
+    tools.unitGet("private-address"),
+    tools.unitGet("public-address"),
+  ]);
+  return {
+    unitName: context.unitName,
+    privateAddress,
+    publicAddress,
+    config,
+    reverseproxy: [],
+    peers: [],
+  };
+}

@@ -4,7 +4,6 @@
 import { applyPlan } from "../apply/applyPlan.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
-import { parseCharmConfig } from "../config/charmConfig.js";
 import { ConfigError, ServiceConflictError, ValidationError } from "../errors.js";
 import type { HookInputs } from "../inputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
@@ -12,7 +11,8 @@ import { type Plan, planConfiguration } from "../model/planConfiguration.js";
 import type { Paths } from "../paths.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
 import type { HookContext } from "./hookContext.js";
-import { monitoringPassword } from "./monitoringPassword.js";
+import { withGeneratedSecrets } from "./generatedSecrets.js";
+import { publishAll } from "./publishRelations.js";
 import { readInputs } from "./readInputs.js";
 
 export interface HookDeps {
@@ -31,8 +31,12 @@ export interface Outcome {
 }
 
 export async function reconcile(deps: HookDeps, context: HookContext): Promise<Outcome> {
-  const inputs = await withGeneratedSecrets(deps, await readInputs(deps.tools, context));
+  const inputs = await withGeneratedSecrets(deps.paths, await readInputs(deps.tools, context));
   const outcome = await applyInputs(deps, inputs);
+  // Only a configuration that is live is worth telling the other side about.
+  if (outcome.plan !== undefined && outcome.status !== "blocked") {
+    await publishAll(deps.tools, inputs, outcome.plan);
+  }
   await deps.tools.statusSet(outcome.status, outcome.message);
   return outcome;
 }
@@ -104,26 +108,4 @@ export function statusOf(plan: Plan): { status: StatusName; message: string } {
     };
   }
   return { status: "active", message: "Unit is ready" };
-}
-
-async function withGeneratedSecrets(deps: HookDeps, inputs: HookInputs): Promise<HookInputs> {
-  const config = parseCharmConfigLenient(inputs.config);
-  if (!config?.enable_monitoring || config.monitoring_password !== "changeme") return inputs;
-  return {
-    ...inputs,
-    generatedMonitoringPassword: await monitoringPassword(
-      deps.paths.charmState,
-      deps.paths.haproxyConfig,
-    ),
-  };
-}
-
-// A config error is reported by the planner with its full message; here it
-// only means there is no password to generate.
-function parseCharmConfigLenient(raw: HookInputs["config"]) {
-  try {
-    return parseCharmConfig(raw);
-  } catch {
-    return undefined;
-  }
 }

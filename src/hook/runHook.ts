@@ -2,7 +2,9 @@
 import { mkdir } from "node:fs/promises";
 
 import type { HookContext } from "./hookContext.js";
-import { publishToReverseproxy } from "./publishReverseproxy.js";
+import { withGeneratedSecrets } from "./generatedSecrets.js";
+import { publishToReverseproxy } from "./publishRelations.js";
+import { readUnitInputs } from "./readInputs.js";
 import { type HookDeps, reconcile } from "./reconcile.js";
 
 const RECONCILING_HOOKS = new Set([
@@ -49,7 +51,9 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
     return;
   }
   if (hookName === "reverseproxy-relation-joined") {
-    await publishToReverseproxy(tools, context.relationId ? [context.relationId] : []);
+    await ensureDirectories(deps);
+    const inputs = await withGeneratedSecrets(deps.paths, await readUnitInputs(tools, context));
+    await publishToReverseproxy(tools, inputs, context.relationId ? [context.relationId] : []);
     return;
   }
   if (RECONCILING_HOOKS.has(hookName)) {

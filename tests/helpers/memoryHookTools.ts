@@ -21,6 +21,8 @@ export class MemoryHookTools implements HookTools {
   opened = new Set<number>();
   calls = 0;
   leader = true;
+  privateAddress = "127.0.0.1";
+  publicAddress = "203.0.113.10";
 
   addUnit(relationId: string, unit: string, settings: Record<string, string>): void {
     const endpoint = relationId.split(":")[0] as string;
@@ -61,7 +63,7 @@ export class MemoryHookTools implements HookTools {
   }
   async unitGet(key: "private-address" | "public-address"): Promise<string> {
     this.calls++;
-    return key === "private-address" ? "127.0.0.1" : "203.0.113.10";
+    return key === "private-address" ? this.privateAddress : this.publicAddress;
   }
   async networkGet(): Promise<unknown> {
     this.calls++;
