@@ -1,0 +1,240 @@
+// systemctl, service, apt-get and dpkg as a unit of the local model sees
+// them. systemd is not running here and the host's packages must stay
+// untouched, so these answer for the machine: haproxy.service is the
+// machine's HaproxyService, packages already on the host count as
+// installed, and anything else fails loudly so a charm's surprise shows.
+
+import { execa } from "execa";
+import type { HaproxyService, ServiceResult } from "./haproxyService.js";
+
+export interface ShimResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** What a machine's shims act on, and what they remember for tests. */
+export interface MachineSystem {
+  readonly haproxy: HaproxyService;
+  /** Every apt-get, dpkg and service command the charm ran, in order. */
+  readonly commands: string[];
+  readonly selections: string[];
+  enabled: boolean;
+}
+
+const ok = (stdout = ""): ShimResult => ({ code: 0, stdout, stderr: "" });
+const failed = (code: number, stderr: string): ShimResult => ({
+  code,
+  stdout: "",
+  stderr: `${stderr}\n`,
+});
+
+export async function runShim(
+  tool: string,
+  args: readonly string[],
+  input: string | undefined,
+  system: MachineSystem,
+): Promise<ShimResult> {
+  system.commands.push([tool, ...args].join(" "));
+  switch (tool) {
+    case "systemctl":
+      return systemctl(args, system);
+    case "service":
+      return service(args, system);
+    case "apt-get":
+    case "apt":
+      return aptGet(tool, args);
+    case "dpkg":
+      return dpkg(args, input, system);
+    default:
+      return failed(127, `${tool}: not provided by the local model`);
+  }
+}
+
+const systemctlOptions = new Set([
+  "-q",
+  "--quiet",
+  "--no-block",
+  "--no-pager",
+  "--now",
+  "--system",
+  "--no-ask-password",
+  "-l",
+  "--full",
+]);
+
+const serviceVerbs = new Set([
+  "start",
+  "stop",
+  "reload",
+  "restart",
+  "try-restart",
+  "reload-or-restart",
+  "force-reload",
+]);
+
+async function systemctl(args: readonly string[], system: MachineSystem): Promise<ShimResult> {
+  const options = args.filter((arg) => arg.startsWith("-"));
+  const unknown = options.find((option) => !systemctlOptions.has(option));
+  if (unknown !== undefined) return failed(1, `systemctl: unrecognized option '${unknown}'`);
+  const quiet = options.includes("-q") || options.includes("--quiet");
+  const [verb, ...units] = args.filter((arg) => !arg.startsWith("-"));
+  if (verb === undefined) return failed(1, "systemctl: the local model needs a command verb");
+  if (verb === "daemon-reload") return ok();
+  if (units.length === 0) return failed(1, `Too few arguments.`);
+  const results: ShimResult[] = [];
+  for (const unit of units) results.push(await systemctlUnit(verb, unit, quiet, system));
+  return (
+    results.find((result) => result.code !== 0) ?? {
+      code: 0,
+      stdout: results.map((result) => result.stdout).join(""),
+      stderr: "",
+    }
+  );
+}
+
+async function systemctlUnit(
+  verb: string,
+  unit: string,
+  quiet: boolean,
+  system: MachineSystem,
+): Promise<ShimResult> {
+  const known = unit === "haproxy" || unit === "haproxy.service";
+  const fullName = unit.includes(".") ? unit : `${unit}.service`;
+  const haproxy = system.haproxy;
+  if (verb === "is-active") {
+    const active = known && haproxy.active;
+    return {
+      code: active ? 0 : 3,
+      stdout: quiet ? "" : active ? "active\n" : "inactive\n",
+      stderr: "",
+    };
+  }
+  if (verb === "is-failed") return { code: 1, stdout: quiet ? "" : "inactive\n", stderr: "" };
+  if (!known) {
+    if (verb === "is-enabled") {
+      return failed(1, `Failed to get unit file state for ${fullName}: No such file or directory`);
+    }
+    return failed(5, `Failed to ${verb} ${fullName}: Unit ${fullName} not found.`);
+  }
+  switch (verb) {
+    case "is-enabled":
+      return {
+        code: system.enabled ? 0 : 1,
+        stdout: system.enabled ? "enabled\n" : "disabled\n",
+        stderr: "",
+      };
+    case "enable":
+    case "disable":
+      system.enabled = verb === "enable";
+      return ok();
+    case "status":
+      return {
+        code: haproxy.active ? 0 : 3,
+        stdout: `● haproxy.service - HAProxy Load Balancer\n     Active: ${
+          haproxy.active ? `active (running); Main PID: ${haproxy.pid}` : "inactive (dead)"
+        }\n`,
+        stderr: "",
+      };
+    default:
+      if (!serviceVerbs.has(verb)) return failed(1, `Unknown command verb '${verb}'.`);
+      return fromService(await driveService(verb, haproxy));
+  }
+}
+
+async function driveService(verb: string, haproxy: HaproxyService): Promise<ServiceResult> {
+  switch (verb) {
+    case "start":
+      return haproxy.start();
+    case "stop":
+      return haproxy.stop();
+    case "reload":
+    case "force-reload":
+      return haproxy.reload();
+    case "try-restart":
+      return haproxy.active ? haproxy.restart() : { ok: true, message: "" };
+    case "reload-or-restart":
+      return haproxy.active ? haproxy.reload() : haproxy.start();
+    default:
+      return haproxy.restart();
+  }
+}
+
+function fromService(result: ServiceResult): ShimResult {
+  return result.ok ? ok() : failed(1, result.message.trimEnd());
+}
+
+async function service(args: readonly string[], system: MachineSystem): Promise<ShimResult> {
+  const [unit, verb, ...rest] = args;
+  if (unit === undefined || verb === undefined || rest.length > 0) {
+    return failed(
+      1,
+      "Usage: service < option > | --status-all | [ service_name [ command | --full-restart ] ]",
+    );
+  }
+  return systemctl([verb, unit], system);
+}
+
+async function aptGet(tool: string, args: readonly string[]): Promise<ShimResult> {
+  const positionals: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] ?? "";
+    if (arg === "-o") index += 1;
+    else if (!arg.startsWith("-")) positionals.push(arg);
+  }
+  const [command, ...packages] = positionals;
+  if (command === "update") return ok("Reading package lists... Done\n");
+  if (command !== "install") {
+    return failed(
+      100,
+      `E: the local model's ${tool} only runs 'update' and 'install', not '${command ?? ""}'`,
+    );
+  }
+  let stdout = "";
+  for (const spec of packages) {
+    const name = spec.split("=")[0] ?? spec;
+    const status = await execa("dpkg-query", ["-W", "-f=${Status}", name], { reject: false });
+    if (!status.stdout.includes("install ok installed")) {
+      return failed(
+        100,
+        `E: Unable to locate package ${name} (the local model only has what its host has installed)`,
+      );
+    }
+    stdout += `${name} is already the newest version.\n`;
+  }
+  return ok(stdout);
+}
+
+const readOnlyDpkg = new Set([
+  "-s",
+  "--status",
+  "-l",
+  "--list",
+  "-L",
+  "--listfiles",
+  "-S",
+  "--search",
+  "--get-selections",
+  "--print-architecture",
+  "--compare-versions",
+]);
+
+async function dpkg(
+  args: readonly string[],
+  input: string | undefined,
+  system: MachineSystem,
+): Promise<ShimResult> {
+  if (args.includes("--set-selections")) {
+    system.selections.push(...(input ?? "").split("\n").filter((line) => line.trim() !== ""));
+    return ok();
+  }
+  if (args[0] !== undefined && readOnlyDpkg.has(args[0])) {
+    const result = await execa("dpkg", [...args], { reject: false });
+    return {
+      code: result.exitCode ?? 1,
+      stdout: result.stdout ? `${result.stdout}\n` : "",
+      stderr: result.stderr,
+    };
+  }
+  return failed(2, `dpkg: the local model does not change packages (dpkg ${args.join(" ")})`);
+}
