@@ -7,6 +7,7 @@ import { Command } from "commander";
 
 import { SystemctlServiceManager } from "./apply/serviceManager.js";
 import { ExecaHookTools } from "./juju/execaHookTools.js";
+import { RelationData } from "./juju/relationData.js";
 import { hookContextFromEnv } from "./hook/hookContext.js";
 import { readInputs } from "./hook/readInputs.js";
 import { runHook } from "./hook/runHook.js";
@@ -64,7 +65,7 @@ A snapshot is JSON of this shape (every key optional):
     try {
       const inputs = options.from
         ? parseSnapshot(await readFile(options.from, "utf8"))
-        : await readInputs(new ExecaHookTools(), hookContextFromEnv("render", process.env));
+        : await readLiveInputs();
       const plan = planConfiguration(inputs, productionPaths);
       for (const skipped of plan.skippedUnits) {
         process.stderr.write(`note: unit ${skipped.unit} not served: ${skipped.reason}\n`);
@@ -75,5 +76,10 @@ A snapshot is JSON of this shape (every key optional):
       process.exitCode = 2;
     }
   });
+
+async function readLiveInputs() {
+  const tools = new ExecaHookTools();
+  return readInputs(tools, new RelationData(tools), hookContextFromEnv("render", process.env));
+}
 
 await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
 // What Juju tells a hook through its environment.
+import type { RelationEvent } from "../juju/relationData.js";
 
 export interface HookContext {
   readonly hookName: string;
@@ -6,6 +7,19 @@ export interface HookContext {
   readonly relationId?: string;
   readonly remoteUnit?: string;
   readonly departingUnit?: string;
+}
+
+/** The relation event a hook is about, for reading only what changed. */
+export function relationEventOf(context: HookContext): RelationEvent | undefined {
+  const match = /^(.+)-relation-(joined|changed|departed|broken)$/.exec(context.hookName);
+  if (match === null || context.relationId === undefined) return undefined;
+  return {
+    endpoint: match[1] as string,
+    relationId: context.relationId,
+    ...(context.remoteUnit !== undefined && { remoteUnit: context.remoteUnit }),
+    ...(context.departingUnit !== undefined && { departingUnit: context.departingUnit }),
+    broken: match[2] === "broken",
+  };
 }
 
 export function hookContextFromEnv(

@@ -5,7 +5,7 @@
 import { parseCharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../inputs.js";
 import type { HookTools } from "../juju/hookTools.js";
-import { readRemoteUnits } from "../juju/remoteUnits.js";
+import type { RelationData } from "../juju/relationData.js";
 import type { Plan } from "../model/planConfiguration.js";
 import { reverseproxySettings, servicesYaml, websiteEndpoint } from "../model/publishedSettings.js";
 
@@ -22,17 +22,22 @@ export async function publishToReverseproxy(
   for (const relationId of relationIds) await tools.relationSet(relationId, settings);
 }
 
-export async function publishAll(tools: HookTools, inputs: HookInputs, plan: Plan): Promise<void> {
-  await publishToReverseproxy(tools, inputs, await tools.relationIds("reverseproxy"));
+export async function publishAll(
+  tools: HookTools,
+  relations: RelationData,
+  inputs: HookInputs,
+  plan: Plan,
+): Promise<void> {
+  await publishToReverseproxy(tools, inputs, await relations.relationIds("reverseproxy"));
 
   const ownServices = servicesYaml(plan.ownServices);
-  for (const relationId of await tools.relationIds("peer")) {
+  for (const relationId of await relations.relationIds("peer")) {
     await tools.relationSet(relationId, { all_services: ownServices });
   }
 
-  const websiteUnits = await readRemoteUnits(tools, "website");
+  const websiteUnits = await relations.units("website");
   const servedServices = servicesYaml(plan.services);
-  for (const relationId of await tools.relationIds("website")) {
+  for (const relationId of await relations.relationIds("website")) {
     const requested = new Set(
       websiteUnits
         .filter((unit) => unit.relationId === relationId)

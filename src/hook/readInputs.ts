@@ -1,21 +1,18 @@
 // Gathers a hook's inputs: the only place that reads Juju state for the model.
 import type { HookInputs } from "../inputs.js";
 import type { HookTools } from "../juju/hookTools.js";
-import { readRemoteUnits } from "../juju/remoteUnits.js";
+import type { RelationData } from "../juju/relationData.js";
 import type { HookContext } from "./hookContext.js";
 
-export async function readInputs(tools: HookTools, context: HookContext): Promise<HookInputs> {
-  const endingRelation = context.hookName.endsWith("-relation-broken")
-    ? context.relationId
-    : undefined;
-  const readOptions = {
-    ...(endingRelation !== undefined && { brokenRelationId: endingRelation }),
-    ...(context.departingUnit !== undefined && { departingUnit: context.departingUnit }),
-  };
+export async function readInputs(
+  tools: HookTools,
+  relations: RelationData,
+  context: HookContext,
+): Promise<HookInputs> {
   const [config, reverseproxy, peers, privateAddress, publicAddress] = await Promise.all([
     tools.configGet(),
-    readRemoteUnits(tools, "reverseproxy", readOptions),
-    readRemoteUnits(tools, "peer", readOptions),
+    relations.units("reverseproxy"),
+    relations.units("peer"),
     tools.unitGet("private-address"),
     tools.unitGet("public-address"),
   ]);

@@ -1,16 +1,19 @@
 // Every hook that can change what haproxy serves ends here: read inputs,
 // plan (pure), render (pure), apply (stage, validate, swap, reload), then
 // publish ports and status.
+import path from "node:path";
+
 import { applyPlan } from "../apply/applyPlan.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
 import { ConfigError, ServiceConflictError, ValidationError } from "../errors.js";
 import type { HookInputs } from "../inputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
+import { RelationData } from "../juju/relationData.js";
 import { type Plan, planConfiguration } from "../model/planConfiguration.js";
 import type { Paths } from "../paths.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
-import type { HookContext } from "./hookContext.js";
+import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
 import { publishAll } from "./publishRelations.js";
 import { readInputs } from "./readInputs.js";
@@ -31,12 +34,20 @@ export interface Outcome {
 }
 
 export async function reconcile(deps: HookDeps, context: HookContext): Promise<Outcome> {
-  const inputs = await withGeneratedSecrets(deps.paths, await readInputs(deps.tools, context));
+  const relations = new RelationData(deps.tools, {
+    cacheFile: path.join(deps.paths.charmState, "relation-cache.json"),
+    ...(relationEventOf(context) !== undefined && { event: relationEventOf(context) }),
+  });
+  const inputs = await withGeneratedSecrets(
+    deps.paths,
+    await readInputs(deps.tools, relations, context),
+  );
   const outcome = await applyInputs(deps, inputs);
   // Only a configuration that is live is worth telling the other side about.
   if (outcome.plan !== undefined && outcome.status !== "blocked") {
-    await publishAll(deps.tools, inputs, outcome.plan);
+    await publishAll(deps.tools, relations, inputs, outcome.plan);
   }
+  await relations.save();
   await deps.tools.statusSet(outcome.status, outcome.message);
   return outcome;
 }
