@@ -79,6 +79,8 @@ export interface ScriptedOptions {
   readonly endpoints: Readonly<Record<string, ScriptedEndpoint>>;
   /** What each unit publishes when it enters a relation, as its joined hook would. */
   readonly unitSettings?: ScriptedSpec["unitSettings"];
+  /** Every unit runs a web server on this port from the moment it exists. */
+  readonly httpPort?: number;
 }
 
 export interface BackendServer {
@@ -212,9 +214,10 @@ export class LocalModel implements ModelView {
       options: new Map(),
       actions: new Map(),
     };
-    const scripted: ScriptedSpec = options.unitSettings
-      ? { unitSettings: options.unitSettings }
-      : {};
+    const scripted: ScriptedSpec = {
+      ...(options.unitSettings && { unitSettings: options.unitSettings }),
+      ...(options.httpPort !== undefined && { httpPort: options.httpPort }),
+    };
     const app = this.addApplication(name, meta, { scripted });
     for (let count = 0; count < (options.units ?? 1); count += 1) await this.addUnitTo(app);
     await this.settle();
@@ -481,13 +484,13 @@ export class LocalModel implements ModelView {
     return httpRequest(this.network.switchNamespace, url, options);
   }
 
-  /** Starts a real node:http server in a unit's machine, answering with the unit's name. */
-  async serveHttp(unitName: string, port: number): Promise<BackendServer> {
+  /** Starts a real node:http server in a unit's machine, answering with the unit's name (or `reply`). */
+  async serveHttp(unitName: string, port: number, reply = unitName): Promise<BackendServer> {
     const unit = this.requireUnit(unitName);
     const child = unit.machine.spawn([
       process.execPath,
       join(this.dir, "bin", "backend-server.mjs"),
-      unitName,
+      reply,
       String(port),
       unit.machine.address,
     ]);
@@ -666,6 +669,7 @@ export class LocalModel implements ModelView {
     if (app.scripted) {
       unit.agent = "idle";
       unit.workload = { status: "active", message: "" };
+      if (app.scripted.httpPort !== undefined) await this.serveHttp(name, app.scripted.httpPort);
     } else {
       await this.unpackCharm(unit);
       this.queueFor(unit, { kind: "install" });

@@ -47,6 +47,8 @@ export type Settings = Map<string, string>;
 export interface ScriptedSpec {
   /** Settings each unit publishes as soon as it enters a relation, as its joined hook would. */
   readonly unitSettings?: (unit: UnitInfo, relation: RelationInfo) => Record<string, string>;
+  /** Each unit serves HTTP on this port, answering with its name. */
+  readonly httpPort?: number;
 }
 
 export interface Application {

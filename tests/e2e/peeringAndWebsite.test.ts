@@ -1,0 +1,189 @@
+// Issue: several haproxy units. Three units in active-passive mode forward
+// through the first working peer, survive its loss and take it back; in
+// active-active mode each balances by itself; apache2 on `website` always
+// sees the live services.
+import yaml from "js-yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { LocalModel } from "../model/model.js";
+import { type PackedCharm, packCharm } from "./packedCharm.js";
+
+let charm: PackedCharm;
+let model: LocalModel;
+const haproxyUnits = ["haproxy/0", "haproxy/1", "haproxy/2"];
+
+const address = (unit: string) => model.requireUnit(unit).machine.address;
+
+async function answeringUnits(unit: string, count = 6): Promise<string[]> {
+  const seen = new Set<string>();
+  for (let i = 0; i < count; i += 1) {
+    const response = await model.http(`http://${address(unit)}/`, { timeoutMs: 3000 });
+    expect(response.status).toBe(200);
+    seen.add(response.body.trim());
+  }
+  return [...seen].sort();
+}
+
+/** Retries `probe` until it passes or `ms` elapse: failover takes a few health checks. */
+async function eventually(probe: () => Promise<void>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await probe();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/** A backend server's state as that unit's haproxy reports it on its admin socket. */
+async function serverState(unit: string, backend: string, server: string): Promise<string> {
+  const script = `const s=require("net").connect("/run/haproxy/admin.sock");let o="";s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.write("show stat\\n");`;
+  const result = await model.exec(unit, [process.execPath, "-e", script]);
+  const row = result.stdout.split("\n").find((line) => line.startsWith(`${backend},${server},`));
+  return row?.split(",")[17] ?? "missing";
+}
+
+function unitStatuses(): { name: string; workload: string; agent: string }[] {
+  return model.status().applications.flatMap((app) => app.units);
+}
+
+beforeAll(async () => {
+  charm = packCharm();
+  model = await LocalModel.create({ name: "peering" });
+  await model.deploy(charm.file, { units: 3 });
+  await model.deployScripted("my-web-app", {
+    units: 2,
+    endpoints: { website: { interface: "http", role: "provides" } },
+    unitSettings: (unit) => ({ hostname: unit.address, port: "80" }),
+    httpPort: 80,
+  });
+  await model.integrate("my-web-app:website", "haproxy:reverseproxy");
+}, 180_000);
+
+afterAll(() => {
+  model?.destroy();
+  charm?.cleanup();
+});
+
+describe("active-passive (the default)", () => {
+  it("answers on every unit's port 80, all units active", async () => {
+    expect(unitStatuses().filter((u) => u.name.startsWith("haproxy/"))).toEqual(
+      haproxyUnits.map((name) =>
+        expect.objectContaining({ name, workload: "active", agent: "idle" }),
+      ),
+    );
+    for (const unit of haproxyUnits) {
+      expect(await answeringUnits(unit)).toEqual(["my-web-app/0", "my-web-app/1"]);
+    }
+  });
+
+  it("forwards port 80 to the first peer's port 81, the others as backup", async () => {
+    const config = await model.readFile("haproxy/2", "/etc/haproxy/haproxy.cfg");
+    expect(config).toContain(`server haproxy-0 ${address("haproxy/0")}:81 check\n`);
+    expect(config).toContain(`server haproxy-1 ${address("haproxy/1")}:81 check backup\n`);
+    expect(config).toContain(`server haproxy-2 ${address("haproxy/2")}:81 check backup\n`);
+    expect(config).toContain("backend haproxy_service_be\n");
+  });
+
+  it("keeps serving through the next peer when the first one's haproxy stops, and hands back", async () => {
+    await model.system("haproxy/0").haproxy.stop();
+    for (const unit of ["haproxy/1", "haproxy/2"]) {
+      await eventually(async () => {
+        expect(await answeringUnits(unit, 4)).toEqual(["my-web-app/0", "my-web-app/1"]);
+      });
+    }
+    expect(await serverState("haproxy/1", "haproxy_service", "haproxy-0")).toMatch(/^DOWN/);
+
+    await model.system("haproxy/0").haproxy.start();
+    await eventually(async () => {
+      expect(await serverState("haproxy/1", "haproxy_service", "haproxy-0")).toBe("UP");
+    });
+    expect(await answeringUnits("haproxy/0")).toEqual(["my-web-app/0", "my-web-app/1"]);
+  });
+});
+
+describe("the website relation", () => {
+  let relationId: number;
+  const published = () => {
+    const relation = model.relation(relationId);
+    return relation?.unitSettings.get("haproxy/0");
+  };
+
+  beforeAll(async () => {
+    await model.deployScripted("apache2", {
+      units: 1,
+      endpoints: { reverseproxy: { interface: "http", role: "requires" } },
+    });
+    relationId = await model.integrate("apache2:reverseproxy", "haproxy:website");
+  }, 60_000);
+
+  it("tells apache2 haproxy's address, port and every service as live in haproxy.cfg", async () => {
+    const settings = published();
+    expect(settings?.get("hostname")).toBe(address("haproxy/0"));
+    expect(settings?.get("port")).toBe("80");
+    const services = yaml.load(settings?.get("all_services") ?? "") as {
+      service_name: string;
+      service_port: number;
+    }[];
+    const config = await model.readFile("haproxy/0", "/etc/haproxy/haproxy.cfg");
+    for (const service of services) {
+      expect(config).toContain(`backend ${service.service_name}\n`);
+      expect(config).toContain(`bind 0.0.0.0:${service.service_port}\n`);
+    }
+    expect(services.map((s) => s.service_name).sort()).toEqual([
+      "haproxy_service",
+      "haproxy_service_be",
+    ]);
+  });
+
+  it("refreshes apache2's data when a backend unit joins, in the same hook", async () => {
+    await model.addUnit("my-web-app");
+    const services = yaml.load(published()?.get("all_services") ?? "") as {
+      service_name: string;
+      servers: string[][];
+    }[];
+    const balancer = services.find((s) => s.service_name === "haproxy_service_be");
+    expect(balancer?.servers.map((s) => s[0])).toEqual([
+      "my-web-app-0-80",
+      "my-web-app-1-80",
+      "my-web-app-2-80",
+    ]);
+  });
+});
+
+describe("active-active and scaling", () => {
+  it("switches to active-active with a reload, not a restart, and drops port+1", async () => {
+    const pidsBefore = haproxyUnits.map((unit) => model.system(unit).haproxy.pid);
+    await model.config("haproxy", { peering_mode: "active-active" });
+    for (const unit of haproxyUnits) {
+      const config = await model.readFile(unit, "/etc/haproxy/haproxy.cfg");
+      expect(config).not.toContain(":81");
+      expect(config).not.toContain("_be");
+      expect(await answeringUnits(unit)).toEqual(["my-web-app/0", "my-web-app/1", "my-web-app/2"]);
+    }
+    expect(haproxyUnits.map((unit) => model.system(unit).haproxy.pid)).toEqual(pidsBefore);
+  });
+
+  it("converges without errors when haproxy units come and go", async () => {
+    await model.config("haproxy", { peering_mode: "active-passive" });
+    await model.addUnit("haproxy");
+    await model.removeUnit("haproxy/1");
+    const statuses = unitStatuses().filter((u) => u.name.startsWith("haproxy/"));
+    expect(statuses.map((u) => [u.name, u.workload, u.agent])).toEqual([
+      ["haproxy/0", "active", "idle"],
+      ["haproxy/2", "active", "idle"],
+      ["haproxy/3", "active", "idle"],
+    ]);
+    const config = await model.readFile("haproxy/3", "/etc/haproxy/haproxy.cfg");
+    expect(config).not.toContain("haproxy-1 ");
+    expect(config).toContain(`server haproxy-0 ${address("haproxy/0")}:81 check\n`);
+    expect(await answeringUnits("haproxy/3")).toEqual([
+      "my-web-app/0",
+      "my-web-app/1",
+      "my-web-app/2",
+    ]);
+  });
+});
