@@ -47,5 +47,13 @@ $(BUNDLE): deps $(shell find src -name '*.ts') scripts/bundle.mjs
 test: deps bundle
 	npx vitest run --coverage
 
+# The deployable charm, haproxy.charm: what charmcraft.yaml primes, plus manifest.yaml.
+charm: bundle
+	node scripts/pack-charm.mjs
+
+# The quick start played in a local Juju model, with real haproxy and real traffic (as root).
+demo: deps charm
+	node scripts/demo.mjs
+
 clean:
 	rm -rf dist coverage build haproxy.charm

@@ -46,7 +46,9 @@ function installHandlers(): void {
     ["SIGTERM", 143],
   ] as const) {
     process.once(signal, () => {
+      const count = live.size;
       destroyAllSync();
+      if (count > 0) process.stderr.write(`\n${signal}: local model torn down\n`);
       process.exit(code);
     });
   }
