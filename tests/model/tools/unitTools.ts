@@ -14,7 +14,7 @@ export const configGet: HookTool = (context, args) => {
   const config = context.model.effectiveConfig(context.app);
   const key = parsed.positionals[0];
   if (key !== undefined) return printed(formatValue(config[key] ?? null, format));
-  if (boolFlag(parsed, "all")) {
+  if (boolFlag(parsed, "a")) {
     const all: Record<string, unknown> = {};
     for (const name of context.app.meta.options.keys()) all[name] = config[name] ?? null;
     return printed(formatValue(all, format));
