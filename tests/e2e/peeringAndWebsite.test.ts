@@ -185,5 +185,5 @@ describe("active-active and scaling", () => {
       "my-web-app/1",
       "my-web-app/2",
     ]);
-  });
+  }, 180_000);
 });
