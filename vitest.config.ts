@@ -1,19 +1,21 @@
 import { readFile } from "node:fs/promises";
 import { defineConfig } from "vitest/config";
 
-// Templates are imported as their text, as esbuild's `text` loader does in the bundle.
-const handlebarsTemplatesAsText = {
-  name: "handlebars-templates-as-text",
+import { precompiledTemplateModule } from "./scripts/precompileTemplate.mjs";
+
+// Templates are imported precompiled, exactly as the bundle gets them.
+const precompiledTemplates = {
+  name: "precompiled-handlebars-templates",
   enforce: "pre" as const,
   async load(id: string) {
     const file = id.split("?", 1)[0] ?? id;
     if (!file.endsWith(".hbs")) return null;
-    return `export default ${JSON.stringify(await readFile(file, "utf8"))};`;
+    return precompiledTemplateModule(await readFile(file, "utf8"));
   },
 };
 
 export default defineConfig({
-  plugins: [handlebarsTemplatesAsText],
+  plugins: [precompiledTemplates],
   test: {
     include: ["tests/**/*.test.ts"],
     testTimeout: 30_000,

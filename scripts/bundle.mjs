@@ -1,11 +1,37 @@
 // Bundles the CLI into one self-contained file that runs on Node.js 18.19
 // (Ubuntu 24.04's archive) with no node_modules beside it. The .mjs name makes
 // Node.js load it as an ES module even though the charm ships no package.json.
+import { readFile } from "node:fs/promises";
+
+import { rm } from "node:fs/promises";
+
 import { build } from "esbuild";
+
+import { precompiledTemplateModule } from "./precompileTemplate.mjs";
+
+// Templates arrive precompiled (see src/types/hbs.d.ts): a hook never compiles one.
+const precompiledTemplates = {
+  name: "precompiled-handlebars-templates",
+  setup(builder) {
+    builder.onLoad({ filter: /\.hbs$/ }, async (args) => ({
+      contents: precompiledTemplateModule(await readFile(args.path, "utf8")),
+      loader: "js",
+    }));
+  },
+};
+
+// Old chunks would otherwise pile up in the packed charm.
+await rm("dist", { recursive: true, force: true });
 
 await build({
   entryPoints: ["src/cli.ts"],
-  outfile: "dist/haproxy-charm.mjs",
+  // Split into chunks loaded on demand: a hook with nothing to do loads only
+  // the entry point (see the dynamic imports in src/cli.ts).
+  outdir: "dist",
+  entryNames: "haproxy-charm",
+  chunkNames: "chunks/[name]-[hash]",
+  outExtension: { ".js": ".mjs" },
+  splitting: true,
   bundle: true,
   platform: "node",
   target: "node18",
@@ -13,8 +39,7 @@ await build({
   minify: false,
   sourcemap: false,
   legalComments: "none",
-  // Templates are bundled as their text (see src/types/hbs.d.ts).
-  loader: { ".hbs": "text" },
+  plugins: [precompiledTemplates],
   banner: {
     // Some bundled CommonJS dependencies call require(); give ESM output one.
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

@@ -22,7 +22,7 @@ if (!Array.isArray(prime) || prime.length === 0) {
 
 const missing = prime.filter((entry) => !existsSync(join(root, entry)));
 if (missing.length > 0) {
-  const hint = missing.includes("dist/haproxy-charm.mjs") ? " (run `make bundle` first)" : "";
+  const hint = missing.includes("dist") ? " (run `make bundle` first)" : "";
   fail(`files listed in charmcraft.yaml's prime list are missing: ${missing.join(", ")}${hint}`);
 }
 // A file Juju reads from the charm root but the prime list forgets would

@@ -7,14 +7,11 @@ import { Command } from "commander";
 
 import { SystemctlServiceManager } from "./apply/serviceManager.js";
 import { ExecaHookTools } from "./juju/execaHookTools.js";
-import { RelationData } from "./juju/relationData.js";
 import { hookContextFromEnv } from "./hook/hookContext.js";
-import { readInputs } from "./hook/readInputs.js";
-import { runHook } from "./hook/runHook.js";
-import { planConfiguration } from "./model/planConfiguration.js";
 import { productionPaths } from "./paths.js";
-import { renderHaproxyConfig } from "./render/renderHaproxyConfig.js";
-import { parseSnapshot } from "./snapshot.js";
+
+// Each command loads what it needs when it runs (dynamic imports, split into
+// chunks by the bundle), so a hook with nothing to do starts fast.
 
 const program = new Command()
   .name("haproxy-charm")
@@ -37,6 +34,7 @@ program
       fileOwner: "haproxy",
     };
     try {
+      const { runHook } = await import("./hook/runHook.js");
       await runHook(deps, hookContextFromEnv(name, process.env));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -63,6 +61,9 @@ A snapshot is JSON of this shape (every key optional):
   )
   .action(async (options: { from?: string }) => {
     try {
+      const { parseSnapshot } = await import("./snapshot.js");
+      const { planConfiguration } = await import("./model/planConfiguration.js");
+      const { renderHaproxyConfig } = await import("./render/renderHaproxyConfig.js");
       const inputs = options.from
         ? parseSnapshot(await readFile(options.from, "utf8"))
         : await readLiveInputs();
@@ -78,6 +79,8 @@ A snapshot is JSON of this shape (every key optional):
   });
 
 async function readLiveInputs() {
+  const { readInputs } = await import("./hook/readInputs.js");
+  const { RelationData } = await import("./juju/relationData.js");
   const tools = new ExecaHookTools();
   return readInputs(tools, new RelationData(tools), hookContextFromEnv("render", process.env));
 }

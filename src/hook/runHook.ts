@@ -2,10 +2,12 @@
 import { mkdir } from "node:fs/promises";
 
 import type { HookContext } from "./hookContext.js";
-import { withGeneratedSecrets } from "./generatedSecrets.js";
-import { publishToReverseproxy } from "./publishRelations.js";
-import { readUnitInputs } from "./readInputs.js";
-import { type HookDeps, reconcile } from "./reconcile.js";
+import type { HookDeps, Outcome } from "./reconcile.js";
+
+// The reconcile path (model, templates, YAML) loads only when a hook needs it:
+// update-status with haproxy running never does.
+const reconcile = async (deps: HookDeps, context: HookContext) =>
+  (await import("./reconcile.js")).reconcile(deps, context);
 
 const RECONCILING_HOOKS = new Set([
   "config-changed",
@@ -21,6 +23,16 @@ const RECONCILING_HOOKS = new Set([
   "peer-relation-broken",
   "website-relation-joined",
   "website-relation-changed",
+]);
+
+// The monitoring relations: their data needs the configuration a reconcile checks.
+const MONITORING_HOOKS = new Set([
+  "statistics-relation-joined",
+  "statistics-relation-changed",
+  "nrpe-external-master-relation-joined",
+  "nrpe-external-master-relation-changed",
+  "local-monitors-relation-joined",
+  "local-monitors-relation-changed",
 ]);
 
 // Events of metadata.yaml the charm has nothing to do for (yet).
@@ -52,17 +64,34 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
   }
   if (hookName === "reverseproxy-relation-joined") {
     await ensureDirectories(deps);
+    const { withGeneratedSecrets } = await import("./generatedSecrets.js");
+    const { readUnitInputs } = await import("./readInputs.js");
+    const { publishToReverseproxy } = await import("./publishRelations.js");
     const inputs = await withGeneratedSecrets(deps.paths, await readUnitInputs(tools, context));
     await publishToReverseproxy(tools, inputs, context.relationId ? [context.relationId] : []);
     return;
   }
-  if (RECONCILING_HOOKS.has(hookName)) {
+  if (RECONCILING_HOOKS.has(hookName) || MONITORING_HOOKS.has(hookName)) {
     await ensureDirectories(deps);
-    await reconcile(deps, context);
+    await upkeepAfter(deps, context, await reconcile(deps, context));
+    return;
+  }
+  if (hookName === "remove") {
+    const { removeUpkeep } = await import("../monitoring/upkeep.js");
+    await removeUpkeep(deps);
     return;
   }
   if (!QUIET_HOOKS.test(hookName)) {
     await tools.log("INFO", `no handler for hook ${hookName}; nothing to do`);
+  }
+}
+
+/** Metrics schedule, nrpe checks, statistics and monitors data, machine options. */
+async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcome): Promise<void> {
+  const { upkeep } = await import("../monitoring/upkeep.js");
+  const result = await upkeep(deps, context, outcome.plan);
+  if (result.blockedMessage !== undefined && outcome.status !== "blocked") {
+    await deps.tools.statusSet("blocked", result.blockedMessage);
   }
 }
 

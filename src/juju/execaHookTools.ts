@@ -2,7 +2,6 @@
 // runner that counts it and turns any failure into a HookToolError; every
 // tool that can answer in JSON is asked to.
 import { execa } from "execa";
-import { dump } from "js-yaml";
 import { HookToolError } from "../errors.js";
 import type { HookTools, LogLevel, RelationSettings, StatusName } from "./hookTools.js";
 
@@ -55,6 +54,7 @@ export class ExecaHookTools implements HookTools {
     if (Object.keys(settings).length === 0) return;
     // A YAML map on stdin rather than key=value arguments: multi-line values
     // (a services YAML) survive intact and nothing shows up in the process list.
+    const { dump } = await import("js-yaml"); // loaded only by hooks that publish
     const document = dump({ ...settings }, { lineWidth: -1, noRefs: true, sortKeys: true });
     await this.run(["relation-set", "-r", relationId, "--file", "-"], document);
   }
@@ -98,6 +98,25 @@ export class ExecaHookTools implements HookTools {
     const parsed = parseJson(command, await this.run(command));
     if (typeof parsed !== "boolean") throw unexpectedOutput(command, "true or false", parsed);
     return parsed;
+  }
+
+  async actionGet(): Promise<Record<string, unknown>> {
+    const command = ["action-get", "--format=json"];
+    const parsed = parseJson(command, await this.run(command));
+    if (parsed === null) return {};
+    if (!isPlainObject(parsed)) throw unexpectedOutput(command, "a JSON object", parsed);
+    return parsed;
+  }
+
+  async actionSet(results: Readonly<Record<string, string>>): Promise<void> {
+    const pairs = Object.entries(results).map(([key, value]) => `${key}=${value}`);
+    if (pairs.length === 0) return;
+    await this.run(["action-set", ...pairs]);
+  }
+
+  async actionFail(message: string): Promise<void> {
+    // `--` ends option parsing, so a message starting with `-` stays a message.
+    await this.run(["action-fail", "--", message]);
   }
 
   private async stringList(command: readonly string[]): Promise<string[]> {

@@ -1,42 +1,38 @@
 // The one place that knows which templates exist. Everything is registered on
 // a private Handlebars instance so nothing else in the process can add
-// helpers or partials that change what haproxy.cfg looks like.
-import Handlebars from "handlebars";
-import backendSource from "../../templates/backend.hbs";
-import defaultsSource from "../../templates/defaults.hbs";
-import frontendSource from "../../templates/frontend.hbs";
-import globalSource from "../../templates/global.hbs";
-import rootSource from "../../templates/haproxy.cfg.hbs";
-import userlistSource from "../../templates/userlist.hbs";
+// helpers or partials that change what haproxy.cfg looks like. Templates come
+// precompiled (with noEscape and strict), so only Handlebars' runtime ships.
+import { Handlebars } from "./handlebarsRuntime.js";
+
+import backend from "../../templates/backend.hbs";
+import defaults from "../../templates/defaults.hbs";
+import frontend from "../../templates/frontend.hbs";
+import global from "../../templates/global.hbs";
+import root from "../../templates/haproxy.cfg.hbs";
+import userlist from "../../templates/userlist.hbs";
 import type { HaproxyConfig } from "../model/types.js";
 
-// noEscape: haproxy.cfg is not HTML. strict: a field missing from the model is
-// a bug to surface, not a line to leave out silently.
-const compileOptions = { noEscape: true, strict: true } as const;
-
-const partialSources: Readonly<Record<string, string>> = {
-  global: globalSource,
-  defaults: defaultsSource,
-  userlist: userlistSource,
-  frontend: frontendSource,
-  backend: backendSource,
+const partials: Readonly<Record<string, TemplateSpecification>> = {
+  global,
+  defaults,
+  userlist,
+  frontend,
+  backend,
 };
 
 export type HaproxyConfigTemplate = (config: HaproxyConfig) => string;
 
-let compiledTemplate: HaproxyConfigTemplate | undefined;
+let template: HaproxyConfigTemplate | undefined;
 
-/** The root template with its partials, compiled on first use. */
+/** The root template with its partials, set up on first use. */
 export function haproxyConfigTemplate(): HaproxyConfigTemplate {
-  compiledTemplate ??= compileHaproxyConfigTemplate();
-  return compiledTemplate;
-}
-
-function compileHaproxyConfigTemplate(): HaproxyConfigTemplate {
-  const handlebars = Handlebars.create();
-  for (const [name, source] of Object.entries(partialSources)) {
-    handlebars.registerPartial(name, handlebars.compile(source, compileOptions));
+  if (template === undefined) {
+    const handlebars = Handlebars.create();
+    for (const [name, specification] of Object.entries(partials)) {
+      handlebars.registerPartial(name, handlebars.template(specification));
+    }
+    const rootTemplate = handlebars.template<HaproxyConfig>(root);
+    template = (config) => rootTemplate(config);
   }
-  const root = handlebars.compile<HaproxyConfig>(rootSource, compileOptions);
-  return (config) => root(config);
+  return template;
 }

@@ -1,6 +1,6 @@
-// Templates are imported as their text: esbuild's `text` loader in the bundle,
-// a small plugin in vitest.config.ts under test.
+// Templates are imported precompiled (scripts/precompileTemplate.mjs, used by
+// the bundle and by vitest): a template specification for Handlebars' runtime.
 declare module "*.hbs" {
-  const source: string;
-  export default source;
+  const specification: TemplateSpecification;
+  export default specification;
 }

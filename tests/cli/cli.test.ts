@@ -1,5 +1,5 @@
 // The bundled CLI as an operator runs it: `render --from` a snapshot, `--help`.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,8 +60,8 @@ describe("haproxy-charm CLI", () => {
     }
     const dir = await mkdtemp(path.join(tmpdir(), "cli-node18-"));
     try {
+      await cp(path.dirname(cli), dir, { recursive: true });
       const lonely = path.join(dir, "haproxy-charm.mjs");
-      await writeFile(lonely, await readFile(cli));
       const result = await execa(node18, [
         lonely,
         "render",

@@ -1,0 +1,2 @@
+export declare const compileOptions: { readonly noEscape: true; readonly strict: true };
+export declare function precompiledTemplateModule(source: string): string;
