@@ -1,9 +1,9 @@
 // The charm exactly as users deploy it: `node scripts/pack-charm.mjs` from the
 // current tree, into a temporary file each test file owns. The bundle is
-// rebuilt first when a source file is newer (running vitest without make).
+// rebuilt first when one of its inputs is newer (running vitest without make).
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -26,24 +26,33 @@ export function packCharm(): PackedCharm {
   return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** What the bundle is built from: the CLI's sources, its templates and the build scripts. */
+function newestInput(): number {
+  return Math.max(...["src", "templates", "scripts"].map((dir) => newestSource(join(root, dir))));
+}
+
 function ensureFreshBundle(): void {
-  if (modified(bundle) >= newestSource(join(root, "src"))) return;
+  if (modified(bundle) >= newestInput()) return;
   // Test files run in parallel: one of them bundles, the others wait for it.
-  const lock = join(root, "dist", ".bundling");
-  mkdirSync(join(root, "dist"), { recursive: true });
+  // The lock lives outside dist/, which the bundle script deletes.
+  const lock = join(root, "build", ".bundle-lock");
+  mkdirSync(join(root, "build"), { recursive: true });
   for (let attempt = 0; attempt < 600; attempt += 1) {
     try {
       mkdirSync(lock);
     } catch {
+      // A lock left by a killed run must not block every later one.
+      const since = modified(lock);
+      if (since > 0 && Date.now() - since > 120_000) rmSync(lock, { recursive: true, force: true });
       execFileSync("sleep", ["0.1"]);
       continue;
     }
     try {
-      if (modified(bundle) < newestSource(join(root, "src"))) {
+      if (modified(bundle) < newestInput()) {
         execFileSync("node", [join(root, "scripts", "bundle.mjs")], { cwd: root, stdio: "ignore" });
       }
     } finally {
-      rmdirSync(lock);
+      rmSync(lock, { recursive: true, force: true });
     }
     return;
   }

@@ -5,10 +5,13 @@
 //   juju add-unit my-web-app
 // then real requests through haproxy, scaling both sides, and a failed hook.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LocalModel } from "../model/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
+
+// Every step runs real hooks and haproxy reloads: allow for a busy machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 let charm: PackedCharm;
 let model: LocalModel;
@@ -49,7 +52,7 @@ beforeAll(async () => {
     httpPort: 80,
   });
   await model.integrate("my-web-app:website", "haproxy:reverseproxy");
-}, 120_000);
+});
 
 afterAll(() => {
   model?.destroy();

@@ -5,10 +5,13 @@
 //   `acl foo path_beg -i /foo` + `use_backend foo if foo` example.
 
 import yaml from "js-yaml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LocalModel } from "../model/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
+
+// Every step runs real hooks and haproxy reloads: allow for a busy machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 let charm: PackedCharm;
 let model: LocalModel;
@@ -69,7 +72,7 @@ beforeAll(async () => {
     await model.serveHttp(unit, 8001, `${unit} foo`);
   }
   await model.integrate("shop:website", "haproxy:reverseproxy");
-}, 120_000);
+});
 
 afterAll(() => {
   model?.destroy();

@@ -11,11 +11,11 @@ export function readCharmMeta(charmFile: string): CharmMeta {
     files.includes(name)
       ? yaml.load(execFileSync("unzip", ["-p", charmFile, name], { encoding: "utf8" }))
       : undefined;
-  const metadata = asRecord(read("metadata.yaml"), "metadata.yaml");
-  if (typeof metadata.name !== "string") throw new Error(`${charmFile}: metadata.yaml has no name`);
   for (const required of ["manifest.yaml", "metadata.yaml"]) {
     if (!files.includes(required)) throw new Error(`${charmFile} has no ${required}`);
   }
+  const metadata = asRecord(read("metadata.yaml"), "metadata.yaml");
+  if (typeof metadata.name !== "string") throw new Error(`${charmFile}: metadata.yaml has no name`);
   return {
     name: metadata.name,
     endpoints: endpointsOf(metadata),

@@ -102,7 +102,11 @@ export function formatStatus(status: ModelStatus): string {
   return `${sections.join("\n\n")}\n`;
 }
 
+/** Columns Juju aligns to the right. */
+const numericColumns = new Set(["Scale", "Rev"]);
+
 function table(rows: readonly (readonly string[])[]): string {
+  const header = rows[0] ?? [];
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, column) => {
@@ -112,7 +116,11 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows
     .map((row) =>
       row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .map((cell, column) =>
+          numericColumns.has(header[column] ?? "")
+            ? cell.padStart(widths[column] ?? 0)
+            : cell.padEnd(widths[column] ?? 0),
+        )
         .join("  ")
         .trimEnd(),
     )
