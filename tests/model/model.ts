@@ -111,6 +111,7 @@ export class LocalModel implements ModelView {
   private nextMachineId = 0;
   private nextContextId = 0;
   private destroyed = false;
+  private draining: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly name: string,
@@ -410,7 +411,14 @@ export class LocalModel implements ModelView {
   }
 
   /** Runs queued hooks until none is left, or only units in error have some. */
-  async settle(): Promise<void> {
+  settle(): Promise<void> {
+    // Operations started without awaiting the previous one still run one hook at a time.
+    const drained = this.draining.then(() => this.drain());
+    this.draining = drained.catch(() => undefined);
+    return drained;
+  }
+
+  private async drain(): Promise<void> {
     for (;;) {
       const event = this.queue.next((unitName) => this.units.get(unitName)?.agent !== "error");
       if (event === undefined) return;
