@@ -1,24 +1,12 @@
 // Bundles the CLI into one self-contained file that runs on Node.js 18.19
 // (Ubuntu 24.04's archive) with no node_modules beside it. The .mjs name makes
 // Node.js load it as an ES module even though the charm ships no package.json.
-import { readFile } from "node:fs/promises";
 
 import { rm } from "node:fs/promises";
 
 import { build } from "esbuild";
 
-import { precompiledTemplateModule } from "./precompileTemplate.mjs";
-
-// Templates arrive precompiled (see src/types/hbs.d.ts): a hook never compiles one.
-const precompiledTemplates = {
-  name: "precompiled-handlebars-templates",
-  setup(builder) {
-    builder.onLoad({ filter: /\.hbs$/ }, async (args) => ({
-      contents: precompiledTemplateModule(await readFile(args.path, "utf8")),
-      loader: "js",
-    }));
-  },
-};
+import { precompiledTemplatesPlugin } from "./precompileTemplate.mjs";
 
 // Old chunks would otherwise pile up in the packed charm.
 await rm("dist", { recursive: true, force: true });
@@ -39,7 +27,8 @@ await build({
   minify: false,
   sourcemap: false,
   legalComments: "none",
-  plugins: [precompiledTemplates],
+  // Templates arrive precompiled (see src/types/hbs.d.ts): a hook never compiles one.
+  plugins: [precompiledTemplatesPlugin],
   banner: {
     // Some bundled CommonJS dependencies call require(); give ESM output one.
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

@@ -28,6 +28,9 @@ export interface ServiceCollection {
 class ServiceTable {
   readonly byName = new Map<string, ParsedService>();
   defaultService?: string;
+  // Single-service units, gathered per service and unioned once: adding them
+  // one by one would copy the server list for every unit.
+  private readonly joining = new Map<string, ServerSpec[]>();
 
   add(service: ParsedService): void {
     this.defaultService ??= service.name;
@@ -36,13 +39,17 @@ class ServiceTable {
   }
 
   addServer(serviceName: string, server: ServerSpec): void {
-    const service = this.byName.get(serviceName);
-    if (service) {
-      this.byName.set(serviceName, {
-        ...service,
-        servers: unionServers(service.servers ?? [], [server]),
-      });
-    }
+    if (!this.byName.has(serviceName)) return;
+    const joining = this.joining.get(serviceName) ?? [];
+    joining.push(server);
+    this.joining.set(serviceName, joining);
+  }
+
+  services(): ParsedService[] {
+    return [...this.byName.values()].map((service) => {
+      const joining = this.joining.get(service.name);
+      return joining ? { ...service, servers: unionServers(service.servers ?? [], joining) } : service;
+    });
   }
 }
 
@@ -85,7 +92,7 @@ export function collectServices(
   }
 
   return {
-    services: [...table.byName.values()],
+    services: table.services(),
     ...(table.defaultService !== undefined && { defaultService: table.defaultService }),
     skipped,
   };

@@ -11,8 +11,11 @@ export function unitSlug(unit: string): string {
   return unit.replace("/", "-");
 }
 
+// One collator for all comparisons: localeCompare with options builds a new one per call.
+const naturalOrder = new Intl.Collator("en", { numeric: true });
+
 export function compareNatural(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
+  return naturalOrder.compare(a, b);
 }
 
 export function compareUnitsOnRelations(

@@ -1,0 +1,174 @@
+// `npm run bench`: what a hook costs as a relation grows. In the local model
+// (the packed charm, real hook tools, real haproxy), N units of an
+// application join `reverseproxy` one at a time; for the N-th join it reports
+// the relation-changed hook's wall time and hook-tool calls, and the total
+// hook time of all N joins. Then the cost of a no-op update-status, of
+// rendering 1,000 servers, and of `haproxy -c` on that configuration.
+// Figures go to stdout and to bench/results.md.
+//
+//   npm run bench                 # N = 10, 100, 500
+//   npm run bench -- 10 50        # other sizes
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { planConfiguration } from "../src/model/planConfiguration.js";
+import { renderHaproxyConfig } from "../src/render/renderHaproxyConfig.js";
+import { packCharm } from "../tests/e2e/packedCharm.js";
+import { LocalModel } from "../tests/model/model.js";
+
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
+const joinCounts = sizes.length > 0 ? sizes : [10, 100, 500];
+
+interface JoinFigures {
+  readonly units: number;
+  readonly lastHookMs: number;
+  readonly lastHookToolCalls: number;
+  readonly totalHookSeconds: number;
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+function timeMs(action: () => void): number {
+  const started = process.hrtime.bigint();
+  action();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+async function joins(
+  charmFile: string,
+  units: number,
+): Promise<{ joins: JoinFigures; updateStatusMs: number }> {
+  const model = await LocalModel.create({ name: `bench-${units}`, hookTimeoutMs: 120_000 });
+  try {
+    await model.deploy(charmFile);
+    await model.deployScripted("app", {
+      units: 0,
+      endpoints: { website: { interface: "http", role: "provides" } },
+      unitSettings: () => ({ port: "80" }),
+    });
+    await model.integrate("app:website", "haproxy:reverseproxy");
+    const haproxy = model.requireUnit("haproxy/0");
+    const firstRun = haproxy.hookRuns.length;
+    let lastContextCalls = 0;
+    for (let joined = 1; joined <= units; joined += 1) {
+      const callsBefore = model.toolCalls.length;
+      await model.addUnit("app");
+      // Context ids name the unit and hook: haproxy/0-reverseproxy-relation-changed-<n>.
+      const calls = model.toolCalls
+        .slice(callsBefore)
+        .filter((call) => call.context.startsWith("haproxy/0-reverseproxy-relation-changed-"));
+      const lastContext = calls.at(-1)?.context;
+      lastContextCalls = calls.filter((call) => call.context === lastContext).length;
+      if (joined % 50 === 0) process.stderr.write(`  ${joined}/${units} units joined\n`);
+    }
+    const runs = haproxy.hookRuns
+      .slice(firstRun)
+      .filter((run) => run.hook.startsWith("reverseproxy-relation-"));
+    const last = runs.at(-1);
+    if (last?.hook !== "reverseproxy-relation-changed" || last.exitCode !== 0) {
+      throw new Error(`the last hook was ${last?.hook} (exit ${last?.exitCode}): ${last?.output}`);
+    }
+    const updateStatus: number[] = [];
+    for (let i = 0; i < 7; i += 1) {
+      await model.trigger("haproxy/0", "update-status");
+      updateStatus.push(haproxy.hookRuns.at(-1)?.durationMs ?? NaN);
+    }
+    return {
+      joins: {
+        units,
+        lastHookMs: last.durationMs,
+        lastHookToolCalls: lastContextCalls,
+        totalHookSeconds: runs.reduce((sum, run) => sum + run.durationMs, 0) / 1000,
+      },
+      updateStatusMs: median(updateStatus),
+    };
+  } finally {
+    model.destroy();
+  }
+}
+
+function renderAndCheck(servers: number): { renderMs: number; checkMs: number } {
+  const services = `- {service_name: web, service_port: 80, service_options: [balance leastconn], server_options: [check]}`;
+  const reverseproxy = Array.from({ length: servers }, (_, i) => ({
+    relationId: "reverseproxy:1",
+    unit: `app/${i}`,
+    settings: { "private-address": `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: "8080" },
+  }));
+  const inputs = {
+    unitName: "haproxy/0",
+    privateAddress: "10.0.0.1",
+    publicAddress: "10.0.0.1",
+    config: { services },
+    reverseproxy,
+    peers: [],
+  };
+  const paths = { haproxyLib: "/var/lib/haproxy", haproxyRun: "/run/haproxy" };
+  let text = "";
+  const renderMs = median(
+    Array.from({ length: 9 }, () =>
+      timeMs(() => (text = renderHaproxyConfig(planConfiguration(inputs, paths).config))),
+    ),
+  );
+  const dir = mkdtempSync(path.join(tmpdir(), "bench-render-"));
+  try {
+    const file = path.join(dir, "haproxy.cfg");
+    writeFileSync(file, text);
+    const checkMs = median(
+      Array.from({ length: 5 }, () =>
+        timeMs(() => execFileSync("haproxy", ["-c", "-q", "-f", file])),
+      ),
+    );
+    return { renderMs, checkMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const charm = packCharm();
+try {
+  const results: JoinFigures[] = [];
+  let updateStatusMs = NaN;
+  for (const units of joinCounts) {
+    process.stderr.write(`joining ${units} units...\n`);
+    const figures = await joins(charm.file, units);
+    results.push(figures.joins);
+    updateStatusMs = figures.updateStatusMs;
+  }
+  const { renderMs, checkMs } = renderAndCheck(1000);
+  const first = results[0];
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${execFileSync("nproc").toString().trim()} cores with \`npm run bench\`.`,
+    "",
+    "| units joined (N) | relation-changed of the N-th unit | hook-tool calls in it | all N joins, total hook time |",
+    "| ---: | ---: | ---: | ---: |",
+    ...results.map(
+      (r) =>
+        `| ${r.units} | ${r.lastHookMs.toFixed(0)} ms | ${r.lastHookToolCalls} | ${r.totalHookSeconds.toFixed(1)} s |`,
+    ),
+    "",
+    "| what | figure |",
+    "| --- | ---: |",
+    ...(first && results.length > 1
+      ? [
+          `| N-th hook time, largest N / smallest N | ${(results.at(-1)!.lastHookMs / first.lastHookMs).toFixed(2)} |`,
+        ]
+      : []),
+    `| no-op update-status (median of 7) | ${updateStatusMs.toFixed(0)} ms |`,
+    `| render 1,000 servers (plan + template, median of 9) | ${renderMs.toFixed(1)} ms |`,
+    `| \`haproxy -c\` on that configuration (median of 5) | ${checkMs.toFixed(0)} ms |`,
+  ];
+  const table = lines.join("\n");
+  process.stdout.write(`${table}\n`);
+  writeFileSync(
+    path.join(import.meta.dirname, "results.md"),
+    `# Hook cost benchmark\n\n${table}\n`,
+  );
+} finally {
+  charm.cleanup();
+}
