@@ -150,6 +150,14 @@ describe("units as machines of their own", () => {
     expect(model.system("tiny/0").selections).toEqual(["haproxy hold"]);
   });
 
+  it("applies net.* sysctls to the unit's own network only, and keeps kernel-wide ones off the host", async () => {
+    const inUnit = await model.exec("tiny/0", ["cat", "/proc/sys/net/core/somaxconn"]);
+    expect(inUnit.stdout.trim()).toBe("1234");
+    expect(readFileSync("/proc/sys/net/core/somaxconn", "utf8").trim()).not.toBe("1234");
+    expect(readFileSync("/proc/sys/vm/swappiness", "utf8").trim()).not.toBe("7");
+    expect(model.system("tiny/0").kernelSettings).toEqual(new Map([["vm.swappiness", "7"]]));
+  });
+
   it("reloads haproxy in place when config changes (master-worker, USR2)", async () => {
     const masterBefore = model.system("tiny/0").haproxy.pid;
     await model.config("tiny", { greeting: "bonjour" });

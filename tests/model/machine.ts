@@ -153,37 +153,16 @@ export class Machine {
 
   /** Runs a command inside the machine to completion. */
   exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const [command = "nsenter", ...args] = [...this.enter(options.cwd), ...argv];
-    const child = spawn(command, args, {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { PATH: basePath, ...options.env },
-      // Its own process group, so a timeout can stop everything it started.
-      detached: true,
-    });
-    this.children.add(child);
-    return new Promise((resolve) => {
-      let stdout = "";
-      let stderr = "";
-      let timedOut = false;
-      const timer =
-        options.timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              timedOut = true;
-              killGroup(child);
-            }, options.timeoutMs);
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on("error", (error) => (stderr += `${error.message}\n`));
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        this.children.delete(child);
-        const exitCode = code ?? (signal === null ? 1 : 128);
-        resolve({ exitCode, stdout, stderr, timedOut });
-      });
-      child.stdin.on("error", () => undefined);
-      child.stdin.end(options.input ?? "");
-    });
+    return runCommand([...this.enter(options.cwd), ...argv], options, this.children);
+  }
+
+  /** Runs a command in the machine's network namespace only, with the host's binaries. */
+  execInNetwork(argv: readonly string[]): Promise<ExecResult> {
+    return runCommand(
+      ["nsenter", `--net=/run/netns/${this.namespace}`, "--", ...argv],
+      {},
+      this.children,
+    );
   }
 
   async readFile(path: string): Promise<string> {
@@ -207,6 +186,44 @@ export class Machine {
     removeNamespaceSync(this.namespace);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function runCommand(
+  argv: readonly string[],
+  options: ExecOptions,
+  children: Set<ChildProcess>,
+): Promise<ExecResult> {
+  const [command = "nsenter", ...args] = argv;
+  const child = spawn(command, args, {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { PATH: basePath, ...options.env },
+    // Its own process group, so a timeout can stop everything it started.
+    detached: true,
+  });
+  children.add(child);
+  return new Promise((resolve) => {
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            killGroup(child);
+          }, options.timeoutMs);
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", (error) => (stderr += `${error.message}\n`));
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      const exitCode = code ?? (signal === null ? 1 : 128);
+      resolve({ exitCode, stdout, stderr, timedOut });
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input ?? "");
+  });
 }
 
 function killGroup(child: ChildProcess): void {

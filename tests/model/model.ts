@@ -95,6 +95,7 @@ const shimTargets: ReadonlyMap<string, string> = new Map([
   ["apt-get", "/usr/bin/apt-get"],
   ["apt", "/usr/bin/apt"],
   ["dpkg", "/usr/bin/dpkg"],
+  ["sysctl", "/usr/sbin/sysctl"],
 ]);
 
 let modelCounter = 0;
@@ -667,9 +668,11 @@ export class LocalModel implements ModelView {
     app.units.push(unit);
     this.units.set(name, unit);
     const system: MachineSystem = {
+      machine,
       haproxy: new HaproxyService(machine),
       commands: [],
       selections: [],
+      kernelSettings: new Map(),
       enabled: true,
     };
     this.systems.set(name, system);

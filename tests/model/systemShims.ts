@@ -1,11 +1,14 @@
-// systemctl, service, apt-get and dpkg as a unit of the local model sees
-// them. systemd is not running here and the host's packages must stay
-// untouched, so these answer for the machine: haproxy.service is the
-// machine's HaproxyService, packages already on the host count as
-// installed, and anything else fails loudly so a charm's surprise shows.
+// systemctl, service, apt-get, dpkg and sysctl as a unit of the local model
+// sees them. systemd is not running here and the host's packages and kernel
+// settings must stay untouched, so these answer for the machine:
+// haproxy.service is the machine's HaproxyService, packages already on the
+// host count as installed, net.* sysctls apply to the machine's own network
+// namespace (the others are only recorded), and anything else fails loudly
+// so a charm's surprise shows.
 
 import { execa } from "execa";
 import type { HaproxyService, ServiceResult } from "./haproxyService.js";
+import type { Machine } from "./machine.js";
 
 export interface ShimResult {
   readonly code: number;
@@ -15,10 +18,13 @@ export interface ShimResult {
 
 /** What a machine's shims act on, and what they remember for tests. */
 export interface MachineSystem {
+  readonly machine: Machine;
   readonly haproxy: HaproxyService;
   /** Every apt-get, dpkg and service command the charm ran, in order. */
   readonly commands: string[];
   readonly selections: string[];
+  /** Kernel settings outside net.*, which a machine sharing the host's kernel must not apply. */
+  readonly kernelSettings: Map<string, string>;
   enabled: boolean;
 }
 
@@ -46,6 +52,8 @@ export async function runShim(
       return aptGet(tool, args);
     case "dpkg":
       return dpkg(args, input, system);
+    case "sysctl":
+      return sysctl(args, system);
     default:
       return failed(127, `${tool}: not provided by the local model`);
   }
@@ -237,4 +245,68 @@ async function dpkg(
     };
   }
   return failed(2, `dpkg: the local model does not change packages (dpkg ${args.join(" ")})`);
+}
+
+async function sysctl(args: readonly string[], system: MachineSystem): Promise<ShimResult> {
+  const quiet = args.some((arg) => arg === "-q" || arg === "--quiet");
+  const settings: [string, string][] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] ?? "";
+    if (arg === "-p" || arg === "--load" || arg.startsWith("--load=")) {
+      const next = args[index + 1];
+      const file = arg.startsWith("--load=")
+        ? arg.slice("--load=".length)
+        : next !== undefined && !next.startsWith("-")
+          ? next
+          : "/etc/sysctl.conf";
+      if (file === next) index += 1;
+      const content = await system.machine.exec(["cat", "--", file]);
+      if (content.exitCode !== 0)
+        return failed(1, `sysctl: cannot open "${file}": No such file or directory`);
+      settings.push(...sysctlFile(content.stdout));
+    } else if (arg === "--system") {
+      const content = await system.machine.exec([
+        "/bin/sh",
+        "-c",
+        "cat /etc/sysctl.d/*.conf /etc/sysctl.conf 2>/dev/null",
+      ]);
+      settings.push(...sysctlFile(content.stdout));
+    } else if (["-w", "--write", "-q", "--quiet", "-e", "--ignore"].includes(arg)) {
+      continue;
+    } else if (arg.startsWith("-") && !["-n", "--values", "-a", "--all"].includes(arg)) {
+      return failed(1, `sysctl: the local model does not handle option ${arg}`);
+    } else if (arg.includes("=")) {
+      const equals = arg.indexOf("=");
+      settings.push([arg.slice(0, equals).trim(), arg.slice(equals + 1).trim()]);
+    }
+  }
+  if (settings.length === 0) {
+    const result = await system.machine.execInNetwork(["sysctl", ...args]);
+    return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+  }
+  let stdout = "";
+  for (const [rawKey, value] of settings) {
+    const key = rawKey.replaceAll("/", ".");
+    if (key.startsWith("net.")) {
+      const result = await system.machine.execInNetwork(["sysctl", "-q", "-w", `${key}=${value}`]);
+      if (result.exitCode !== 0) return { code: result.exitCode, stdout, stderr: result.stderr };
+    } else {
+      system.kernelSettings.set(key, value);
+    }
+    if (!quiet) stdout += `${key} = ${value}\n`;
+  }
+  return ok(stdout);
+}
+
+/** `key = value` lines of a sysctl.conf file; a leading `-` only means "ignore errors". */
+function sysctlFile(content: string): [string, string][] {
+  return content
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#") && !line.startsWith(";"))
+    .filter((line) => line.includes("="))
+    .map((line) => {
+      const equals = line.indexOf("=");
+      return [line.slice(0, equals).trim().replace(/^-/, ""), line.slice(equals + 1).trim()];
+    });
 }

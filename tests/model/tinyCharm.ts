@@ -86,6 +86,8 @@ case $hook in
     apt-get update -q
     apt-get install -y -q haproxy
     echo "haproxy hold" | dpkg --set-selections
+    printf 'net.core.somaxconn = 1234\nvm.swappiness = 7\n' > /etc/sysctl.d/60-tiny.conf
+    sysctl -p /etc/sysctl.d/60-tiny.conf
     status-set maintenance "installed"
     ;;
   config-changed)
