@@ -2,13 +2,16 @@
 // operators run `render` for a dry run. Only this file turns errors into
 // exit codes.
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 
 import { Command } from "commander";
 
 import { SystemctlServiceManager } from "./apply/serviceManager.js";
 import { ExecaHookTools } from "./juju/execaHookTools.js";
 import { hookContextFromEnv } from "./hook/hookContext.js";
+import { metricsSettingsFile } from "./metrics/metricsSettings.js";
 import { productionPaths } from "./paths.js";
+import { execaHostCommands } from "./system/hostCommands.js";
 
 // Each command loads what it needs when it runs (dynamic imports, split into
 // chunks by the bundle), so a hook with nothing to do starts fast.
@@ -32,6 +35,9 @@ program
       service: new SystemctlServiceManager(),
       haproxyBinary: "haproxy",
       fileOwner: "haproxy",
+      host: execaHostCommands,
+      // cron runs `metrics push` with this very node and bundle.
+      cli: { node: process.execPath, script: fileURLToPath(import.meta.url) },
     };
     try {
       const { runHook } = await import("./hook/runHook.js");
@@ -75,6 +81,65 @@ A snapshot is JSON of this shape (every key optional):
     } catch (error) {
       process.stderr.write(`render: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 2;
+    }
+  });
+
+program
+  .command("action")
+  .description("Run one operator action (what dispatch runs for actions/<name>).")
+  .argument("<name>", "show-config, backend-status, reload or show-password")
+  .action(async (name: string) => {
+    const tools = new ExecaHookTools();
+    try {
+      const { runAction } = await import("./actions/runAction.js");
+      await runAction(
+        {
+          tools,
+          paths: productionPaths,
+          service: new SystemctlServiceManager(),
+          haproxyBinary: "haproxy",
+          print: (text) => process.stdout.write(text),
+        },
+        name,
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`action ${name} failed: ${message}\n`);
+      await tools.actionFail(`action ${name} failed: ${message}`).catch(() => undefined);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command("metrics")
+  .description("statsd metrics: `metrics push` is what the schedule runs.")
+  .command("push")
+  .description(
+    "Read haproxy's statistics from its admin socket and send one statsd gauge per " +
+      "numeric field to metrics_target (as the charm's cron job does).",
+  )
+  .option(
+    "--settings <file>",
+    "the settings the charm wrote",
+    metricsSettingsFile(productionPaths.charmState),
+  )
+  .action(async (options: { settings: string }) => {
+    try {
+      const { readMetricsSettings } = await import("./metrics/metricsSettings.js");
+      const { pushMetrics } = await import("./metrics/pushMetrics.js");
+      const settings = await readMetricsSettings(options.settings);
+      if (settings === undefined) {
+        process.stdout.write(`metrics are off (${options.settings} does not exist)\n`);
+        return;
+      }
+      const result = await pushMetrics(settings);
+      const { host, port } = settings.target;
+      process.stdout.write(`sent ${result.gauges} gauges to ${host}:${port} (${result.address})\n`);
+    } catch (error) {
+      process.stderr.write(
+        `metrics push: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exitCode = 1;
     }
   });
 

@@ -10,6 +10,27 @@ export interface Paths {
   readonly haproxyRun: string;
   /** What the charm remembers between hooks (generated secrets, cached relation data). */
   readonly charmState: string;
+  /**
+   * Files the charm manages outside haproxy's own (schedules, nrpe checks,
+   * sysctl, logrotate, apt). Absent, the charm leaves the machine alone: tests
+   * of the haproxy layer never touch the host's /etc.
+   */
+  readonly system?: SystemPaths;
+}
+
+export interface SystemPaths {
+  /** The cron file that runs `metrics push` every metrics_sample_interval minutes. */
+  readonly metricsSchedule: string;
+  /** Holds nrpe.d/ (the nrpe server's check commands) and the checks' credentials. */
+  readonly nagiosConfig: string;
+  /** Where the nrpe-external-master subordinate collects service definitions. */
+  readonly nagiosExport: string;
+  /** Where the check scripts are installed. */
+  readonly nagiosPlugins: string;
+  readonly sysctlConfig: string;
+  readonly logrotateConfig: string;
+  /** apt's sources.list.d/ and keyrings/ parent, for `source` and `key`. */
+  readonly apt: string;
 }
 
 export const productionPaths: Paths = {
@@ -17,4 +38,13 @@ export const productionPaths: Paths = {
   haproxyLib: "/var/lib/haproxy",
   haproxyRun: "/run/haproxy",
   charmState: "/var/lib/haproxy-charm",
+  system: {
+    metricsSchedule: "/etc/cron.d/haproxy-charm-metrics",
+    nagiosConfig: "/etc/nagios",
+    nagiosExport: "/var/lib/nagios/export",
+    nagiosPlugins: "/usr/local/lib/nagios/plugins",
+    sysctlConfig: "/etc/sysctl.d/50-haproxy.conf",
+    logrotateConfig: "/etc/logrotate.d/haproxy",
+    apt: "/etc/apt",
+  },
 };

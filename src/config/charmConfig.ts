@@ -28,6 +28,7 @@ export interface CharmConfig {
   readonly monitoring_password: string;
   readonly monitoring_stats_refresh: number;
   readonly monitoring_always_critical: boolean;
+  readonly monitoring_prometheus: boolean;
   readonly package_status: string;
   readonly services: string;
   readonly userlists: string;
@@ -91,6 +92,7 @@ export const CONFIG_DEFAULTS: CharmConfig = {
   monitoring_password: "changeme",
   monitoring_stats_refresh: 3,
   monitoring_always_critical: true,
+  monitoring_prometheus: false,
   package_status: "install",
   services: DEFAULT_SERVICES,
   userlists: "",

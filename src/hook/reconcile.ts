@@ -1,9 +1,11 @@
 // Every hook that can change what haproxy serves ends here: read inputs,
 // plan (pure), render (pure), apply (stage, validate, swap, reload), then
 // publish ports and status.
+import { mkdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { applyPlan } from "../apply/applyPlan.js";
+import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
 import { ConfigError, ServiceConflictError, ValidationError } from "../errors.js";
@@ -11,12 +13,15 @@ import type { HookInputs } from "../inputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
 import { type Plan, planConfiguration } from "../model/planConfiguration.js";
+import type { CliEntry } from "../monitoring/metricsSchedule.js";
 import type { Paths } from "../paths.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
+import type { HostCommands } from "../system/hostCommands.js";
 import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
 import { publishAll } from "./publishRelations.js";
 import { readInputs } from "./readInputs.js";
+import { WatchedService, haproxyFailedMarker } from "./watchedService.js";
 
 export interface HookDeps {
   readonly tools: HookTools;
@@ -25,12 +30,18 @@ export interface HookDeps {
   readonly haproxyBinary: string;
   /** Owner of certificates and keys: the user haproxy runs as. */
   readonly fileOwner: string;
+  /** Runs sysctl, dpkg, apt-get and systemctl for the machine options; absent, none run. */
+  readonly host?: HostCommands;
+  /** How the metrics schedule starts the CLI; defaults to this process's node and script. */
+  readonly cli?: CliEntry;
 }
 
 export interface Outcome {
   readonly status: StatusName;
   readonly message: string;
   readonly plan?: Plan;
+  /** haproxy would not start or reload: the next update-status tries again. */
+  readonly haproxyFailed?: boolean;
 }
 
 export async function reconcile(deps: HookDeps, context: HookContext): Promise<Outcome> {
@@ -43,6 +54,7 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     await readInputs(deps.tools, relations, context),
   );
   const outcome = await applyInputs(deps, inputs);
+  await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
   // Only a configuration that is live is worth telling the other side about.
   if (outcome.plan !== undefined && outcome.status !== "blocked") {
     await publishAll(deps.tools, relations, inputs, outcome.plan);
@@ -78,13 +90,14 @@ async function applyInputs(deps: HookDeps, inputs: HookInputs): Promise<Outcome>
     await tools.log("INFO", `service ${name} has no servers and yields its port to another`);
   }
 
+  const service = new WatchedService(deps.service);
   try {
     const result = await applyPlan(
       { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
       {
         paths: deps.paths,
         haproxyBinary: deps.haproxyBinary,
-        service: deps.service,
+        service,
         fileOwner: deps.fileOwner,
       },
     );
@@ -95,6 +108,16 @@ async function applyInputs(deps: HookDeps, inputs: HookInputs): Promise<Outcome>
     if (error instanceof ValidationError) {
       await tools.log("ERROR", error.output.trim() || error.message);
       return { status: "blocked", message: error.message, plan };
+    }
+    if (service.failure !== undefined) {
+      const detail = error instanceof Error ? error.message : String(error);
+      await tools.log("ERROR", `haproxy cannot ${service.failure.action}: ${detail}`);
+      return {
+        status: "blocked",
+        message: `haproxy cannot ${service.failure.action}: ${firstHaproxyError(detail)}`,
+        plan,
+        haproxyFailed: true,
+      };
     }
     throw error;
   }
@@ -119,4 +142,12 @@ export function statusOf(plan: Plan): { status: StatusName; message: string } {
     };
   }
   return { status: "active", message: "Unit is ready" };
+}
+
+async function rememberHaproxyFailure(paths: Paths, failed: boolean): Promise<void> {
+  const marker = path.join(paths.charmState, haproxyFailedMarker);
+  if (failed) {
+    await mkdir(paths.charmState, { recursive: true, mode: 0o700 });
+    await writeFile(marker, "", { mode: 0o600 });
+  } else await unlink(marker).catch(() => undefined);
 }

@@ -23,4 +23,10 @@ export interface HookTools {
   statusSet(status: StatusName, message: string): Promise<void>;
   log(level: LogLevel, message: string): Promise<void>;
   isLeader(): Promise<boolean>;
+  /** Inside an action: its parameters (`action-get --format=json`). */
+  actionGet(): Promise<Record<string, unknown>>;
+  /** Inside an action: adds results. Values travel as arguments: never put a secret here. */
+  actionSet(results: Readonly<Record<string, string>>): Promise<void>;
+  /** Inside an action: marks it failed with this message. */
+  actionFail(message: string): Promise<void>;
 }

@@ -15,6 +15,11 @@ import {
   settlePortClaims,
 } from "./placeServices.js";
 import { pemBundleProblem } from "../tls/pemBundle.js";
+import {
+  type MonitoringCredentials,
+  monitoringUserlist,
+  prometheusExporterOptions,
+} from "./prometheusExporter.js";
 import { buildProxy, defaultCertificatePath } from "./proxyStanzas.js";
 import type { HaproxyConfig, ManagedFile, PlacedService } from "./types.js";
 
@@ -70,7 +75,12 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     config: {
       global: buildGlobalSection(charmConfig, paths.haproxyRun),
       defaults: buildDefaultsSection(charmConfig),
-      userlists: parseUserlists(charmConfig.userlists),
+      userlists: [
+        ...parseUserlists(charmConfig.userlists),
+        ...(monitoring && charmConfig.monitoring_prometheus
+          ? [monitoringUserlist(monitoringCredentials(charmConfig, inputs))]
+          : []),
+      ],
       proxies: built.map((proxy) => proxy.stanza),
     },
     files: [
@@ -150,8 +160,7 @@ function defaultCertificateFiles(
   }
 }
 
-function monitoringService(config: CharmConfig, inputs: HookInputs): PlacedService | undefined {
-  if (!config.enable_monitoring) return undefined;
+function monitoringCredentials(config: CharmConfig, inputs: HookInputs): MonitoringCredentials {
   const word = (option: "monitoring_username" | "monitoring_password", value: string) => {
     if (!/^[^\s#:"'\\]+$/.test(value)) {
       throw new ConfigError(option, "must be one word without spaces, quotes, '#', ':' or '\\'");
@@ -165,6 +174,12 @@ function monitoringService(config: CharmConfig, inputs: HookInputs): PlacedServi
       ? (inputs.generatedMonitoringPassword ?? config.monitoring_password)
       : config.monitoring_password,
   );
+  return { username, password };
+}
+
+function monitoringService(config: CharmConfig, inputs: HookInputs): PlacedService | undefined {
+  if (!config.enable_monitoring) return undefined;
+  const { username, password } = monitoringCredentials(config, inputs);
   let cidrs: string;
   try {
     cidrs = checkLine(config.monitoring_allowed_cidr, "monitoring_allowed_cidr");
@@ -180,6 +195,7 @@ function monitoringService(config: CharmConfig, inputs: HookInputs): PlacedServi
       "mode http",
       `acl allowed_cidr src ${cidrs}`,
       "http-request deny unless allowed_cidr",
+      ...(config.monitoring_prometheus ? prometheusExporterOptions() : []),
       "stats enable",
       "stats uri /",
       "stats realm Haproxy\\ Statistics",

@@ -21,6 +21,9 @@ export class MemoryHookTools implements HookTools {
   opened = new Set<number>();
   calls = 0;
   leader = true;
+  actionParams: Record<string, unknown> = {};
+  actionResults: Record<string, string> = {};
+  actionFailure: string | undefined;
   privateAddress = "127.0.0.1";
   publicAddress = "203.0.113.10";
 
@@ -92,5 +95,17 @@ export class MemoryHookTools implements HookTools {
   async isLeader(): Promise<boolean> {
     this.calls++;
     return this.leader;
+  }
+  async actionGet(): Promise<Record<string, unknown>> {
+    this.calls++;
+    return { ...this.actionParams };
+  }
+  async actionSet(results: Readonly<Record<string, string>>): Promise<void> {
+    this.calls++;
+    Object.assign(this.actionResults, results);
+  }
+  async actionFail(message: string): Promise<void> {
+    this.calls++;
+    this.actionFailure = message;
   }
 }
