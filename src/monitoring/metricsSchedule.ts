@@ -2,10 +2,9 @@
 // metrics_sample_interval minutes, and the settings file that job reads.
 // Installed when monitoring is on and metrics_target is valid; removed
 // otherwise, together with the old charm's cron job.
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
-import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
 import type { CharmConfig } from "../config/charmConfig.js";
 import { expandMetricsPrefix } from "../metrics/metricNames.js";
 import {
@@ -14,6 +13,7 @@ import {
   metricsSettingsJson,
 } from "../metrics/metricsSettings.js";
 import { parseMetricsTarget } from "../metrics/metricsTarget.js";
+import { removeIfPresent, writeIfChanged } from "../system/managedFiles.js";
 
 /** How cron starts the bundled CLI: absolute paths, as cron's PATH is minimal. */
 export interface CliEntry {
@@ -119,7 +119,6 @@ export async function installMetricsSchedule(
   const cron = metricsCronFile(settings.intervalMinutes, cli, settingsFile);
   await mkdir(charmState, { recursive: true, mode: 0o700 });
   const settingsChanged = await writeIfChanged(settingsFile, metricsSettingsJson(settings), 0o600);
-  await mkdir(path.dirname(scheduleFile), { recursive: true });
   const cronChanged = await writeIfChanged(scheduleFile, cron, 0o644);
   const legacyRemoved = await removeIfPresent(legacyCronFile(scheduleFile));
   return { changed: settingsChanged || cronChanged || legacyRemoved };
@@ -139,20 +138,4 @@ export async function removeMetricsSchedule(
 
 function legacyCronFile(scheduleFile: string): string {
   return path.join(path.dirname(scheduleFile), LEGACY_CRON_FILE);
-}
-
-export async function writeIfChanged(
-  file: string,
-  content: string,
-  mode: number,
-): Promise<boolean> {
-  if ((await readIfExists(file)) === content) return false;
-  await writeFileAtomic(file, content, { mode });
-  return true;
-}
-
-export async function removeIfPresent(file: string): Promise<boolean> {
-  if ((await readIfExists(file)) === undefined) return false;
-  await rm(file, { force: true });
-  return true;
 }

@@ -23,7 +23,7 @@ import {
   nrpeCommandFileName,
   statsCurlConfig,
 } from "./nrpeChecks.js";
-import { removeIfPresent, writeIfChanged } from "./metricsSchedule.js";
+import { removeIfPresent, writeIfChanged } from "../system/managedFiles.js";
 import { nrpePlugins } from "./nrpePlugins.js";
 
 export interface NrpeInstallation {

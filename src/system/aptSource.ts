@@ -7,7 +7,7 @@ import path from "node:path";
 
 import { ConfigError } from "../errors.js";
 import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
-import { removeIfPresent, writeIfChanged } from "../monitoring/metricsSchedule.js";
+import { removeIfPresent, writeIfChanged } from "./managedFiles.js";
 import type { HostCommands } from "./hostCommands.js";
 
 export type AptSource =

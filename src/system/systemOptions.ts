@@ -6,7 +6,7 @@ import { readIfExists } from "../apply/atomicFile.js";
 import type { CharmConfig } from "../config/charmConfig.js";
 import { ConfigError } from "../errors.js";
 import type { LogLevel } from "../juju/hookTools.js";
-import { writeIfChanged } from "../monitoring/metricsSchedule.js";
+import { writeIfChanged } from "./managedFiles.js";
 import type { SystemPaths } from "../paths.js";
 import { applyAptSource, parseAptSource } from "./aptSource.js";
 import type { HostCommands } from "./hostCommands.js";
