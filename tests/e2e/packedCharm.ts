@@ -19,10 +19,15 @@ export function packCharm(): PackedCharm {
   ensureFreshBundle();
   const dir = mkdtempSync(join(tmpdir(), "haproxy-charm-"));
   const file = join(dir, "haproxy.charm");
-  execFileSync("node", [join(root, "scripts", "pack-charm.mjs"), "--output", file], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  try {
+    execFileSync("node", [join(root, "scripts", "pack-charm.mjs"), "--output", file], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
