@@ -41,7 +41,7 @@ typecheck: deps
 
 bundle: $(BUNDLE)
 
-$(BUNDLE): deps $(shell find src -name '*.ts') scripts/bundle.mjs
+$(BUNDLE): deps $(shell find src -name "*.ts") $(wildcard templates/*.hbs templates/*/*.hbs) scripts/bundle.mjs scripts/precompileTemplate.mjs
 	node scripts/bundle.mjs
 
 test: deps bundle

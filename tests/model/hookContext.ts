@@ -10,7 +10,7 @@ import { ToolError } from "./tools/toolError.js";
 export interface ModelView {
   readonly name: string;
   readonly uuid: string;
-  /** The private network's CIDR, e.g. 10.86.0.0/24. */
+  /** The private network's CIDR, e.g. 10.86.0.0/16. */
   readonly subnet: string;
   application(name: string): Application | undefined;
   unit(name: string): Unit | undefined;

@@ -1,5 +1,5 @@
 // One machine of the local model: its own network namespace (an address on
-// the model's /24) and, for charm units, its own mount and UTS namespaces.
+// the model's /16) and, for charm units, its own mount and UTS namespaces.
 // A long-lived holder process keeps those namespaces alive; everything a
 // unit runs enters them with nsenter. Inside, /etc, /var/lib and /var/log are
 // overlays whose writes land in the machine's own directory, /run is a fresh

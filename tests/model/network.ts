@@ -1,5 +1,5 @@
 // The model's private network: a "switch" network namespace holding a
-// bridge, and one veth cable per machine. The /24 exists only inside these
+// bridge, and one veth cable per machine. The /16 exists only inside these
 // namespaces; the host's own network namespace is never touched.
 
 import { execFileSync } from "node:child_process";
@@ -17,7 +17,7 @@ export class Network {
   }
 
   get subnet(): string {
-    return `${this.base}.0/24`;
+    return `${this.base.split(".").slice(0, 2).join(".")}.0.0/16`;
   }
 
   /** The switch's own address: where the model's client (curl) runs from. */
@@ -25,10 +25,17 @@ export class Network {
     return `${this.base}.1`;
   }
 
-  /** Machine N gets .10+N, as a cloud hands out addresses in order. */
+  /**
+   * Machine N gets .10+N, as a cloud hands out addresses in order; past 249
+   * the numbering goes on in the next /24 of the /16 (benchmarks run
+   * hundreds of units).
+   */
   addressOf(machineId: number): string {
-    if (machineId > 240) throw new Error("the local model's /24 has room for 240 machines");
-    return `${this.base}.${10 + machineId}`;
+    const [first, second, third] = this.base.split(".").map(Number) as [number, number, number];
+    const index = 10 + machineId;
+    const block = Math.floor(index / 250);
+    if (third + block > 255) throw new Error("the local model's network is full");
+    return `${first}.${second}.${third + block}.${(index % 250) + (block > 0 ? 1 : 0)}`;
   }
 
   static async create(prefix: string, base: string): Promise<Network> {
@@ -37,7 +44,7 @@ export class Network {
     await ip("netns", "add", ns);
     await ip("-n", ns, "link", "set", "lo", "up");
     await ip("-n", ns, "link", "add", "br0", "type", "bridge");
-    await ip("-n", ns, "addr", "add", `${network.gateway}/24`, "dev", "br0");
+    await ip("-n", ns, "addr", "add", `${network.gateway}/16`, "dev", "br0");
     await ip("-n", ns, "link", "set", "br0", "up");
     return network;
   }
@@ -50,7 +57,7 @@ export class Network {
     await ip("-n", sw, "link", "set", port, "master", "br0");
     await ip("-n", sw, "link", "set", port, "up");
     await ip("-n", ns, "link", "set", "lo", "up");
-    await ip("-n", ns, "addr", "add", `${address}/24`, "dev", "eth0");
+    await ip("-n", ns, "addr", "add", `${address}/16`, "dev", "eth0");
     await ip("-n", ns, "link", "set", "eth0", "up");
     await ip("-n", ns, "route", "add", "default", "via", this.gateway);
   }
