@@ -53,7 +53,7 @@ charm: bundle
 
 # The quick start played in a local Juju model, with real haproxy and real traffic (as root).
 demo: deps charm
-	node scripts/demo.mjs
+	node scripts/run-ts.mjs scripts/demo.ts
 
 clean:
 	rm -rf dist coverage build haproxy.charm

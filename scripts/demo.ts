@@ -1,7 +1,7 @@
 // `make demo`: the README's quick start, played in a local Juju model on this
 // machine (network and mount namespaces, a real haproxy, real web servers),
 // showing what a Juju user would see. Everything it starts is gone when it
-// ends, also on Ctrl-C. Bundled and run by scripts/demo.mjs.
+// ends, also on Ctrl-C. Run by `node scripts/run-ts.mjs scripts/demo.ts`.
 
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";

@@ -7,36 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { LocalModel } from "../model/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
+import { answeringUnits, eventually } from "./traffic.js";
 
 let charm: PackedCharm;
 let model: LocalModel;
 const haproxyUnits = ["haproxy/0", "haproxy/1", "haproxy/2"];
 
 const address = (unit: string) => model.requireUnit(unit).machine.address;
-
-async function answeringUnits(unit: string, count = 6): Promise<string[]> {
-  const seen = new Set<string>();
-  for (let i = 0; i < count; i += 1) {
-    const response = await model.http(`http://${address(unit)}/`, { timeoutMs: 3000 });
-    expect(response.status).toBe(200);
-    seen.add(response.body.trim());
-  }
-  return [...seen].sort();
-}
-
-/** Retries `probe` until it passes or `ms` elapse: failover takes a few health checks. */
-async function eventually(probe: () => Promise<void>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await probe();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
 
 /** A backend server's state as that unit's haproxy reports it on its admin socket. */
 async function serverState(unit: string, backend: string, server: string): Promise<string> {
@@ -76,7 +53,10 @@ describe("active-passive (the default)", () => {
       ),
     );
     for (const unit of haproxyUnits) {
-      expect(await answeringUnits(unit)).toEqual(["my-web-app/0", "my-web-app/1"]);
+      expect(await answeringUnits(model, `http://${address(unit)}/`)).toEqual([
+        "my-web-app/0",
+        "my-web-app/1",
+      ]);
     }
   });
 
@@ -92,7 +72,10 @@ describe("active-passive (the default)", () => {
     await model.system("haproxy/0").haproxy.stop();
     for (const unit of ["haproxy/1", "haproxy/2"]) {
       await eventually(async () => {
-        expect(await answeringUnits(unit, 4)).toEqual(["my-web-app/0", "my-web-app/1"]);
+        expect(await answeringUnits(model, `http://${address(unit)}/`, 4)).toEqual([
+          "my-web-app/0",
+          "my-web-app/1",
+        ]);
       });
     }
     expect(await serverState("haproxy/1", "haproxy_service", "haproxy-0")).toMatch(/^DOWN/);
@@ -101,7 +84,10 @@ describe("active-passive (the default)", () => {
     await eventually(async () => {
       expect(await serverState("haproxy/1", "haproxy_service", "haproxy-0")).toBe("UP");
     });
-    expect(await answeringUnits("haproxy/0")).toEqual(["my-web-app/0", "my-web-app/1"]);
+    expect(await answeringUnits(model, `http://${address("haproxy/0")}/`)).toEqual([
+      "my-web-app/0",
+      "my-web-app/1",
+    ]);
   });
 });
 
@@ -162,7 +148,11 @@ describe("active-active and scaling", () => {
       const config = await model.readFile(unit, "/etc/haproxy/haproxy.cfg");
       expect(config).not.toContain(":81");
       expect(config).not.toContain("_be");
-      expect(await answeringUnits(unit)).toEqual(["my-web-app/0", "my-web-app/1", "my-web-app/2"]);
+      expect(await answeringUnits(model, `http://${address(unit)}/`)).toEqual([
+        "my-web-app/0",
+        "my-web-app/1",
+        "my-web-app/2",
+      ]);
     }
     expect(haproxyUnits.map((unit) => model.system(unit).haproxy.pid)).toEqual(pidsBefore);
   });
@@ -180,7 +170,7 @@ describe("active-active and scaling", () => {
     const config = await model.readFile("haproxy/3", "/etc/haproxy/haproxy.cfg");
     expect(config).not.toContain("haproxy-1 ");
     expect(config).toContain(`server haproxy-0 ${address("haproxy/0")}:81 check\n`);
-    expect(await answeringUnits("haproxy/3")).toEqual([
+    expect(await answeringUnits(model, `http://${address("haproxy/3")}/`)).toEqual([
       "my-web-app/0",
       "my-web-app/1",
       "my-web-app/2",

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LocalModel } from "../model/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
+import { answeringUnits } from "./traffic.js";
 
 // Every step runs real hooks and haproxy reloads: allow for a busy machine.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -18,17 +19,6 @@ let model: LocalModel;
 
 function address(unit: string): string {
   return model.requireUnit(unit).machine.address;
-}
-
-/** Which backend units answer `count` requests sent to `url`. */
-async function answeringUnits(url: string, count = 12): Promise<string[]> {
-  const seen = new Set<string>();
-  for (let index = 0; index < count; index += 1) {
-    const response = await model.http(url);
-    expect(response.status).toBe(200);
-    seen.add(response.body.trim());
-  }
-  return [...seen].sort();
 }
 
 function unitStatus(name: string): { workload: string; message: string; agent: string } {
@@ -66,7 +56,7 @@ describe("the quick start", () => {
   });
 
   it("sends requests through haproxy to both backend units", async () => {
-    expect(await answeringUnits(`http://${address("haproxy/0")}/`)).toEqual([
+    expect(await answeringUnits(model, `http://${address("haproxy/0")}/`)).toEqual([
       "my-web-app/0",
       "my-web-app/1",
     ]);
@@ -74,7 +64,7 @@ describe("the quick start", () => {
 
   it("adds a third backend when my-web-app gains a unit", async () => {
     await model.addUnit("my-web-app");
-    expect(await answeringUnits(`http://${address("haproxy/0")}/`)).toEqual([
+    expect(await answeringUnits(model, `http://${address("haproxy/0")}/`)).toEqual([
       "my-web-app/0",
       "my-web-app/1",
       "my-web-app/2",
@@ -87,7 +77,7 @@ describe("the quick start", () => {
     await model.removeUnit("my-web-app/2");
     const config = await model.readFile("haproxy/0", "/etc/haproxy/haproxy.cfg");
     expect(config).not.toContain("my-web-app-2");
-    expect(await answeringUnits(`http://${address("haproxy/0")}/`)).toEqual([
+    expect(await answeringUnits(model, `http://${address("haproxy/0")}/`)).toEqual([
       "my-web-app/0",
       "my-web-app/1",
     ]);
@@ -96,7 +86,7 @@ describe("the quick start", () => {
   it("serves through a second haproxy unit too", async () => {
     await model.addUnit("haproxy");
     expect(unitStatus("haproxy/1")).toMatchObject({ workload: "active", agent: "idle" });
-    expect(await answeringUnits(`http://${address("haproxy/1")}/`)).toEqual([
+    expect(await answeringUnits(model, `http://${address("haproxy/1")}/`)).toEqual([
       "my-web-app/0",
       "my-web-app/1",
     ]);
@@ -117,7 +107,7 @@ describe("a hook that fails", () => {
       workload: "error",
       message: 'hook failed: "config-changed"',
     });
-    expect(await answeringUnits(`http://${address("haproxy/0")}/`, 4)).toEqual([
+    expect(await answeringUnits(model, `http://${address("haproxy/0")}/`, 4)).toEqual([
       "my-web-app/0",
       "my-web-app/1",
     ]);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LocalModel } from "../model/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
+import { answeringUnits } from "./traffic.js";
 
 // Every step runs real hooks and haproxy reloads: allow for a busy machine.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -36,16 +37,6 @@ function relationDrivenServices(unit: string, host: string): string {
     servers: [[my_web_app_${index}, ${host}, 8000, check]],
     backends: [{ backend_name: foo, servers: [[my_web_app_foo_${index}, ${host}, 8001, check]] }] }
 `;
-}
-
-async function bodies(url: string, count = 8): Promise<string[]> {
-  const seen = new Set<string>();
-  for (let index = 0; index < count; index += 1) {
-    const response = await model.http(url);
-    expect(response.status).toBe(200);
-    seen.add(response.body.trim());
-  }
-  return [...seen].sort();
 }
 
 beforeAll(async () => {
@@ -81,7 +72,7 @@ afterAll(() => {
 
 describe("service_name", () => {
   it("puts the units into the operator's service, with its server options", async () => {
-    expect(await bodies(`http://${haproxy}:8080/`)).toEqual(["api/0", "api/1"]);
+    expect(await answeringUnits(model, `http://${haproxy}:8080/`)).toEqual(["api/0", "api/1"]);
     const config = await model.readFile("haproxy/0", "/etc/haproxy/haproxy.cfg");
     expect(config).toMatch(/^backend shop_api$/m);
     expect(config).toContain(`server api-0-80 ${model.requireUnit("api/0").machine.address}:80`);
@@ -92,8 +83,11 @@ describe("service_name", () => {
 describe("relation-driven services", () => {
   it("serves the default backend, and /foo from backend foo", async () => {
     expect(model.requireUnit("haproxy/0").agent).toBe("idle");
-    expect(await bodies(`http://${haproxy}/`)).toEqual(["shop/0", "shop/1"]);
-    expect(await bodies(`http://${haproxy}/foo/bar`)).toEqual(["shop/0 foo", "shop/1 foo"]);
+    expect(await answeringUnits(model, `http://${haproxy}/`)).toEqual(["shop/0", "shop/1"]);
+    expect(await answeringUnits(model, `http://${haproxy}/foo/bar`)).toEqual([
+      "shop/0 foo",
+      "shop/1 foo",
+    ]);
   });
 
   it("drops the services when the relation is removed", async () => {
@@ -102,6 +96,6 @@ describe("relation-driven services", () => {
     expect(config).not.toContain("my_web_app");
     await expect(model.http(`http://${haproxy}/`)).rejects.toThrow(/curl/);
     // The other application is unaffected.
-    expect(await bodies(`http://${haproxy}:8080/`, 4)).toEqual(["api/0", "api/1"]);
+    expect(await answeringUnits(model, `http://${haproxy}:8080/`, 4)).toEqual(["api/0", "api/1"]);
   });
 });

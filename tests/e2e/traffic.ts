@@ -1,0 +1,33 @@
+// Real requests through haproxy in the local model, as the e2e tests send them.
+import { expect } from "vitest";
+
+import type { LocalModel } from "../model/model.js";
+
+/** Which backend units answer `count` requests to `url` (each answers with its name). */
+export async function answeringUnits(
+  model: LocalModel,
+  url: string,
+  count = 12,
+): Promise<string[]> {
+  const seen = new Set<string>();
+  for (let index = 0; index < count; index += 1) {
+    const response = await model.http(url, { timeoutMs: 3000 });
+    expect(response.status).toBe(200);
+    seen.add(response.body.trim());
+  }
+  return [...seen].sort();
+}
+
+/** Retries `probe` until it passes or `ms` elapse: failover takes a few health checks. */
+export async function eventually(probe: () => Promise<void>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await probe();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
