@@ -1,8 +1,10 @@
 // Maps each Juju event to what the charm does about it.
-import { mkdir } from "node:fs/promises";
+import { access, mkdir } from "node:fs/promises";
+import path from "node:path";
 
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
+import { haproxyFailedMarker } from "./watchedService.js";
 
 // The reconcile path (model, templates, YAML) loads only when a hook needs it:
 // update-status with haproxy running never does.
@@ -54,12 +56,14 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
     return;
   }
   if (hookName === "update-status") {
-    // A haproxy that died or was stopped by hand is brought back.
-    if (!(await service.isRunning())) {
-      await tools.log("WARNING", "haproxy is not running; starting it");
+    // A haproxy that could not start or reload is tried again (and the
+    // status cleared) even when something else has started it since.
+    if (await exists(path.join(deps.paths.charmState, haproxyFailedMarker))) {
       await ensureDirectories(deps);
       await reconcile(deps, context);
+      return;
     }
+    await startIfStopped(deps, context);
     return;
   }
   if (hookName === "reverseproxy-relation-joined") {
@@ -69,6 +73,7 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
     const { publishToReverseproxy } = await import("./publishRelations.js");
     const inputs = await withGeneratedSecrets(deps.paths, await readUnitInputs(tools, context));
     await publishToReverseproxy(tools, inputs, context.relationId ? [context.relationId] : []);
+    await startIfStopped(deps, context);
     return;
   }
   if (RECONCILING_HOOKS.has(hookName) || MONITORING_HOOKS.has(hookName)) {
@@ -84,6 +89,27 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
   if (!QUIET_HOOKS.test(hookName)) {
     await tools.log("INFO", `no handler for hook ${hookName}; nothing to do`);
   }
+  await startIfStopped(deps, context);
+}
+
+/**
+ * Whatever the event, a haproxy that died or was stopped by hand is brought
+ * back, once the charm has a configuration for it; if it cannot start, the
+ * reconcile says why in a blocked status.
+ */
+async function startIfStopped(deps: HookDeps, context: HookContext): Promise<void> {
+  if (await deps.service.isRunning()) return;
+  if (!(await exists(deps.paths.haproxyConfig))) return;
+  await deps.tools.log("WARNING", "haproxy is not running; starting it");
+  await ensureDirectories(deps);
+  await reconcile(deps, context);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Metrics schedule, nrpe checks, statistics and monitors data, machine options. */

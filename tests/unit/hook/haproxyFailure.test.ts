@@ -1,0 +1,154 @@
+// When haproxy itself fails: a hook fired while it is stopped starts it, and
+// a haproxy that cannot start (its port taken by another process) blocks the
+// unit with haproxy's own reason instead of failing the hook forever.
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { type Server, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { hookContextFromEnv } from "../../../src/hook/hookContext.js";
+import type { HookDeps } from "../../../src/hook/reconcile.js";
+import { runHook } from "../../../src/hook/runHook.js";
+import type { Paths } from "../../../src/paths.js";
+import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
+import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+
+const RELATION = "reverseproxy:4";
+
+let root: string;
+let paths: Paths;
+let tools: MemoryHookTools;
+let haproxy: HaproxyProcess;
+let deps: HookDeps;
+let frontendPort: number;
+let backend: Backend;
+let squatter: Server | undefined;
+
+function hook(name: string, env: Record<string, string> = {}) {
+  return runHook(deps, hookContextFromEnv(name, { JUJU_UNIT_NAME: "haproxy/0", ...env }));
+}
+
+/** Another process listening on haproxy's frontend port. */
+async function takePort(port: number): Promise<void> {
+  squatter = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    squatter?.once("error", reject);
+    squatter?.listen(port, "127.0.0.1", resolve);
+  });
+}
+
+async function releasePort(): Promise<void> {
+  const server = squatter;
+  squatter = undefined;
+  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+async function served(): Promise<string> {
+  const response = await httpGet(frontendPort);
+  expect(response.status).toBe(200);
+  return response.body;
+}
+
+beforeAll(async () => {
+  backend = await startBackend("web/0");
+});
+afterAll(async () => {
+  await backend.close();
+});
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "charm-haproxy-failure-"));
+  paths = {
+    haproxyConfig: path.join(root, "etc", "haproxy.cfg"),
+    haproxyLib: path.join(root, "lib"),
+    haproxyRun: path.join(root, "run"),
+    charmState: path.join(root, "state"),
+  };
+  await mkdir(path.join(root, "etc"));
+  frontendPort = await findFreePort();
+  tools = new MemoryHookTools();
+  tools.config = {
+    services: `- service_name: web\n  service_host: 127.0.0.1\n  service_port: ${frontendPort}\n`,
+  };
+  tools.addUnit(RELATION, "web/0", { "private-address": "127.0.0.1", port: String(backend.port) });
+  haproxy = new HaproxyProcess({
+    configFile: paths.haproxyConfig,
+    pidFile: path.join(root, "haproxy.pid"),
+    probePorts: [frontendPort],
+  });
+  deps = { tools, paths, service: haproxy, haproxyBinary: "haproxy", fileOwner: "haproxy" };
+  await hook("config-changed");
+  expect(await served()).toBe("web/0");
+});
+afterEach(async () => {
+  await releasePort();
+  await haproxy.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("haproxy itself failing", () => {
+  it("blocks with haproxy's reason while it cannot start, and clears once it can", async () => {
+    await haproxy.stop();
+    await takePort(frontendPort);
+
+    await expect(hook("update-status")).resolves.toBeUndefined();
+    expect(tools.status?.status).toBe("blocked");
+    expect(tools.status?.message).toMatch(/^haproxy cannot start: .*Address already in use/);
+    expect(tools.status?.message).toContain(`127.0.0.1:${frontendPort}`);
+    expect(tools.logs).toContainEqual({
+      level: "ERROR",
+      message: expect.stringContaining("haproxy cannot start"),
+    });
+    expect(await haproxy.isRunning()).toBe(false);
+
+    // Any other hook meets the same wall, and says so the same way.
+    await expect(hook("config-changed")).resolves.toBeUndefined();
+    expect(tools.status?.message).toMatch(/^haproxy cannot start: /);
+
+    await releasePort();
+    await hook("update-status");
+    expect(await haproxy.isRunning()).toBe(true);
+    expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
+    expect(await served()).toBe("web/0");
+  });
+
+  it("clears the blocked status on update-status when haproxy was started by hand meanwhile", async () => {
+    await haproxy.stop();
+    await takePort(frontendPort);
+    await hook("update-status");
+    expect(tools.status?.status).toBe("blocked");
+
+    await releasePort();
+    await haproxy.start();
+    const startsBefore = haproxy.starts;
+    await hook("update-status");
+    expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
+    expect(haproxy.starts).toBe(startsBefore);
+    expect(haproxy.reloads).toBe(0);
+  });
+
+  it.each([
+    ["website-relation-departed", { JUJU_RELATION_ID: "website:3", JUJU_REMOTE_UNIT: "apache2/0" }],
+    ["reverseproxy-relation-joined", { JUJU_RELATION_ID: RELATION, JUJU_REMOTE_UNIT: "web/0" }],
+    ["some-future-event", {}],
+  ])("starts a stopped haproxy on %s", async (name, env) => {
+    await haproxy.stop();
+    await hook(name, env);
+    expect(await haproxy.isRunning()).toBe(true);
+    expect(await served()).toBe("web/0");
+    expect(tools.logs).toContainEqual({
+      level: "WARNING",
+      message: "haproxy is not running; starting it",
+    });
+  });
+
+  it("leaves haproxy stopped on the stop and remove hooks", async () => {
+    await hook("stop");
+    expect(await haproxy.isRunning()).toBe(false);
+    await hook("remove");
+    expect(await haproxy.isRunning()).toBe(false);
+  });
+});
