@@ -88,14 +88,15 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
   }
   if (!QUIET_HOOKS.test(hookName)) {
     await tools.log("INFO", `no handler for hook ${hookName}; nothing to do`);
+    return;
   }
   await startIfStopped(deps, context);
 }
 
 /**
- * Whatever the event, a haproxy that died or was stopped by hand is brought
- * back, once the charm has a configuration for it; if it cannot start, the
- * reconcile says why in a blocked status.
+ * Whatever the charm's event, a haproxy that died or was stopped by hand is
+ * brought back, once the charm has a configuration for it; if it cannot
+ * start, the reconcile says why in a blocked status.
  */
 async function startIfStopped(deps: HookDeps, context: HookContext): Promise<void> {
   if (await deps.service.isRunning()) return;

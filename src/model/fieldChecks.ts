@@ -84,6 +84,47 @@ export function checkOptionList(value: unknown, field: string): string[] {
   return value.map((item, i) => checkLine(item, `${field}[${i}]`)).filter((line) => line !== "");
 }
 
+// haproxy opens a section at any line whose first word names one, however
+// indented, and reads a first word starting with "." as a directive (`.if`).
+// Every section keyword of haproxy 2.6 through 3.x:
+const SECTION_KEYWORDS = new Set([
+  "global",
+  "defaults",
+  "frontend",
+  "backend",
+  "listen",
+  "userlist",
+  "peers",
+  "mailers",
+  "resolvers",
+  "program",
+  "http-errors",
+  "ring",
+  "cache",
+  "fcgi-app",
+  "log-forward",
+  "namespace_list",
+  "crt-store",
+  "traces",
+  "acme",
+]);
+
+/**
+ * Option lines that stand on their own line in a stanza (service options):
+ * none may end the stanza it belongs to and take the lines after it along.
+ */
+export function checkStanzaLines(value: unknown, field: string): string[] {
+  const lines = checkOptionList(value, field);
+  lines.forEach((line, i) => {
+    const first = line.split(/[\s#]/, 1)[0] ?? "";
+    // haproxy unquotes and unescapes a word before it compares it.
+    if (SECTION_KEYWORDS.has(first) || first.startsWith(".") || /["'\\]/.test(first)) {
+      throw new InvalidField(`${field}[${i}]`, `${describe(first)} cannot start an option line`);
+    }
+  });
+  return lines;
+}
+
 export function checkList(value: unknown, field: string): readonly unknown[] {
   if (value === null || value === undefined) return [];
   if (!Array.isArray(value)) throw new InvalidField(field, "expected a list");

@@ -1,8 +1,7 @@
 // The global, defaults and userlist sections, from the charm's options.
-import yaml from "js-yaml";
-
 import type { CharmConfig } from "../config/charmConfig.js";
 import { ConfigError } from "../errors.js";
+import { loadBoundedYaml } from "./boundedYaml.js";
 import {
   InvalidField,
   checkLine,
@@ -57,7 +56,7 @@ export function buildDefaultsSection(config: CharmConfig): DefaultsSection {
 /** `userlists`: a YAML list of `{<name>: {groups: [...], users: [...]}}`. */
 export function parseUserlists(text: string): Userlist[] {
   try {
-    const document: unknown = yaml.load(text);
+    const document = loadBoundedYaml(text, "userlists");
     if (document === null || document === undefined || document === "") return [];
     return checkList(document, "userlists").flatMap((entry, i) =>
       Object.entries(checkMapping(entry, `[${i}]`)).map(([name, body]) => {
@@ -70,9 +69,13 @@ export function parseUserlists(text: string): Userlist[] {
       }),
     );
   } catch (error) {
-    if (error instanceof InvalidField) throw new ConfigError("userlists", error.message);
-    if (error instanceof yaml.YAMLException) {
-      throw new ConfigError("userlists", `not valid YAML (${error.reason})`);
+    // User lines carry passwords: say where the problem is, never echo the value.
+    if (error instanceof InvalidField) {
+      const problem = error.problem.replace(/, got [\s\S]*$/, "");
+      throw new ConfigError(
+        "userlists",
+        error.field === "userlists" ? problem : `${error.field}: ${problem}`,
+      );
     }
     throw error;
   }

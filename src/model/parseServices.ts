@@ -1,7 +1,5 @@
 // Parses a services YAML document (config `services`, or a remote unit's
 // `services`/`all_services`) into typed, validated service definitions.
-import yaml from "js-yaml";
-
 import {
   InvalidField,
   checkHost,
@@ -11,9 +9,11 @@ import {
   checkName,
   checkOptionList,
   checkPort,
+  checkStanzaLines,
   describe,
 } from "./fieldChecks.js";
 import { PEM_PROBLEMS, pemBundleProblem } from "../tls/pemBundle.js";
+import { loadBoundedYaml } from "./boundedYaml.js";
 import type { BackendSpec, CrtSpec, ErrorfileSpec, ServerSpec } from "./types.js";
 
 /**
@@ -43,14 +43,7 @@ export function parseServicesYaml(text: string, field: string): ParsedService[] 
   if (Buffer.byteLength(text) > MAX_SERVICES_YAML_BYTES) {
     throw new InvalidField(field, `larger than ${MAX_SERVICES_YAML_BYTES / 1024} KiB`);
   }
-  let document: unknown;
-  try {
-    document = yaml.load(text);
-  } catch (error) {
-    const reason = error instanceof yaml.YAMLException ? error.reason : String(error);
-    throw new InvalidField(field, `not valid YAML (${reason})`);
-  }
-  return parseServiceList(document, field);
+  return parseServiceList(loadBoundedYaml(text, field), field);
 }
 
 export function parseServiceList(document: unknown, field: string): ParsedService[] {
@@ -69,7 +62,7 @@ function parseService(value: unknown, field: string): ParsedService {
     ...(has("service_host") && { host: checkHost(raw.service_host, `${at}.service_host`) }),
     ...(has("service_port") && { port: checkPort(raw.service_port, `${at}.service_port`) }),
     ...(has("service_options") && {
-      serviceOptions: checkOptionList(raw.service_options, `${at}.service_options`),
+      serviceOptions: checkStanzaLines(raw.service_options, `${at}.service_options`),
     }),
     ...(has("server_options") && {
       serverOptions: checkOptionList(raw.server_options, `${at}.server_options`),
@@ -131,7 +124,8 @@ function parseCrts(value: unknown, field: string): CrtSpec[] {
     const text = checkLine(entry, `${field}[${i}]`);
     if (text === "DEFAULT") return { kind: "default" };
     if (text.startsWith("/")) {
-      if (text.split("/").includes("..") || /\s/.test(text)) {
+      // Only plain path characters: a `#`, quote or space would end the bind line early.
+      if (text.split("/").includes("..") || !/^\/[\w.,+@:=/-]*$/.test(text)) {
         throw new InvalidField(`${field}[${i}]`, `${describe(text)} is not a usable directory`);
       }
       return { kind: "directory", path: text };

@@ -288,7 +288,7 @@ describe("untrusted relation data", () => {
       "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]",
     ].join("\n");
     const result = collect(DEFAULT_CONFIG, [good, unit("bad/1", { services: bomb })]);
-    expect(result.skipped[0]?.reason).toContain("expected a list");
+    expect(result.skipped[0]?.reason).toContain("expands to too much data");
     expect(result.byName.get("haproxy_service")?.servers).toHaveLength(1);
   });
 });
