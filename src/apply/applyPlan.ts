@@ -42,7 +42,8 @@ export interface ApplyResult {
   readonly warnings: string[];
 }
 
-const defaultConfigMode = 0o644;
+/** haproxy.cfg holds the statistics password and userlist passwords: root only. */
+const liveConfigMode = 0o600;
 /** Secrets are never readable by anyone but their owner, whatever the plan says. */
 const secretMode = 0o600;
 
@@ -65,6 +66,8 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   const filesWritten = changed.map((file) => file.path);
   const live = await readIfExists(paths.haproxyConfig);
   const configChanged = live !== plan.haproxyCfg;
+  // A live file left readable by an earlier writer (the package, an older charm) is closed up.
+  if (!configChanged) await ensureModeAndOwner(paths.haproxyConfig, { mode: liveConfigMode });
   const marker = join(paths.charmState, reloadPendingMarker);
 
   if (!configChanged && changed.length === 0) {
@@ -84,7 +87,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   try {
     await mkdir(dirname(paths.haproxyConfig), { recursive: true });
     await writeFileAtomic(candidate, plan.haproxyCfg, {
-      mode: await modeOf(paths.haproxyConfig, defaultConfigMode),
+      mode: liveConfigMode,
     });
     await validateHaproxyConfig(env.haproxyBinary, candidate);
   } catch (error) {
@@ -214,15 +217,6 @@ async function removeCreatedDirectories(file: ChangedFile): Promise<void> {
 
 function noteWarning(warnings: Set<string>, result: { ownerWarning?: string }): void {
   if (result.ownerWarning !== undefined) warnings.add(result.ownerWarning);
-}
-
-async function modeOf(path: string, fallback: number): Promise<number> {
-  try {
-    return (await stat(path)).mode & 0o7777;
-  } catch (error) {
-    if (isMissingFileError(error)) return fallback;
-    throw new ApplyError(`cannot stat ${path}: ${describe(error)}`);
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

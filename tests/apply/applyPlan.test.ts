@@ -241,7 +241,8 @@ describe("applyPlan against a real haproxy", () => {
     expect(secretStat.mode & 0o777).toBe(0o600);
     expect({ uid: secretStat.uid, gid: secretStat.gid }).toEqual(owner);
     expect((await stat(errorfile("").path)).mode & 0o777).toBe(0o644);
-    expect((await stat(paths.haproxyConfig)).mode & 0o777).toBe(0o644);
+    // haproxy.cfg holds the statistics password: root only.
+    expect((await stat(paths.haproxyConfig)).mode & 0o777).toBe(0o600);
   });
 });
 
