@@ -1,0 +1,379 @@
+// Crash consistency: the real apply step, run as its own process, is killed
+// with SIGKILL after each of its file system steps in turn (and in the middle
+// of each write). After every kill the live haproxy.cfg is the old or the new
+// file, whole, haproxy accepts it, and every certificate and error page it
+// names exists and is complete; the next apply then converges on the new
+// configuration and haproxy serves it.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { applyPlan, type ApplyPlanInput, reloadPendingMarker } from "../../src/apply/applyPlan.js";
+import type { ServiceManager } from "../../src/apply/serviceManager.js";
+import type { RemoteUnit } from "../../src/inputs.js";
+import { planConfiguration } from "../../src/model/planConfiguration.js";
+import type { Paths } from "../../src/paths.js";
+import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
+import { pemBundleProblem } from "../../src/tls/pemBundle.js";
+import { type TestCertificate, makeCertificate } from "../helpers/certificates.js";
+import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
+import { HaproxyProcess, findFreePort } from "../helpers/haproxyProcess.js";
+import { type Backend, httpGet, startBackend } from "../helpers/httpBackends.js";
+import type { ApplyJob } from "./crash/applyOnce.js";
+
+let root: string;
+let paths: Paths;
+let snapshot: string;
+let harness: { readonly entry: string; readonly preload: string };
+let haproxy: HaproxyProcess;
+let alpha: Backend;
+let beta: Backend;
+let webPort: number;
+let oldPlan: ApplyPlanInput;
+let newPlan: ApplyPlanInput;
+
+const base64 = (text: string) => Buffer.from(text).toString("base64");
+const page = (body: string) =>
+  `HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\n${body}\n`;
+
+/** A plan as the charm makes it: web over HTTP, TLS with the default certificate, maybe an api with its own. */
+function planFor(
+  backend: Backend,
+  defaultCertificate: TestCertificate,
+  ports: { tls: number; api?: number },
+  sorry: string,
+  apiCertificate?: TestCertificate,
+): ApplyPlanInput {
+  const services = [
+    `- service_name: web`,
+    `  service_host: 127.0.0.1`,
+    `  service_port: ${webPort}`,
+    `  errorfiles: [{http_status: 503, content: ${base64(page(sorry))}}]`,
+    `- service_name: tls`,
+    `  service_host: 127.0.0.1`,
+    `  service_port: ${ports.tls}`,
+    `  crts: [DEFAULT]`,
+    ...(apiCertificate === undefined || ports.api === undefined
+      ? []
+      : [
+          `- service_name: api`,
+          `  service_host: 127.0.0.1`,
+          `  service_port: ${ports.api}`,
+          `  crts: [${base64(apiCertificate.pem)}]`,
+        ]),
+  ].join("\n");
+  const unit = (name: string, service: string): RemoteUnit => ({
+    relationId: "reverseproxy:1",
+    unit: name,
+    settings: { "private-address": "127.0.0.1", port: String(backend.port), service_name: service },
+  });
+  const plan = planConfiguration(
+    {
+      unitName: "haproxy/0",
+      privateAddress: "127.0.0.1",
+      publicAddress: "127.0.0.1",
+      config: {
+        services,
+        ssl_cert: defaultCertificate.base64Certificate,
+        ssl_key: defaultCertificate.base64Key,
+      },
+      reverseproxy: [
+        unit("app/0", "web"),
+        unit("app/1", "tls"),
+        ...(apiCertificate === undefined ? [] : [unit("app/2", "api")]),
+      ],
+      peers: [],
+    },
+    paths,
+  );
+  return { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files };
+}
+
+interface Step {
+  /** The preload's step number; service actions have none. */
+  readonly number?: number;
+  readonly text: string;
+}
+
+interface HarnessRun {
+  readonly killed: boolean;
+  readonly steps: Step[];
+}
+
+type HarnessService = { readonly pidFile: string } | { readonly actionLog: true };
+
+/** Runs the apply step in its own process, killed after step `killAfter` (never, when undefined). */
+async function runHarness(
+  plan: ApplyPlanInput,
+  service: HarnessService,
+  kill?: { readonly after: number; readonly torn: boolean },
+): Promise<HarnessRun> {
+  const jobFile = join(root, "job.json");
+  const logFile = join(root, "steps.log");
+  const job: ApplyJob = {
+    plan,
+    paths,
+    ...("pidFile" in service ? { pidFile: service.pidFile } : { actionLog: logFile }),
+  };
+  await writeFile(jobFile, JSON.stringify(job));
+  await writeFile(logFile, "");
+  const env = {
+    ...process.env,
+    KILL_LOG: logFile,
+    ...(kill !== undefined && { KILL_AFTER_WRITES: String(kill.after) }),
+    ...(kill?.torn === true && { TORN_WRITE: "1" }),
+  };
+  const killed = await new Promise<boolean>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["--import", harness.preload, harness.entry, jobFile],
+      { env, timeout: 20_000 },
+      (error, _stdout, stderr) => {
+        if (error === null) resolve(false);
+        else if (error.signal === "SIGKILL") resolve(true);
+        else reject(new Error(`apply harness failed: ${error.message}\n${stderr}`));
+      },
+    );
+  });
+  const steps = (await readFile(logFile, "utf8"))
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((text) => {
+      const number = /^(\d+) /.exec(text)?.[1];
+      return number === undefined ? { text } : { number: Number(number), text };
+    });
+  return { killed, steps };
+}
+
+/** Puts back the files exactly as a finished apply of the old plan left them. */
+async function restoreOldFiles(): Promise<void> {
+  for (const dir of ["etc", "lib", "state"]) {
+    await rm(join(root, dir), { recursive: true, force: true });
+    await cp(join(snapshot, dir), join(root, dir), { recursive: true, preserveTimestamps: true });
+  }
+}
+
+/** Files the live configuration names: certificates (`crt`) and error pages (`errorfile`). */
+function referencedFiles(config: string): { certificates: string[]; errorfiles: string[] } {
+  return {
+    certificates: [...config.matchAll(/\scrt (\S+)/g)].map((match) => match[1] as string),
+    errorfiles: [...config.matchAll(/^\s*errorfile \d+ (\S+)/gm)].map(
+      (match) => match[1] as string,
+    ),
+  };
+}
+
+/** haproxy's verdict on a configuration and the files it names, asked once per distinct state. */
+const verdicts = new Map<string, { ok: boolean; output: string }>();
+
+/** What must hold whenever the apply step has died, wherever it died. */
+async function expectConsistentLiveState(where: string): Promise<"old" | "new"> {
+  const live = await readFile(paths.haproxyConfig, "utf8");
+  expect([oldPlan.haproxyCfg, newPlan.haproxyCfg], where).toContain(live);
+  const { certificates, errorfiles } = referencedFiles(live);
+  expect(certificates.length, where).toBeGreaterThan(0);
+  const state = createHash("sha256").update(live);
+  for (const file of certificates) {
+    const pem = await readFile(file, "utf8");
+    expect(pemBundleProblem(pem), `${where}: ${file}`).toBeUndefined();
+    state.update(pem);
+  }
+  for (const file of errorfiles) {
+    const body = await readFile(file, "utf8");
+    expect(body, `${where}: ${file}`).toMatch(/^HTTP\/1\.0 503 [^]*\n$/);
+    state.update(body);
+  }
+  const key = state.digest("hex");
+  const verdict = verdicts.get(key) ?? (await checkHaproxyConfig(live));
+  verdicts.set(key, verdict);
+  expect(verdict.ok, `${where}\n${verdict.output}`).toBe(true);
+  return live === newPlan.haproxyCfg ? "new" : "old";
+}
+
+async function expectNewPlanLive(where: string): Promise<void> {
+  expect(await readFile(paths.haproxyConfig, "utf8"), where).toBe(newPlan.haproxyCfg);
+  for (const file of newPlan.files) {
+    expect(await readFile(file.path, "utf8"), `${where}: ${file.path}`).toBe(file.content);
+  }
+  expect(existsSync(join(paths.charmState, reloadPendingMarker)), where).toBe(false);
+}
+
+/** Stands in for a running haproxy in the test process, noting what it is asked to do. */
+class RecordingService implements ServiceManager {
+  actions: string[] = [];
+  async isRunning(): Promise<boolean> {
+    return true;
+  }
+  async start(): Promise<void> {
+    this.actions.push("start");
+  }
+  async reload(): Promise<void> {
+    this.actions.push("reload");
+  }
+  async stop(): Promise<void> {
+    this.actions.push("stop");
+  }
+}
+
+async function eventuallyServes(body: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  let last = "";
+  while (Date.now() < deadline) {
+    last = (await httpGet(webPort)).body;
+    if (last === body) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(last).toBe(body);
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "crash-"));
+  snapshot = join(root, "snapshot");
+  paths = {
+    haproxyConfig: join(root, "etc", "haproxy", "haproxy.cfg"),
+    haproxyLib: join(root, "lib"),
+    haproxyRun: join(root, "run"),
+    charmState: join(root, "state"),
+  };
+  await Promise.all([mkdir(paths.haproxyLib), mkdir(paths.haproxyRun), mkdir(paths.charmState)]);
+  await mkdir(join(root, "etc", "haproxy"), { recursive: true });
+
+  const out = join(root, "harness");
+  await build({
+    entryPoints: {
+      applyOnce: join(import.meta.dirname, "crash", "applyOnce.ts"),
+      killAfterWrites: join(import.meta.dirname, "crash", "killAfterWrites.ts"),
+    },
+    outdir: out,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    logLevel: "silent",
+    // Bundled CommonJS dependencies call require(); give the ESM output one.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+  });
+  harness = { entry: join(out, "applyOnce.mjs"), preload: join(out, "killAfterWrites.mjs") };
+
+  [alpha, beta] = await Promise.all([startBackend("alpha"), startBackend("beta")]);
+  webPort = await findFreePort();
+  const ports = { tls: await findFreePort(), api: await findFreePort() };
+  const [oldDefault, newDefault, api] = ["old.example", "new.example", "api.example"].map((name) =>
+    makeCertificate(name),
+  ) as [TestCertificate, TestCertificate, TestCertificate];
+  oldPlan = planFor(alpha, oldDefault, ports, "old sorry");
+  newPlan = planFor(beta, newDefault, ports, "new sorry", api);
+
+  haproxy = new HaproxyProcess({
+    configFile: paths.haproxyConfig,
+    pidFile: join(root, "haproxy.pid"),
+    probePorts: [webPort],
+  });
+  const service = new RecordingService();
+  await applyPlan(oldPlan, { paths, haproxyBinary: "haproxy", service, fileOwner: "haproxy" });
+  for (const dir of ["etc", "lib", "state"]) {
+    await cp(join(root, dir), join(snapshot, dir), { recursive: true, preserveTimestamps: true });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await haproxy?.stop();
+  await Promise.all([alpha?.close(), beta?.close()]);
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("crash consistency of the apply step", () => {
+  it("leaves the old or the new configuration, whole and valid with all its files, after a SIGKILL at any step; the next apply converges", async () => {
+    // A run without a kill lists the steps, and where the reload falls among them.
+    await restoreOldFiles();
+    const full = await runHarness(newPlan, { actionLog: true });
+    expect(full.killed).toBe(false);
+    const steps = full.steps.filter((step) => step.number !== undefined);
+    const reloadIndex = full.steps.findIndex((step) => step.text === "- service reload");
+    expect(reloadIndex).toBeGreaterThan(0);
+    const lastStepBeforeReload = full.steps[reloadIndex - 1]?.number ?? 0;
+    expect(steps.some((step) => step.text.endsWith(`rename ${paths.haproxyConfig}.new`))).toBe(
+      true,
+    );
+
+    const killPoints = [
+      ...steps.map((step) => ({ after: step.number ?? 0, torn: false })),
+      ...steps
+        .filter((step) => step.text.includes(" handle.writeFile "))
+        .map((step) => ({ after: step.number ?? 0, torn: true })),
+    ];
+    const seen = { old: 0, new: 0 };
+    for (const kill of killPoints) {
+      await restoreOldFiles();
+      const where = `killed ${kill.torn ? "in the middle of" : "after"} step ${steps[kill.after - 1]?.text}`;
+      const run = await runHarness(newPlan, { actionLog: true }, kill);
+      expect(run.killed, where).toBe(true);
+      seen[await expectConsistentLiveState(where)] += 1;
+
+      // The next hook's apply converges, reloading unless the dead run already had.
+      const service = new RecordingService();
+      await applyPlan(newPlan, { paths, haproxyBinary: "haproxy", service, fileOwner: "haproxy" });
+      await expectNewPlanLive(where);
+      const reloadedBeforeDeath = !kill.torn && kill.after > lastStepBeforeReload;
+      expect(service.actions, where).toEqual(reloadedBeforeDeath ? [] : ["reload"]);
+    }
+    expect(killPoints.length).toBe(steps.length + 5);
+    expect(seen.old).toBeGreaterThan(0);
+    expect(seen.new).toBeGreaterThan(0);
+  }, 120_000);
+
+  it.each([
+    [
+      "right after the live configuration is swapped",
+      (text: string) => text.endsWith(`rename ${paths.haproxyConfig}.new`),
+      false,
+    ],
+    [
+      "in the middle of writing the new default certificate",
+      (text: string) => text.includes(" handle.writeFile "),
+      true,
+    ],
+  ])(
+    "a real haproxy serves the new configuration after the next apply, killed %s",
+    async (_, at, torn) => {
+      await restoreOldFiles();
+      const full = await runHarness(newPlan, { actionLog: true });
+      const step = full.steps.find((candidate) => at(candidate.text));
+      expect(step?.number).toBeDefined();
+
+      await haproxy.stop();
+      await restoreOldFiles();
+      await haproxy.start();
+      await eventuallyServes("alpha");
+      const run = await runHarness(
+        newPlan,
+        { pidFile: join(root, "haproxy.pid") },
+        {
+          after: step?.number ?? 0,
+          torn,
+        },
+      );
+      expect(run.killed).toBe(true);
+      await expectConsistentLiveState(step?.text ?? "");
+      await eventuallyServes("alpha");
+
+      await applyPlan(newPlan, {
+        paths,
+        haproxyBinary: "haproxy",
+        service: haproxy,
+        fileOwner: "haproxy",
+      });
+      await expectNewPlanLive(step?.text ?? "");
+      await eventuallyServes("beta");
+    },
+  );
+});
