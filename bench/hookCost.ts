@@ -10,7 +10,7 @@
 //   npm run bench -- 10 50        # other sizes
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 
 import { planConfiguration } from "../src/model/planConfiguration.js";
@@ -144,7 +144,7 @@ try {
   const first = results[0];
   const largest = results.at(-1);
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${execFileSync("nproc").toString().trim()} cores with \`npm run bench\`.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${execFileSync("nproc").toString().trim()} cores with \`npm run bench\` (load average ${loadavg()[0]?.toFixed(1)} at the end).`,
     "",
     "| units joined (N) | relation-changed of the N-th unit | hook-tool calls in it | all N joins, total hook time |",
     "| ---: | ---: | ---: | ---: |",
@@ -166,10 +166,8 @@ try {
   ];
   const table = lines.join("\n");
   process.stdout.write(`${table}\n`);
-  writeFileSync(
-    path.join(import.meta.dirname, "results.md"),
-    `# Hook cost benchmark\n\n${table}\n`,
-  );
+  // npm runs scripts from the repository root.
+  writeFileSync(path.resolve("bench", "results.md"), `# Hook cost benchmark\n\n${table}\n`);
 } finally {
   charm.cleanup();
 }
