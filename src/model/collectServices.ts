@@ -48,7 +48,9 @@ class ServiceTable {
   services(): ParsedService[] {
     return [...this.byName.values()].map((service) => {
       const joining = this.joining.get(service.name);
-      return joining ? { ...service, servers: unionServers(service.servers ?? [], joining) } : service;
+      return joining
+        ? { ...service, servers: unionServers(service.servers ?? [], joining) }
+        : service;
     });
   }
 }
