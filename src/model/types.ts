@@ -55,7 +55,10 @@ export interface GlobalSection {
   readonly user: string;
   readonly group: string;
   readonly quiet: boolean;
-  readonly hardStopAfter?: string;
+  /** How long old workers may linger after a reload. */
+  readonly hardStopAfter: string;
+  /** Over how long an old worker closes its idle keep-alive connections. */
+  readonly closeSpreadTime: string;
   readonly spreadChecks: number;
   readonly dhParam: number;
   readonly bindCiphers: string;

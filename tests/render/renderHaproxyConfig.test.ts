@@ -30,6 +30,8 @@ const minimalGlobal: GlobalSection = {
   user: "haproxy",
   group: "haproxy",
   quiet: false,
+  hardStopAfter: "10m",
+  closeSpreadTime: "5s",
   spreadChecks: 0,
   dhParam: 2048,
   bindCiphers: "ECDHE+AESGCM",
@@ -49,6 +51,11 @@ const minimalGlobalText = `global
     maxconn 4096
     user haproxy
     group haproxy
+    hard-stop-after 10m
+    close-spread-time 5s
+.if version_atleast(2.7)
+    idle-close-on-response
+.endif
     spread-checks 0
     tune.ssl.default-dh-param 2048
     ssl-default-bind-ciphers ECDHE+AESGCM
@@ -83,7 +90,8 @@ const cases: readonly (readonly [string, (fx: Fixtures) => RenderCase])[] = [
           user: "haproxy",
           group: "haproxy",
           quiet: true,
-          hardStopAfter: "10m",
+          hardStopAfter: "30s",
+          closeSpreadTime: "2s",
           spreadChecks: 5,
           dhParam: 4096,
           bindCiphers: "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384",
@@ -127,7 +135,11 @@ const cases: readonly (readonly [string, (fx: Fixtures) => RenderCase])[] = [
     user haproxy
     group haproxy
     quiet
-    hard-stop-after 10m
+    hard-stop-after 30s
+    close-spread-time 2s
+.if version_atleast(2.7)
+    idle-close-on-response
+.endif
     spread-checks 5
     tune.ssl.default-dh-param 4096
     ssl-default-bind-ciphers ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384
@@ -387,6 +399,11 @@ backend bare
     maxconn 4096
     user haproxy
     group haproxy
+    hard-stop-after 10m
+    close-spread-time 5s
+.if version_atleast(2.7)
+    idle-close-on-response
+.endif
     spread-checks 0
     tune.ssl.default-dh-param 2048
     ssl-default-bind-ciphers ECDHE+AESGCM
