@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DefaultsSection, GlobalSection, HaproxyConfig } from "../../src/model/types.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
+import { makeCertificate } from "../helpers/certificates.js";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 
 /** Real files that configurations refer to, created once for the whole file. */
@@ -437,26 +437,7 @@ beforeAll(async () => {
   fixtureDir = await mkdtemp(join(tmpdir(), "render-fixtures-"));
   const pemDir = join(fixtureDir, "certs");
   await mkdir(pemDir);
-  const certFile = join(fixtureDir, "cert.pem");
-  const keyFile = join(fixtureDir, "key.pem");
-  await execa("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=render-test",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-  ]);
-  const pemText = (await readFile(certFile, "utf8")) + (await readFile(keyFile, "utf8"));
+  const pemText = makeCertificate("render-test").pem;
   const pem = join(fixtureDir, "default.pem");
   await writeFile(pem, pemText);
   await writeFile(join(pemDir, "0.pem"), pemText);

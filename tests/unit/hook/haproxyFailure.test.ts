@@ -1,35 +1,25 @@
 // When haproxy itself fails: a hook fired while it is stopped starts it, and
 // a haproxy that cannot start (its port taken by another process) blocks the
 // unit with haproxy's own reason instead of failing the hook forever.
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { type Server, createServer } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { hookContextFromEnv } from "../../../src/hook/hookContext.js";
-import type { HookDeps } from "../../../src/hook/reconcile.js";
-import { runHook } from "../../../src/hook/runHook.js";
-import type { Paths } from "../../../src/paths.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { type HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
 
 const RELATION = "reverseproxy:4";
 
-let root: string;
-let paths: Paths;
+let sandbox: UnitSandbox;
 let tools: MemoryHookTools;
 let haproxy: HaproxyProcess;
-let deps: HookDeps;
 let frontendPort: number;
 let backend: Backend;
 let squatter: Server | undefined;
 
-function hook(name: string, env: Record<string, string> = {}) {
-  return runHook(deps, hookContextFromEnv(name, { JUJU_UNIT_NAME: "haproxy/0", ...env }));
-}
+const hook = (name: string, env: Record<string, string> = {}) => sandbox.hook(name, env);
 
 /** Another process listening on haproxy's frontend port. */
 async function takePort(port: number): Promise<void> {
@@ -60,33 +50,20 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  root = await mkdtemp(path.join(tmpdir(), "charm-haproxy-failure-"));
-  paths = {
-    haproxyConfig: path.join(root, "etc", "haproxy.cfg"),
-    haproxyLib: path.join(root, "lib"),
-    haproxyRun: path.join(root, "run"),
-    charmState: path.join(root, "state"),
-  };
-  await mkdir(path.join(root, "etc"));
   frontendPort = await findFreePort();
   tools = new MemoryHookTools();
   tools.config = {
     services: `- service_name: web\n  service_host: 127.0.0.1\n  service_port: ${frontendPort}\n`,
   };
   tools.addUnit(RELATION, "web/0", { "private-address": "127.0.0.1", port: String(backend.port) });
-  haproxy = new HaproxyProcess({
-    configFile: paths.haproxyConfig,
-    pidFile: path.join(root, "haproxy.pid"),
-    probePorts: [frontendPort],
-  });
-  deps = { tools, paths, service: haproxy, haproxyBinary: "haproxy", fileOwner: "haproxy" };
+  sandbox = await createUnitSandbox(tools, { probePorts: [frontendPort] });
+  haproxy = sandbox.haproxy;
   await hook("config-changed");
   expect(await served()).toBe("web/0");
 });
 afterEach(async () => {
   await releasePort();
-  await haproxy.stop();
-  await rm(root, { recursive: true, force: true });
+  await sandbox.cleanup();
 });
 
 describe("haproxy itself failing", () => {

@@ -1,35 +1,29 @@
 // The hook layer end to end, minus Juju: relation data and config in memory,
 // everything else real (haproxy, its files, HTTP backends and clients).
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFile, readdir } from "node:fs/promises";
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { hookContextFromEnv } from "../../../src/hook/hookContext.js";
-import type { HookDeps } from "../../../src/hook/reconcile.js";
-import { runHook } from "../../../src/hook/runHook.js";
 import type { Paths } from "../../../src/paths.js";
 import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { type HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
 
 const RELATION = "reverseproxy:7";
 
+let sandbox: UnitSandbox;
 let root: string;
 let paths: Paths;
 let tools: MemoryHookTools;
 let haproxy: HaproxyProcess;
-let deps: HookDeps;
 let frontendPort: number;
 const backends: Backend[] = [];
 
 const services = (port: number, options = "[balance roundrobin]") =>
   `- service_name: web\n  service_host: 127.0.0.1\n  service_port: ${port}\n  service_options: ${options}\n`;
 
-function hook(name: string, env: Record<string, string> = {}) {
-  return runHook(deps, hookContextFromEnv(name, { JUJU_UNIT_NAME: "haproxy/0", ...env }));
-}
+const hook = (name: string, env: Record<string, string> = {}) => sandbox.hook(name, env);
 
 async function answeringBackends(requests: number): Promise<string[]> {
   const names = new Set<string>();
@@ -49,23 +43,11 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  root = await mkdtemp(path.join(tmpdir(), "charm-hook-"));
-  paths = {
-    haproxyConfig: path.join(root, "etc", "haproxy.cfg"),
-    haproxyLib: path.join(root, "lib"),
-    haproxyRun: path.join(root, "run"),
-    charmState: path.join(root, "state"),
-  };
-  await import("node:fs/promises").then((fs) => fs.mkdir(path.join(root, "etc")));
   frontendPort = await findFreePort();
   tools = new MemoryHookTools();
   tools.config = { services: services(frontendPort) };
-  haproxy = new HaproxyProcess({
-    configFile: paths.haproxyConfig,
-    pidFile: path.join(root, "haproxy.pid"),
-    probePorts: [frontendPort],
-  });
-  deps = { tools, paths, service: haproxy, haproxyBinary: "haproxy", fileOwner: "haproxy" };
+  sandbox = await createUnitSandbox(tools, { probePorts: [frontendPort] });
+  ({ root, paths, haproxy } = sandbox);
   backends.forEach((backend) =>
     tools.addUnit(RELATION, backend.name, {
       "private-address": "127.0.0.1",
@@ -73,10 +55,7 @@ beforeEach(async () => {
     }),
   );
 });
-afterEach(async () => {
-  await haproxy.stop();
-  await rm(root, { recursive: true, force: true });
-});
+afterEach(() => sandbox.cleanup());
 
 describe("hooks against a real haproxy", () => {
   it("serves every related unit after config-changed, opens the port, reports active", async () => {

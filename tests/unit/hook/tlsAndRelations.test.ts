@@ -1,34 +1,28 @@
 // TLS termination and the data haproxy publishes on its relations, against
 // a real haproxy, real openssl certificates and real TLS clients.
 import { X509Certificate } from "node:crypto";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { connect } from "node:tls";
 
 import yaml from "js-yaml";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { hookContextFromEnv } from "../../../src/hook/hookContext.js";
-import type { HookDeps } from "../../../src/hook/reconcile.js";
-import { runHook } from "../../../src/hook/runHook.js";
 import type { Paths } from "../../../src/paths.js";
 import { makeCertificate } from "../../helpers/certificates.js";
 import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
 
-let root: string;
+let sandbox: UnitSandbox;
 let paths: Paths;
 let tools: MemoryHookTools;
-let haproxy: HaproxyProcess;
-let deps: HookDeps;
 let port: number;
 let backend: Backend;
 const certificate = makeCertificate("shop.example", "DNS:shop.example,IP:127.0.0.1");
 
-const hook = (name: string, env: Record<string, string> = {}) =>
-  runHook(deps, hookContextFromEnv(name, { JUJU_UNIT_NAME: "haproxy/0", ...env }));
+const hook = (name: string, env: Record<string, string> = {}) => sandbox.hook(name, env);
 
 const tlsService = (crts = "[DEFAULT]") =>
   `- {service_name: shop, service_host: 127.0.0.1, service_port: ${port}, crts: ${crts}, service_options: [mode http]}`;
@@ -79,31 +73,16 @@ beforeAll(async () => {
 afterAll(() => backend.close());
 
 beforeEach(async () => {
-  root = await mkdtemp(path.join(tmpdir(), "charm-tls-"));
-  paths = {
-    haproxyConfig: path.join(root, "etc", "haproxy.cfg"),
-    haproxyLib: path.join(root, "lib"),
-    haproxyRun: path.join(root, "run"),
-    charmState: path.join(root, "state"),
-  };
-  await mkdir(path.join(root, "etc"));
   port = await findFreePort();
   tools = new MemoryHookTools();
   tools.addUnit("reverseproxy:1", "shop/0", {
     "private-address": "127.0.0.1",
     port: String(backend.port),
   });
-  haproxy = new HaproxyProcess({
-    configFile: paths.haproxyConfig,
-    pidFile: path.join(root, "pid"),
-    probePorts: [port],
-  });
-  deps = { tools, paths, service: haproxy, haproxyBinary: "haproxy", fileOwner: "haproxy" };
+  sandbox = await createUnitSandbox(tools, { probePorts: [port] });
+  paths = sandbox.paths;
 });
-afterEach(async () => {
-  await haproxy.stop();
-  await rm(root, { recursive: true, force: true });
-});
+afterEach(() => sandbox.cleanup());
 
 describe("SSL termination", () => {
   it("serves HTTPS with the configured certificate and refuses plain HTTP on that port", async () => {
