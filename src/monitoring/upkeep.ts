@@ -38,16 +38,6 @@ const CONFIGURATION_HOOKS = new Set(["config-changed", "upgrade-charm"]);
 const STATISTICS_HOOK = /^statistics-relation-(joined|changed)$/;
 const MONITORS_HOOK = /^(nrpe-external-master|local-monitors)-relation-(joined|changed)$/;
 
-/** The hooks, besides the reconciling ones, that need upkeep. */
-export const MONITORING_HOOKS = new Set([
-  "statistics-relation-joined",
-  "statistics-relation-changed",
-  "nrpe-external-master-relation-joined",
-  "nrpe-external-master-relation-changed",
-  "local-monitors-relation-joined",
-  "local-monitors-relation-changed",
-]);
-
 export interface UpkeepOutcome {
   /** Set when a machine option is invalid: the unit should be blocked with it. */
   readonly blockedMessage?: string;
