@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { LocalModel } from "../model/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
+import { deployMyWebApp } from "./webApp.js";
 
 let charm: PackedCharm;
 let model: LocalModel;
@@ -57,13 +58,7 @@ beforeAll(async () => {
   charm = packCharm();
   model = await LocalModel.create({ name: "monitoring" });
   await model.deploy(charm.file, { config: { enable_monitoring: true } });
-  await model.deployScripted("my-web-app", {
-    units: 2,
-    endpoints: { website: { interface: "http", role: "provides" } },
-    unitSettings: (unit) => ({ hostname: unit.address, port: "80" }),
-    httpPort: 80,
-  });
-  await model.integrate("my-web-app:website", "haproxy:reverseproxy");
+  await deployMyWebApp(model);
   await model.deployScripted("statsd", {
     units: 1,
     endpoints: { metrics: { interface: "statsd", role: "provides" } },

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { LocalModel } from "../model/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
+import { deployMyWebApp } from "./webApp.js";
 import { answeringUnits, eventually } from "./traffic.js";
 
 let charm: PackedCharm;
@@ -31,13 +32,7 @@ beforeAll(async () => {
   charm = packCharm();
   model = await LocalModel.create({ name: "peering" });
   await model.deploy(charm.file, { units: 3 });
-  await model.deployScripted("my-web-app", {
-    units: 2,
-    endpoints: { website: { interface: "http", role: "provides" } },
-    unitSettings: (unit) => ({ hostname: unit.address, port: "80" }),
-    httpPort: 80,
-  });
-  await model.integrate("my-web-app:website", "haproxy:reverseproxy");
+  await deployMyWebApp(model);
 }, 180_000);
 
 afterAll(() => {

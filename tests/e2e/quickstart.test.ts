@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LocalModel } from "../model/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
+import { deployMyWebApp } from "./webApp.js";
 import { answeringUnits } from "./traffic.js";
 
 // Every step runs real hooks and haproxy reloads: allow for a busy machine.
@@ -35,13 +36,7 @@ beforeAll(async () => {
   model = await LocalModel.create({ name: "quickstart" });
   await model.deploy(charm.file);
   // The seed's website-relation-joined: hostname from unit-get private-address, port 80.
-  await model.deployScripted("my-web-app", {
-    units: 2,
-    endpoints: { website: { interface: "http", role: "provides" } },
-    unitSettings: (unit) => ({ hostname: unit.address, port: "80" }),
-    httpPort: 80,
-  });
-  await model.integrate("my-web-app:website", "haproxy:reverseproxy");
+  await deployMyWebApp(model);
 });
 
 afterAll(() => {
