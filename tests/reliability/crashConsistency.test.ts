@@ -15,7 +15,6 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { applyPlan, type ApplyPlanInput, reloadPendingMarker } from "../../src/apply/applyPlan.js";
-import type { ServiceManager } from "../../src/apply/serviceManager.js";
 import type { RemoteUnit } from "../../src/inputs.js";
 import { planConfiguration } from "../../src/model/planConfiguration.js";
 import type { Paths } from "../../src/paths.js";
@@ -26,6 +25,7 @@ import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 import { HaproxyProcess, findFreePort } from "../helpers/haproxyProcess.js";
 import { type Backend, httpGet, startBackend } from "../helpers/httpBackends.js";
 import type { ApplyJob } from "./crash/applyOnce.js";
+import { RecordingService } from "../helpers/recordingService.js";
 
 let root: string;
 let paths: Paths;
@@ -202,23 +202,6 @@ async function expectNewPlanLive(where: string): Promise<void> {
     expect(await readFile(file.path, "utf8"), `${where}: ${file.path}`).toBe(file.content);
   }
   expect(existsSync(join(paths.charmState, reloadPendingMarker)), where).toBe(false);
-}
-
-/** Stands in for a running haproxy in the test process, noting what it is asked to do. */
-class RecordingService implements ServiceManager {
-  actions: string[] = [];
-  async isRunning(): Promise<boolean> {
-    return true;
-  }
-  async start(): Promise<void> {
-    this.actions.push("start");
-  }
-  async reload(): Promise<void> {
-    this.actions.push("reload");
-  }
-  async stop(): Promise<void> {
-    this.actions.push("stop");
-  }
 }
 
 async function eventuallyServes(body: string): Promise<void> {

@@ -14,7 +14,6 @@ import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { applyPlan } from "../../src/apply/applyPlan.js";
-import type { ServiceManager } from "../../src/apply/serviceManager.js";
 import { ConfigError, ServiceConflictError, ValidationError } from "../../src/errors.js";
 import type { HookInputs, RemoteUnit } from "../../src/inputs.js";
 import { type Plan, planConfiguration } from "../../src/model/planConfiguration.js";
@@ -22,6 +21,7 @@ import type { HaproxyConfig } from "../../src/model/types.js";
 import type { Paths } from "../../src/paths.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { makeCertificate } from "../helpers/certificates.js";
+import { RecordingService } from "../helpers/recordingService.js";
 
 /** 500 runs of 20 hostile units: 10,000 generated unit settings; `FUZZ_RUNS` digs deeper. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
@@ -666,23 +666,6 @@ describe("hostile and broken input", () => {
 
 interface Worker {
   judge(fuzz: FuzzCase): Promise<"accepted" | "refused">;
-}
-
-/** Never reloads anything: the apply step's own checks are what is under test. */
-class RecordingService implements ServiceManager {
-  actions: string[] = [];
-  async isRunning(): Promise<boolean> {
-    return true;
-  }
-  async start(): Promise<void> {
-    this.actions.push("start");
-  }
-  async reload(): Promise<void> {
-    this.actions.push("reload");
-  }
-  async stop(): Promise<void> {
-    this.actions.push("stop");
-  }
 }
 
 /**
