@@ -67,14 +67,19 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
   const listeners = [...(monitoring ? [monitoring] : []), ...served];
   assertDistinctPorts(listeners);
 
-  const context = { unitName: inputs.unitName, libDir: paths.haproxyLib };
+  const defaults = buildDefaultsSection(charmConfig);
+  const context = {
+    unitName: inputs.unitName,
+    libDir: paths.haproxyLib,
+    defaultMode: defaults.mode,
+  };
   const built = listeners.map((service) => buildProxy(service, context));
 
   return {
     charmConfig,
     config: {
       global: buildGlobalSection(charmConfig, paths.haproxyRun),
-      defaults: buildDefaultsSection(charmConfig),
+      defaults,
       userlists: [
         ...parseUserlists(charmConfig.userlists),
         ...(monitoring && charmConfig.monitoring_prometheus

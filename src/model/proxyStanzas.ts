@@ -15,6 +15,8 @@ export interface StanzaContext {
   /** This haproxy unit: frontends are named `<unit-slug>-<port>`. */
   readonly unitName: string;
   readonly libDir: string;
+  /** The defaults section's mode, which a frontend without `mode` inherits. */
+  readonly defaultMode: string;
 }
 
 export interface BuiltProxy {
@@ -70,7 +72,7 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
         name: `${unitSlug(context.unitName)}-${service.port}`,
         bind: bindLine(service.host, service.port, crtPaths),
         defaultBackend: service.name,
-        options: options.frontend,
+        options: [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
       },
       backends: [
         backend(service.name, service.servers),
@@ -79,6 +81,18 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
     },
     files: [...errorfileFiles, ...certificateFiles],
   };
+}
+
+// On reload, haproxy closes the old worker's idle keep-alive connections; a
+// client that sends its next request at that instant gets no answer. With
+// this option the old worker answers that request with `Connection: close`
+// instead. It exists for HTTP frontends only (haproxy warns elsewhere), and an
+// operator's own `[no] option idle-close-on-response` wins.
+function reloadSafety(frontendOptions: readonly string[], defaultMode: string): string[] {
+  const modes = frontendOptions.filter((option) => /^mode\s/.test(option));
+  const mode = modes.length > 0 ? (modes.at(-1) as string).split(/\s+/)[1] : defaultMode;
+  const chosen = frontendOptions.some((option) => option.includes("idle-close-on-response"));
+  return mode === "http" && !chosen ? ["option idle-close-on-response"] : [];
 }
 
 function certificatePath(crt: CrtSpec, index: number, serviceDir: string, libDir: string): string {

@@ -510,9 +510,6 @@ function sectionsOf(text: string): Section[] {
 function modelHeaders(config: HaproxyConfig): string[] {
   return [
     "global",
-    // The global section's own block for haproxy 2.7+ (idle-close-on-response).
-    ".if",
-    ".endif",
     "defaults",
     ...config.userlists.map((list) => `userlist ${list.name}`),
     ...config.proxies.flatMap((proxy) => [

@@ -53,9 +53,6 @@ const minimalGlobalText = `global
     group haproxy
     hard-stop-after 10m
     close-spread-time 5s
-.if version_atleast(2.7)
-    idle-close-on-response
-.endif
     spread-checks 0
     tune.ssl.default-dh-param 2048
     ssl-default-bind-ciphers ECDHE+AESGCM
@@ -137,9 +134,6 @@ const cases: readonly (readonly [string, (fx: Fixtures) => RenderCase])[] = [
     quiet
     hard-stop-after 30s
     close-spread-time 2s
-.if version_atleast(2.7)
-    idle-close-on-response
-.endif
     spread-checks 5
     tune.ssl.default-dh-param 4096
     ssl-default-bind-ciphers ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384
@@ -401,9 +395,6 @@ backend bare
     group haproxy
     hard-stop-after 10m
     close-spread-time 5s
-.if version_atleast(2.7)
-    idle-close-on-response
-.endif
     spread-checks 0
     tune.ssl.default-dh-param 2048
     ssl-default-bind-ciphers ECDHE+AESGCM

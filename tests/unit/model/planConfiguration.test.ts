@@ -58,6 +58,7 @@ describe("planConfiguration", () => {
         "    mode http",
         "    acl allowed_cidr src 127.0.0.1/32 192.0.2.0/24",
         "    http-request deny unless allowed_cidr",
+        "    option idle-close-on-response",
         "",
         "backend haproxy_monitoring",
         "    mode http",
@@ -244,5 +245,39 @@ describe("reload behaviour", () => {
   it("bounds old workers with hard-stop-after 10m unless the operator sets another value", () => {
     expect(render({})).toContain("    hard-stop-after 10m\n    close-spread-time 5s\n");
     expect(render({ global_hard_stop_after: "2m" })).toContain("    hard-stop-after 2m\n");
+  });
+
+  const frontendOf = (text: string, port: number) =>
+    (text.split("\n\n").find((stanza) => stanza.startsWith(`frontend haproxy-0-${port}\n`)) ?? "") +
+    "\n";
+  const servicesYaml = (options: string[]) =>
+    `- {service_name: app, service_host: 0.0.0.0, service_port: 8080, ` +
+    `service_options: [${options.map((o) => JSON.stringify(o)).join(", ")}], ` +
+    `servers: [[a, 10.0.0.5, 80, check]]}`;
+  const RELOAD_SAFE = "    option idle-close-on-response\n";
+
+  it("answers an idle keep-alive client's next request on reload in HTTP frontends", () => {
+    expect(frontendOf(render({ services: servicesYaml([]) }), 8080)).toContain(RELOAD_SAFE);
+    expect(
+      frontendOf(render({ services: servicesYaml(["mode http"]), default_mode: "tcp" }), 8080),
+    ).toContain(RELOAD_SAFE);
+  });
+
+  it("leaves TCP frontends without it, where haproxy would warn that it is ignored", () => {
+    const tcpService = frontendOf(render({ services: servicesYaml(["mode tcp"]) }), 8080);
+    expect(tcpService).toContain("    mode tcp\n");
+    expect(tcpService).not.toContain("idle-close-on-response");
+    expect(
+      frontendOf(render({ services: servicesYaml([]), default_mode: "tcp" }), 8080),
+    ).not.toContain("idle-close-on-response");
+  });
+
+  it("keeps the operator's own choice of the option", () => {
+    const frontend = frontendOf(
+      render({ services: servicesYaml(["no option idle-close-on-response"]) }),
+      8080,
+    );
+    expect(frontend.match(/idle-close-on-response/g)).toEqual(["idle-close-on-response"]);
+    expect(frontend).toContain("    no option idle-close-on-response\n");
   });
 });
