@@ -20,9 +20,6 @@ export function adminSocketPath(runDir: string): string {
 // Old workers must not linger forever after reloads (a long download would
 // keep one alive for hours): the charm's bound when the option is empty.
 export const DEFAULT_HARD_STOP_AFTER = "10m";
-// On reload, idle keep-alive connections of the old worker are closed over
-// this window instead of all at once, so few clients race a close.
-const CLOSE_SPREAD_TIME = "5s";
 
 // The socket the old charm exposed with global_stats_socket.
 const LEGACY_STATS_SOCKET = "/var/run/haproxy/haproxy.sock";
@@ -38,7 +35,6 @@ export function buildGlobalSection(config: CharmConfig, runDir: string): GlobalS
     group: singleToken(config, "global_group"),
     quiet: config.global_quiet,
     hardStopAfter: hardStopAfter === "" ? DEFAULT_HARD_STOP_AFTER : hardStopAfter,
-    closeSpreadTime: CLOSE_SPREAD_TIME,
     spreadChecks: config.global_spread_checks,
     dhParam: config.global_default_dh_param,
     bindCiphers: singleToken(config, "global_default_bind_ciphers"),

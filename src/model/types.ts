@@ -57,8 +57,6 @@ export interface GlobalSection {
   readonly quiet: boolean;
   /** How long old workers may linger after a reload. */
   readonly hardStopAfter: string;
-  /** Over how long an old worker closes its idle keep-alive connections. */
-  readonly closeSpreadTime: string;
   readonly spreadChecks: number;
   readonly dhParam: number;
   readonly bindCiphers: string;

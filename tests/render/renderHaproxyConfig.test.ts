@@ -31,7 +31,6 @@ const minimalGlobal: GlobalSection = {
   group: "haproxy",
   quiet: false,
   hardStopAfter: "10m",
-  closeSpreadTime: "5s",
   spreadChecks: 0,
   dhParam: 2048,
   bindCiphers: "ECDHE+AESGCM",
@@ -52,7 +51,6 @@ const minimalGlobalText = `global
     user haproxy
     group haproxy
     hard-stop-after 10m
-    close-spread-time 5s
     spread-checks 0
     tune.ssl.default-dh-param 2048
     ssl-default-bind-ciphers ECDHE+AESGCM
@@ -88,7 +86,6 @@ const cases: readonly (readonly [string, (fx: Fixtures) => RenderCase])[] = [
           group: "haproxy",
           quiet: true,
           hardStopAfter: "30s",
-          closeSpreadTime: "2s",
           spreadChecks: 5,
           dhParam: 4096,
           bindCiphers: "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384",
@@ -133,7 +130,6 @@ const cases: readonly (readonly [string, (fx: Fixtures) => RenderCase])[] = [
     group haproxy
     quiet
     hard-stop-after 30s
-    close-spread-time 2s
     spread-checks 5
     tune.ssl.default-dh-param 4096
     ssl-default-bind-ciphers ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384
@@ -394,7 +390,6 @@ backend bare
     user haproxy
     group haproxy
     hard-stop-after 10m
-    close-spread-time 5s
     spread-checks 0
     tune.ssl.default-dh-param 2048
     ssl-default-bind-ciphers ECDHE+AESGCM

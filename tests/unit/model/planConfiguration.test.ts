@@ -243,7 +243,7 @@ describe("options haproxy no longer knows", () => {
 
 describe("reload behaviour", () => {
   it("bounds old workers with hard-stop-after 10m unless the operator sets another value", () => {
-    expect(render({})).toContain("    hard-stop-after 10m\n    close-spread-time 5s\n");
+    expect(render({})).toContain("    hard-stop-after 10m\n");
     expect(render({ global_hard_stop_after: "2m" })).toContain("    hard-stop-after 2m\n");
   });
 
