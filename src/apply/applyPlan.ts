@@ -83,13 +83,9 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
     return { configChanged, filesWritten, action: "started", warnings: [...warnings] };
   }
 
-  const candidate = `${paths.haproxyConfig}.new`;
+  const candidate = candidatePath(paths);
   try {
-    await mkdir(dirname(paths.haproxyConfig), { recursive: true });
-    await writeFileAtomic(candidate, plan.haproxyCfg, {
-      mode: liveConfigMode,
-    });
-    await validateHaproxyConfig(env.haproxyBinary, candidate);
+    await writeAndValidateCandidate(candidate, plan.haproxyCfg, env.haproxyBinary);
   } catch (error) {
     await unlink(candidate).catch(() => undefined);
     await rollBack(changed, error);
@@ -109,6 +105,39 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   const action = await reloadOrStart(service);
   await unlink(marker).catch(() => undefined);
   return { configChanged, filesWritten, action, warnings: [...warnings] };
+}
+
+/**
+ * Whether haproxy accepts `plan` with its files in place; throws
+ * ValidationError if not. Nothing stays changed and haproxy is not touched.
+ */
+export async function checkPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Promise<void> {
+  const targets = await resolveTargets(plan.files, env.paths.haproxyLib);
+  const changed = await writeManagedFiles(plan.files, targets, env.fileOwner, new Set());
+  const candidate = candidatePath(env.paths);
+  let failure: unknown;
+  try {
+    await writeAndValidateCandidate(candidate, plan.haproxyCfg, env.haproxyBinary);
+  } catch (error) {
+    failure = error;
+  }
+  await unlink(candidate).catch(() => undefined);
+  await rollBack(changed, failure ?? "a configuration check");
+  if (failure !== undefined) throw asKnownError(failure);
+}
+
+function candidatePath(paths: Paths): string {
+  return `${paths.haproxyConfig}.new`;
+}
+
+async function writeAndValidateCandidate(
+  candidate: string,
+  text: string,
+  haproxyBinary: string,
+): Promise<void> {
+  await mkdir(dirname(candidate), { recursive: true });
+  await writeFileAtomic(candidate, text, { mode: liveConfigMode });
+  await validateHaproxyConfig(haproxyBinary, candidate);
 }
 
 async function reloadOrStart(service: ServiceManager): Promise<"reloaded" | "started"> {

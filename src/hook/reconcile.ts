@@ -4,7 +4,7 @@
 import { mkdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { applyPlan } from "../apply/applyPlan.js";
+import { type ApplyEnvironment, applyPlan, checkPlan } from "../apply/applyPlan.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
@@ -12,6 +12,7 @@ import { ConfigError, ServiceConflictError, ValidationError } from "../errors.js
 import type { HookInputs } from "../inputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
+import type { SkippedUnit } from "../model/collectServices.js";
 import { type Plan, planConfiguration } from "../model/planConfiguration.js";
 import type { CliEntry } from "../monitoring/metricsSchedule.js";
 import type { Paths } from "../paths.js";
@@ -21,6 +22,7 @@ import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
 import { publishAll } from "./publishRelations.js";
 import { readInputs } from "./readInputs.js";
+import { type Probe, isolateRejectedUnits } from "./rejectedUnits.js";
 import { WatchedService, haproxyFailedMarker } from "./watchedService.js";
 
 export interface HookDeps {
@@ -64,11 +66,17 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   return outcome;
 }
 
-async function applyInputs(deps: HookDeps, inputs: HookInputs): Promise<Outcome> {
+/** `rejected`: units already left out because haproxy cannot take their data. */
+async function applyInputs(
+  deps: HookDeps,
+  inputs: HookInputs,
+  rejected: readonly SkippedUnit[] = [],
+): Promise<Outcome> {
   const { tools } = deps;
   let plan: Plan;
   try {
-    plan = planConfiguration(inputs, deps.paths);
+    const planned = planConfiguration(inputs, deps.paths);
+    plan = { ...planned, skippedUnits: [...planned.skippedUnits, ...rejected] };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof ServiceConflictError) {
       await tools.log("ERROR", `configuration not applied: ${error.message}`);
@@ -91,21 +99,29 @@ async function applyInputs(deps: HookDeps, inputs: HookInputs): Promise<Outcome>
   }
 
   const service = new WatchedService(deps.service);
+  const environment: ApplyEnvironment = {
+    paths: deps.paths,
+    haproxyBinary: deps.haproxyBinary,
+    service,
+    fileOwner: deps.fileOwner,
+  };
   try {
     const result = await applyPlan(
       { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
-      {
-        paths: deps.paths,
-        haproxyBinary: deps.haproxyBinary,
-        service,
-        fileOwner: deps.fileOwner,
-      },
+      environment,
     );
     if (result.action !== "none") {
       await tools.log("INFO", `haproxy ${result.action} with ${plan.serverCount} servers`);
     }
   } catch (error) {
     if (error instanceof ValidationError) {
+      const isolation =
+        rejected.length === 0
+          ? await isolateRejectedUnits(inputs, probeWith(deps, environment))
+          : undefined;
+      if (isolation !== undefined) {
+        return applyInputs(deps, isolation.inputs, isolation.rejected);
+      }
       await tools.log("ERROR", error.output.trim() || error.message);
       return { status: "blocked", message: error.message, plan };
     }
@@ -127,6 +143,26 @@ async function applyInputs(deps: HookDeps, inputs: HookInputs): Promise<Outcome>
   for (const port of ports.open) await tools.openPort(port);
 
   return { ...statusOf(plan), plan };
+}
+
+/** Plans, renders and checks `inputs` with haproxy, leaving everything as it was. */
+function probeWith(deps: HookDeps, environment: ApplyEnvironment): Probe {
+  return async (inputs) => {
+    try {
+      const plan = planConfiguration(inputs, deps.paths);
+      await checkPlan(
+        { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
+        environment,
+      );
+      return undefined;
+    } catch (error) {
+      if (error instanceof ValidationError) return error.firstError;
+      if (error instanceof ConfigError || error instanceof ServiceConflictError) {
+        return error.message;
+      }
+      throw error;
+    }
+  };
 }
 
 export function statusOf(plan: Plan): { status: StatusName; message: string } {

@@ -1,0 +1,92 @@
+// haproxy may reject a configuration because of one related unit's data that
+// passed the charm's own field checks (an option haproxy does not know, say).
+// Rather than let that unit hold back every later change, find the units
+// whose data haproxy cannot take and serve the others without them.
+import type { HookInputs, RemoteUnit } from "../inputs.js";
+import type { SkippedUnit } from "../model/collectServices.js";
+
+/** haproxy's complaint about `inputs`, or undefined when it accepts them. */
+export type Probe = (inputs: HookInputs) => Promise<string | undefined>;
+
+export interface Isolation {
+  /** The inputs without the rejected units. */
+  readonly inputs: HookInputs;
+  readonly rejected: readonly SkippedUnit[];
+}
+
+// Each probe is a `haproxy -c` (tens of milliseconds at a thousand servers):
+// past this many, a group that still fails is left out whole.
+export const PROBE_BUDGET = 64;
+
+/**
+ * The units to leave out so that haproxy accepts the rest, or undefined when
+ * it rejects the configuration even without any related unit (the operator's
+ * config is at fault, and no unit should be dropped for it).
+ */
+export async function isolateRejectedUnits(
+  inputs: HookInputs,
+  probe: Probe,
+): Promise<Isolation | undefined> {
+  const withUnits = (units: readonly RemoteUnit[]) => ({ ...inputs, reverseproxy: units });
+  const culprits = await findCulprits(inputs.reverseproxy, (units) => probe(withUnits(units)));
+  if (culprits === undefined || culprits.length === 0) return undefined;
+  const left = new Set(culprits.map((culprit) => culprit.item));
+  return {
+    inputs: withUnits(inputs.reverseproxy.filter((unit) => !left.has(unit))),
+    rejected: culprits.map(({ item, complaint, narrowed }) => ({
+      relationId: item.relationId,
+      unit: item.unit,
+      invalid: true,
+      reason:
+        `haproxy rejects the configuration its data makes` +
+        `${narrowed ? "" : " (with others of its group, not told apart)"}: ${complaint}`,
+    })),
+  };
+}
+
+export interface Culprit<T> {
+  readonly item: T;
+  /** haproxy's complaint when the item was added. */
+  readonly complaint: string;
+  /** False when the budget ran out and the item was left out with its group. */
+  readonly narrowed: boolean;
+}
+
+/**
+ * Bisects `items` for those `check` rejects: items are added group by group
+ * to what is already accepted; a failing group is split until single items
+ * remain. Costs about 2·k·log2(n) checks for k culprits among n items.
+ * Undefined when `check` rejects even the empty set.
+ */
+export async function findCulprits<T>(
+  items: readonly T[],
+  check: (kept: readonly T[]) => Promise<string | undefined>,
+  budget = PROBE_BUDGET,
+): Promise<Culprit<T>[] | undefined> {
+  let probes = 0;
+  const checkCounted = (kept: readonly T[]) => {
+    probes += 1;
+    return check(kept);
+  };
+  if ((await checkCounted([])) !== undefined) return undefined;
+
+  const culprits: Culprit<T>[] = [];
+  const accepted: T[] = [];
+  const narrow = async (group: readonly T[]): Promise<void> => {
+    const complaint = await checkCounted([...accepted, ...group]);
+    if (complaint === undefined) {
+      accepted.push(...group);
+      return;
+    }
+    if (group.length === 1 || probes >= budget) {
+      const narrowed = group.length === 1;
+      culprits.push(...group.map((item) => ({ item, complaint, narrowed })));
+      return;
+    }
+    const middle = Math.ceil(group.length / 2);
+    await narrow(group.slice(0, middle));
+    await narrow(group.slice(middle));
+  };
+  await narrow(items);
+  return culprits;
+}
