@@ -1,5 +1,7 @@
 // How the apply step drives the haproxy service. Production uses systemd;
-// tests pass a manager that runs haproxy directly.
+// tests pass a manager that runs haproxy directly. When systemd cannot start
+// or reload haproxy it prints only its own summary; haproxy's reason (a port
+// taken, a file it cannot read) is in the journal, so it is fetched from there.
 
 import { execa } from "execa";
 import { ApplyError } from "../errors.js";
@@ -14,15 +16,22 @@ export interface ServiceManager {
 export interface SystemctlOptions {
   /** The systemctl executable; looked up on PATH by default. */
   readonly systemctl?: string;
+  /** The journalctl executable; looked up on PATH by default. */
+  readonly journalctl?: string;
   readonly unit?: string;
 }
 
+/** How many journal lines of a failed start or reload to look at. */
+const journalLines = 50;
+
 export class SystemctlServiceManager implements ServiceManager {
   private readonly systemctl: string;
+  private readonly journalctl: string;
   private readonly unit: string;
 
   constructor(options: SystemctlOptions = {}) {
     this.systemctl = options.systemctl ?? "systemctl";
+    this.journalctl = options.journalctl ?? "journalctl";
     this.unit = options.unit ?? "haproxy";
   }
 
@@ -36,28 +45,54 @@ export class SystemctlServiceManager implements ServiceManager {
   }
 
   start(): Promise<void> {
-    return this.run("start");
+    return this.run("start", { readJournal: true });
   }
 
   reload(): Promise<void> {
-    return this.run("reload");
+    return this.run("reload", { readJournal: true });
   }
 
   stop(): Promise<void> {
-    return this.run("stop");
+    return this.run("stop", { readJournal: false });
   }
 
-  private async run(verb: string): Promise<void> {
+  private async run(verb: string, { readJournal }: { readJournal: boolean }): Promise<void> {
+    const since = Math.floor(Date.now() / 1000);
     const result = await execa(this.systemctl, [verb, this.unit], { reject: false });
-    if (result.failed) throw this.failure([verb], result);
+    if (!result.failed) return;
+    const journal = readJournal ? await this.journalSince(since) : "";
+    throw this.failure([verb], result, journal);
+  }
+
+  /** What the unit logged since `since` (seconds), or "" when the journal cannot be read. */
+  private async journalSince(since: number): Promise<string> {
+    const result = await execa(
+      this.journalctl,
+      [
+        "--unit",
+        this.unit,
+        "--since",
+        `@${since}`,
+        "--output",
+        "cat",
+        "--no-pager",
+        "--quiet",
+        "--lines",
+        String(journalLines),
+      ],
+      { reject: false },
+    );
+    return result.exitCode === 0 ? result.stdout.trim() : "";
   }
 
   private failure(
     args: readonly string[],
     result: { exitCode?: number; stderr: string; shortMessage?: string },
+    journal = "",
   ): ApplyError {
     const command = [this.systemctl, ...args, this.unit].join(" ");
     const detail = result.stderr.trim() || result.shortMessage || "no output";
-    return new ApplyError(`${command} failed (exit ${result.exitCode ?? "?"}): ${detail}`);
+    const logged = journal === "" ? "" : `\n${this.unit} logged:\n${journal}`;
+    return new ApplyError(`${command} failed (exit ${result.exitCode ?? "?"}): ${detail}${logged}`);
   }
 }

@@ -6,7 +6,9 @@ import { SystemctlServiceManager } from "../../src/apply/serviceManager.js";
 import { ApplyError } from "../../src/errors.js";
 
 // A stand-in systemctl: records its arguments and answers like systemd for
-// an "active" state kept in a file.
+// an "active" state kept in a file; a start fails like systemd's while a
+// "blocked" file exists. A stand-in journalctl records its arguments and
+// prints haproxy's lines as `journalctl --output cat` would.
 let dir: string;
 let manager: SystemctlServiceManager;
 
@@ -20,7 +22,7 @@ beforeEach(async () => {
       `echo "$*" >> "${dir}/calls"`,
       'case "$1" in',
       `  is-active) [ -f "${dir}/active" ] ;;`,
-      `  start) touch "${dir}/active" ;;`,
+      `  start) if [ -f "${dir}/blocked" ]; then printf '%s\\n' "Job for $2.service failed because the control process exited with error code." "See \\"systemctl status $2.service\\" and \\"journalctl -xeu $2.service\\" for details." >&2; exit 1; fi; touch "${dir}/active" ;;`,
       `  stop) rm -f "${dir}/active" ;;`,
       `  reload) if [ -f "${dir}/active" ]; then exit 0; fi; echo "Job for $2.service failed." >&2; exit 1 ;;`,
       "esac",
@@ -28,7 +30,20 @@ beforeEach(async () => {
     ].join("\n"),
   );
   await chmod(script, 0o755);
-  manager = new SystemctlServiceManager({ systemctl: script });
+  const journalctl = join(dir, "journalctl");
+  await writeFile(
+    journalctl,
+    [
+      "#!/bin/sh",
+      `echo "$*" >> "${dir}/journal-calls"`,
+      "echo '[NOTICE]   (4242) : haproxy version is 2.6.12'",
+      "echo '[ALERT]    (4242) : Starting frontend haproxy-0-80: cannot bind socket (Address already in use) [0.0.0.0:80]'",
+      "echo 'haproxy.service: Main process exited, code=exited, status=1/FAILURE'",
+      "",
+    ].join("\n"),
+  );
+  await chmod(journalctl, 0o755);
+  manager = new SystemctlServiceManager({ systemctl: script, journalctl });
 });
 
 afterEach(async () => {
@@ -57,7 +72,41 @@ describe("SystemctlServiceManager", () => {
     const error = await manager.reload().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApplyError);
     expect((error as ApplyError).message).toMatch(
-      /systemctl reload haproxy failed \(exit 1\): Job for haproxy.service failed\.$/,
+      /systemctl reload haproxy failed \(exit 1\): Job for haproxy.service failed\.\nhaproxy logged:\n/,
+    );
+  });
+
+  it("adds what haproxy logged since the attempt when systemd cannot start it", async () => {
+    await writeFile(join(dir, "blocked"), "");
+    const before = Math.floor(Date.now() / 1000);
+    const error = await manager.start().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ApplyError);
+    const message = (error as ApplyError).message;
+    expect(message).toMatch(
+      /systemctl start haproxy failed \(exit 1\): Job for haproxy.service failed/,
+    );
+    expect(message).toContain(
+      "\nhaproxy logged:\n[NOTICE]   (4242) : haproxy version is 2.6.12\n[ALERT]    (4242) : Starting frontend haproxy-0-80: cannot bind socket (Address already in use) [0.0.0.0:80]\n",
+    );
+    // The journal is read for this unit, from the second of the attempt, as plain messages.
+    const [call] = (await readFile(join(dir, "journal-calls"), "utf8")).trim().split("\n");
+    const since = Number(/--since @(\d+) /.exec(call ?? "")?.[1]);
+    expect(since).toBeGreaterThanOrEqual(before);
+    expect(since).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    expect(call?.replace(/@\d+/, "@N")).toBe(
+      "--unit haproxy --since @N --output cat --no-pager --quiet --lines 50",
+    );
+  });
+
+  it("still reports systemd's summary when the journal cannot be read", async () => {
+    await writeFile(join(dir, "blocked"), "");
+    const blind = new SystemctlServiceManager({
+      systemctl: join(dir, "systemctl"),
+      journalctl: join(dir, "no-journalctl"),
+    });
+    const error = await blind.start().catch((caught: unknown) => caught);
+    expect((error as ApplyError).message).toMatch(
+      /systemctl start haproxy failed \(exit 1\): Job for haproxy.service failed because the control process exited with error code\.\nSee "systemctl status haproxy.service" and "journalctl -xeu haproxy.service" for details\.$/,
     );
   });
 
