@@ -71,6 +71,8 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   const marker = join(paths.charmState, reloadPendingMarker);
 
   if (!configChanged && changed.length === 0) {
+    // A candidate left by a run killed before its rename is of no use now.
+    await unlink(candidatePath(paths)).catch(() => undefined);
     if (await exists(marker)) {
       const action = await reloadOrStart(service);
       await unlink(marker).catch(() => undefined);

@@ -2,7 +2,7 @@
 // bytes or the new bytes, never a half-written file, even after a crash.
 
 import { randomBytes } from "node:crypto";
-import { chmod, chown, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { chmod, chown, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ApplyError } from "../errors.js";
 
@@ -44,6 +44,7 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions,
 ): Promise<AtomicWriteResult> {
   const resolved = await resolveOwner(options.owner);
+  await removeAbandonedTemporaries(path);
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const handle = await open(temporary, "wx", options.mode);
@@ -63,6 +64,25 @@ export async function writeFileAtomic(
   }
   await syncDirectory(dirname(path));
   return resolved.warning === undefined ? {} : { ownerWarning: resolved.warning };
+}
+
+/**
+ * Temporary files of `path` left by a writer that was killed before its
+ * rename. No other writer can be at work: Juju runs one hook or action at a
+ * time on a machine, and only hooks and actions write these files.
+ */
+async function removeAbandonedTemporaries(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return; // No directory yet: nothing was left in it.
+  }
+  const abandoned = names.filter(
+    (name) => name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length)),
+  );
+  for (const name of abandoned) await unlink(join(dirname(path), name)).catch(() => undefined);
 }
 
 /** Makes a rename or unlink in `directory` durable. */

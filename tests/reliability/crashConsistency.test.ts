@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -204,6 +204,18 @@ async function expectNewPlanLive(where: string): Promise<void> {
   expect(existsSync(join(paths.charmState, reloadPendingMarker)), where).toBe(false);
 }
 
+/** Temporary files and candidates under the unit's directories, which nothing should leave. */
+async function leftovers(): Promise<string[]> {
+  const found: string[] = [];
+  for (const dir of ["etc", "lib", "state"]) {
+    const names = await readdir(join(root, dir), { recursive: true });
+    found.push(
+      ...names.filter((name) => /\.tmp$|\.new$/.test(name)).map((name) => `${dir}/${name}`),
+    );
+  }
+  return found;
+}
+
 async function eventuallyServes(body: string): Promise<void> {
   const deadline = Date.now() + 5000;
   let last = "";
@@ -306,6 +318,7 @@ describe("crash consistency of the apply step", () => {
       const service = new RecordingService();
       await applyPlan(newPlan, { paths, haproxyBinary: "haproxy", service, fileOwner: "haproxy" });
       await expectNewPlanLive(where);
+      expect(await leftovers(), where).toEqual([]);
       const reloadedBeforeDeath = !kill.torn && kill.after > lastStepBeforeReload;
       expect(service.actions, where).toEqual(reloadedBeforeDeath ? [] : ["reload"]);
     }
