@@ -4,7 +4,7 @@
 import { mkdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { type ApplyEnvironment, applyPlan, checkPlan } from "../apply/applyPlan.js";
+import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
@@ -22,7 +22,7 @@ import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
 import { publishAll } from "./publishRelations.js";
 import { readInputs } from "./readInputs.js";
-import { type Probe, isolateRejectedUnits } from "./rejectedUnits.js";
+import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";
 import { WatchedService, haproxyFailedMarker } from "./watchedService.js";
 
 export interface HookDeps {
@@ -117,7 +117,7 @@ async function applyInputs(
     if (error instanceof ValidationError) {
       const isolation =
         rejected.length === 0
-          ? await isolateRejectedUnits(inputs, probeWith(deps, environment))
+          ? await isolateRejectedUnits(inputs, haproxyProbe(environment))
           : undefined;
       if (isolation !== undefined) {
         return applyInputs(deps, isolation.inputs, isolation.rejected);
@@ -143,26 +143,6 @@ async function applyInputs(
   for (const port of ports.open) await tools.openPort(port);
 
   return { ...statusOf(plan), plan };
-}
-
-/** Plans, renders and checks `inputs` with haproxy, leaving everything as it was. */
-function probeWith(deps: HookDeps, environment: ApplyEnvironment): Probe {
-  return async (inputs) => {
-    try {
-      const plan = planConfiguration(inputs, deps.paths);
-      await checkPlan(
-        { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
-        environment,
-      );
-      return undefined;
-    } catch (error) {
-      if (error instanceof ValidationError) return error.firstError;
-      if (error instanceof ConfigError || error instanceof ServiceConflictError) {
-        return error.message;
-      }
-      throw error;
-    }
-  };
 }
 
 export function statusOf(plan: Plan): { status: StatusName; message: string } {

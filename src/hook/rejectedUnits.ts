@@ -2,11 +2,38 @@
 // passed the charm's own field checks (an option haproxy does not know, say).
 // Rather than let that unit hold back every later change, find the units
 // whose data haproxy cannot take and serve the others without them.
+import { type ApplyEnvironment, checkPlan } from "../apply/applyPlan.js";
+import { ConfigError, ServiceConflictError, ValidationError } from "../errors.js";
 import type { HookInputs, RemoteUnit } from "../inputs.js";
 import type { SkippedUnit } from "../model/collectServices.js";
+import { planConfiguration } from "../model/planConfiguration.js";
+import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
 
 /** haproxy's complaint about `inputs`, or undefined when it accepts them. */
 export type Probe = (inputs: HookInputs) => Promise<string | undefined>;
+
+/**
+ * Plans and renders `inputs`, then asks `haproxy -c` about the result with its
+ * files in place; everything is left as it was and haproxy is not touched.
+ */
+export function haproxyProbe(environment: ApplyEnvironment): Probe {
+  return async (inputs) => {
+    try {
+      const plan = planConfiguration(inputs, environment.paths);
+      await checkPlan(
+        { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
+        environment,
+      );
+      return undefined;
+    } catch (error) {
+      if (error instanceof ValidationError) return error.firstError;
+      if (error instanceof ConfigError || error instanceof ServiceConflictError) {
+        return error.message;
+      }
+      throw error;
+    }
+  };
+}
 
 export interface Isolation {
   /** The inputs without the rejected units. */

@@ -14,6 +14,7 @@ import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { applyPlan } from "../../src/apply/applyPlan.js";
+import { haproxyProbe, isolateRejectedUnits } from "../../src/hook/rejectedUnits.js";
 import { ConfigError, ServiceConflictError, ValidationError } from "../../src/errors.js";
 import type { HookInputs, RemoteUnit } from "../../src/inputs.js";
 import { type Plan, planConfiguration } from "../../src/model/planConfiguration.js";
@@ -556,6 +557,8 @@ interface Tally {
   uniqueRenders: number;
   acceptedByHaproxy: number;
   refusedByApply: number;
+  /** Refused configurations served without the units haproxy could not take. */
+  servedWithoutRejectedUnits: number;
 }
 
 let root: string;
@@ -577,6 +580,7 @@ describe("hostile and broken input", () => {
       uniqueRenders: 0,
       acceptedByHaproxy: 0,
       refusedByApply: 0,
+      servedWithoutRejectedUnits: 0,
     };
     const unique = new Map<string, FuzzCase>();
 
@@ -648,6 +652,7 @@ describe("hostile and broken input", () => {
           const outcome = await worker.judge(cases[i] as FuzzCase);
           if (outcome === "accepted") tally.acceptedByHaproxy += 1;
           else tally.refusedByApply += 1;
+          if (outcome === "served without rejected units") tally.servedWithoutRejectedUnits += 1;
         }
       }),
     );
@@ -658,16 +663,22 @@ describe("hostile and broken input", () => {
     // Not vacuous: plenty of runs got through to haproxy, and plenty of units were turned away.
     expect(tally.acceptedByHaproxy).toBeGreaterThan(RUNS / 10);
     expect(tally.hostileUnitsSkipped).toBeGreaterThan(RUNS);
+    expect(tally.servedWithoutRejectedUnits).toBeGreaterThan(ISOLATIONS_PER_WORKER);
   }, 240_000);
 });
 
+/** Each bisection costs up to 64 `haproxy -c` runs: a sample of the refused renders gets one. */
+const ISOLATIONS_PER_WORKER = 25;
+
 interface Worker {
-  judge(fuzz: FuzzCase): Promise<"accepted" | "refused">;
+  judge(fuzz: FuzzCase): Promise<"accepted" | "refused" | "served without rejected units">;
 }
 
 /**
  * Puts one render through the real apply step (haproxy -c included) against a
  * live baseline: it goes live whole, or it is refused and nothing changed.
+ * A refused one is then bisected as a hook would: the units haproxy cannot
+ * take are left out, never a good unit, and the rest goes live.
  */
 async function makeWorker(index: number): Promise<Worker> {
   const base = join(root, `worker-${index}`);
@@ -687,6 +698,7 @@ async function makeWorker(index: number): Promise<Worker> {
     await writeFile(paths.haproxyConfig, baseline);
   };
 
+  let isolations = 0;
   return {
     async judge(fuzz) {
       const plan = planOrRefusal(fuzz, paths) as Plan;
@@ -704,7 +716,11 @@ async function makeWorker(index: number): Promise<Worker> {
         expect(await readFile(paths.haproxyConfig, "utf8")).toBe(baseline);
         expect(await readdir(paths.haproxyLib)).toEqual([]);
         expect(service.actions).toEqual([]);
-        return "refused";
+        if (isolations >= ISOLATIONS_PER_WORKER) return "refused";
+        isolations += 1;
+        return (await servedWithoutRejectedUnits(fuzz))
+          ? "served without rejected units"
+          : "refused";
       }
       expect(await readFile(paths.haproxyConfig, "utf8")).toBe(text);
       for (const file of plan.files) expect(await readFile(file.path, "utf8")).toBe(file.content);
@@ -713,4 +729,25 @@ async function makeWorker(index: number): Promise<Worker> {
       return "accepted";
     },
   };
+
+  async function servedWithoutRejectedUnits(fuzz: FuzzCase): Promise<boolean> {
+    const service = new RecordingService();
+    const environment = { paths, haproxyBinary: "haproxy", service, fileOwner: "haproxy" };
+    const isolation = await isolateRejectedUnits(inputsOf(fuzz), haproxyProbe(environment));
+    // Probing leaves the live state as it was.
+    expect(await readFile(paths.haproxyConfig, "utf8")).toBe(baseline);
+    expect(service.actions).toEqual([]);
+    if (isolation === undefined) return false; // The config alone is refused.
+    if (fuzz.services === undefined) {
+      const good = new Set(GOOD_UNITS.map((goodUnit) => goodUnit.unit));
+      expect(isolation.rejected.filter((rejected) => good.has(rejected.unit))).toEqual([]);
+    }
+    const plan = planConfiguration(isolation.inputs, paths);
+    const text = renderHaproxyConfig(plan.config);
+    await applyPlan({ haproxyCfg: text, files: plan.files }, environment);
+    expect(await readFile(paths.haproxyConfig, "utf8")).toBe(text);
+    const unchanged = text === baseline && plan.files.length === 0;
+    expect(service.actions).toEqual(unchanged ? [] : ["reload"]);
+    return true;
+  }
 }
