@@ -23,9 +23,25 @@ const withDefaults = "[ -r /etc/default/haproxy ] && . /etc/default/haproxy; ";
 
 const readyTimeoutMs = 10_000;
 
+// What systemd prints when a start or reload fails; haproxy's own lines are
+// only in the journal.
+const systemdFailure =
+  "Job for haproxy.service failed because the control process exited with error code.\n" +
+  'See "systemctl status haproxy.service" and "journalctl -xeu haproxy.service" for details.';
+
+/** The journal keeps this many of haproxy's lines. */
+const journalLimit = 5000;
+
+export interface JournalEntry {
+  /** When the line arrived, in milliseconds since the epoch. */
+  readonly at: number;
+  readonly message: string;
+}
+
 export class HaproxyService {
   private master?: ChildProcess;
   private output = "";
+  private readonly entries: JournalEntry[] = [];
   /** How many times haproxy printed "Loading success." or "Loading failure!". */
   private loads = 0;
   private lastLoadFailed = false;
@@ -50,6 +66,11 @@ export class HaproxyService {
     return this.output;
   }
 
+  /** haproxy.service's journal: what haproxy and its reload check printed, oldest first. */
+  get journal(): readonly JournalEntry[] {
+    return this.entries;
+  }
+
   async start(): Promise<ServiceResult> {
     this.history.push("start");
     if (this.active) return { ok: true, message: "" };
@@ -68,14 +89,7 @@ export class HaproxyService {
     master.stderr?.on("data", onOutput);
     master.on("exit", () => this.wake());
     await this.waitFor(() => this.loads > loadsBefore || !this.active);
-    if (!this.active || this.lastLoadFailed) {
-      return {
-        ok: false,
-        message:
-          "Job for haproxy.service failed because the control process exited with error code.\n" +
-          this.tail(),
-      };
-    }
+    if (!this.active || this.lastLoadFailed) return { ok: false, message: systemdFailure };
     return { ok: true, message: "" };
   }
 
@@ -89,15 +103,9 @@ export class HaproxyService {
       ["/bin/sh", "-c", `${withDefaults}exec /usr/sbin/haproxy -Ws -f "$CONFIG" -c -q $EXTRAOPTS`],
       { env: serviceEnvironment },
     );
-    if (check.exitCode !== 0) {
-      return {
-        ok: false,
-        message:
-          "Job for haproxy.service failed because the control process exited with error code.\n" +
-          check.stdout +
-          check.stderr,
-      };
-    }
+    // ExecReload's output goes to the journal, like the service's own.
+    this.record(check.stdout + check.stderr);
+    if (check.exitCode !== 0) return { ok: false, message: systemdFailure };
     const loadsBefore = this.loads;
     master.kill("SIGUSR2");
     // systemd returns once the signal is sent; waiting for the new worker keeps tests deterministic.
@@ -122,16 +130,18 @@ export class HaproxyService {
   }
 
   private record(text: string): void {
+    const at = Date.now();
+    for (const line of text.split("\n")) {
+      if (line.trim() !== "") this.entries.push({ at, message: line });
+    }
+    if (this.entries.length > journalLimit)
+      this.entries.splice(0, this.entries.length - journalLimit);
     this.output += text;
     if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
     const loads = text.match(/Loading (success\.|failure!)/g) ?? [];
     this.loads += loads.length;
     if (loads.length > 0) this.lastLoadFailed = loads[loads.length - 1] === "Loading failure!";
     this.wake();
-  }
-
-  private tail(): string {
-    return this.output.split("\n").slice(-15).join("\n");
   }
 
   private wake(): void {

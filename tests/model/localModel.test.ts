@@ -167,6 +167,24 @@ describe("units as machines of their own", () => {
     expect(model.system("tiny/0").haproxy.history.at(-1)).toBe("reload");
   });
 
+  it("keeps haproxy's lines in the unit's journal, as journalctl reads them", async () => {
+    const journal = (...args: string[]) => model.exec("tiny/0", ["journalctl", ...args]);
+    const all = await journal("--unit", "haproxy", "--output", "cat", "--no-pager");
+    expect(all.exitCode).toBe(0);
+    expect(all.stdout).toContain("Loading success.");
+    const last = await journal("-u", "haproxy.service", "-n", "1", "-o", "cat");
+    expect(last.stdout.trim().split("\n")).toHaveLength(1);
+    const later = Math.floor(Date.now() / 1000) + 60;
+    expect((await journal("--unit", "haproxy", `--since=@${later}`, "--quiet")).stdout).toBe("");
+    expect((await journal("--unit", "cron", "--since", "@0")).stdout).toBe("-- No entries --\n");
+    // What the model cannot answer faithfully fails loudly.
+    const unknown = await journal("--follow");
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain("does not support --follow");
+    expect((await journal("--since", "yesterday")).exitCode).toBe(1);
+    expect((await journal("--output", "json")).exitCode).toBe(1);
+  });
+
   it("refuses unknown options and badly typed values like juju config", async () => {
     await expect(model.config("tiny", { colour: "blue" })).rejects.toThrow(/unknown option/);
     await expect(model.config("tiny", { port: "eighty" })).rejects.toThrow(/expected int/);

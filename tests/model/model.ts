@@ -96,6 +96,7 @@ const shimTargets: ReadonlyMap<string, string> = new Map([
   ["apt", "/usr/bin/apt"],
   ["dpkg", "/usr/bin/dpkg"],
   ["sysctl", "/usr/sbin/sysctl"],
+  ["journalctl", "/usr/bin/journalctl"],
 ]);
 
 let modelCounter = 0;

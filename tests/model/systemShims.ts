@@ -1,9 +1,10 @@
-// systemctl, service, apt-get, dpkg and sysctl as a unit of the local model
+// systemctl, service, apt-get, dpkg, sysctl and journalctl as a unit of the local model
 // sees them. systemd is not running here and the host's packages and kernel
 // settings must stay untouched, so these answer for the machine:
 // haproxy.service is the machine's HaproxyService, packages already on the
 // host count as installed, net.* sysctls apply to the machine's own network
-// namespace (the others are only recorded), and anything else fails loudly
+// namespace (the others are only recorded), haproxy.service's journal is
+// what its haproxy printed, and anything else fails loudly
 // so a charm's surprise shows.
 
 import { execa } from "execa";
@@ -54,6 +55,8 @@ export async function runShim(
       return dpkg(args, input, system);
     case "sysctl":
       return sysctl(args, system);
+    case "journalctl":
+      return journalctl(args, system);
     default:
       return failed(127, `${tool}: not provided by the local model`);
   }
@@ -309,4 +312,64 @@ function sysctlFile(content: string): [string, string][] {
       const equals = line.indexOf("=");
       return [line.slice(0, equals).trim().replace(/^-/, ""), line.slice(equals + 1).trim()];
     });
+}
+
+/** The options of journalctl the model answers; the value is whether one follows. */
+const journalctlOptions = new Map([
+  ["-u", true],
+  ["--unit", true],
+  ["--since", true],
+  ["-n", true],
+  ["--lines", true],
+  ["-o", true],
+  ["--output", true],
+  ["--no-pager", false],
+  ["-q", false],
+  ["--quiet", false],
+]);
+
+async function journalctl(args: readonly string[], system: MachineSystem): Promise<ShimResult> {
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] ?? "";
+    const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = equals > 0 ? arg.slice(0, equals) : arg;
+    const takesValue = journalctlOptions.get(name);
+    if (takesValue === undefined) {
+      return failed(1, `journalctl: the local model does not support ${name}`);
+    }
+    if (!takesValue) {
+      flags.add(name);
+      continue;
+    }
+    const value = equals > 0 ? arg.slice(equals + 1) : args[(index += 1)];
+    if (value === undefined) return failed(1, `journalctl: option '${name}' requires an argument`);
+    values.set(
+      name.replace(/^-u$/, "--unit").replace(/^-n$/, "--lines").replace(/^-o$/, "--output"),
+      value,
+    );
+  }
+  const output = values.get("--output") ?? "cat";
+  if (output !== "cat") {
+    return failed(1, `journalctl: the local model only writes --output cat, not ${output}`);
+  }
+  const since = values.get("--since");
+  if (since !== undefined && !/^@\d+$/.test(since)) {
+    return failed(1, `journalctl: the local model only reads --since @<seconds>, not ${since}`);
+  }
+  const lines = values.get("--lines");
+  if (lines !== undefined && !/^\d+$/.test(lines)) {
+    return failed(1, `journalctl: invalid number of lines: ${lines}`);
+  }
+  const unit = values.get("--unit");
+  const ours = unit === undefined || unit === "haproxy" || unit === "haproxy.service";
+  const sinceMs = since === undefined ? 0 : Number(since.slice(1)) * 1000;
+  let entries = ours ? system.haproxy.journal.filter((entry) => entry.at >= sinceMs) : [];
+  if (lines !== undefined) entries = entries.slice(Math.max(0, entries.length - Number(lines)));
+  if (entries.length === 0) {
+    const quiet = flags.has("-q") || flags.has("--quiet");
+    return ok(quiet ? "" : "-- No entries --\n");
+  }
+  return ok(entries.map((entry) => `${entry.message}\n`).join(""));
 }
