@@ -23,10 +23,21 @@ export function firstHaproxyError(output: string): string {
     .split("\n")
     .map((line) => stripAnsi(line).trim())
     .filter((line) => line !== "");
-  const alert = lines.find((line) => line.includes("[ALERT]"));
+  const alert = lines.find(
+    (line) => line.includes("[ALERT]") && !INCIDENTAL_ALERTS.some((noise) => noise.test(line)),
+  );
   if (alert !== undefined) return cleanAlert(alert);
   return lines[0] ?? "haproxy -c failed without output";
 }
+
+// Alerts that are never why haproxy refused a configuration or could not
+// start: its syslog socket unreachable, and the master reporting a worker's
+// exit (a previous instance stopping shows up in the same journal second).
+const INCIDENTAL_ALERTS = [
+  /failed in logger #\d+/,
+  /Current (worker|program) .*exited with code/,
+  /exit-on-failure/,
+];
 
 // haproxy colours its level tags when writing to a terminal.
 // eslint-disable-next-line no-control-regex

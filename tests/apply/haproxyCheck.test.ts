@@ -70,6 +70,11 @@ describe("firstHaproxyError", () => {
       "\u001b[1;33m[NOTICE]\u001b[0m   (7) : haproxy version is 2.6\n\u001b[1;31m[ALERT]\u001b[0m    (7) : config : parsing [a.cfg:3] : unknown keyword 'x'\n[ALERT]    (7) : config : Fatal errors found in configuration.\n",
       "parsing [a.cfg:3] : unknown keyword 'x'",
     ],
+    [
+      "a previous worker stopping and a syslog socket it cannot reach before the real reason",
+      "[ALERT]    (8) : Current worker (12) exited with code 143 (Terminated)\n[ALERT]    (8) : exit-on-failure: killing every processes with SIGTERM\n[ALERT]    (9) : sendmsg()/writev() failed in logger #1: No such file or directory (errno=2)\n[ALERT]    (9) : Starting frontend haproxy-0-80: cannot bind socket (Address already in use) [0.0.0.0:80]\n",
+      "Starting frontend haproxy-0-80: cannot bind socket (Address already in use) [0.0.0.0:80]",
+    ],
     ["no alert line", "\n\nsomething odd happened\nmore\n", "something odd happened"],
     ["no output", "", "haproxy -c failed without output"],
   ])("%s", (_name, output, expected) => {
