@@ -12,37 +12,30 @@ import { ApplyError } from "../../src/errors.js";
 let dir: string;
 let manager: SystemctlServiceManager;
 
+async function writeScript(name: string, lines: readonly string[]): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, ["#!/bin/sh", ...lines, ""].join("\n"));
+  await chmod(file, 0o755);
+  return file;
+}
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "systemctl-"));
-  const script = join(dir, "systemctl");
-  await writeFile(
-    script,
-    [
-      "#!/bin/sh",
-      `echo "$*" >> "${dir}/calls"`,
-      'case "$1" in',
-      `  is-active) [ -f "${dir}/active" ] ;;`,
-      `  start) if [ -f "${dir}/blocked" ]; then printf '%s\\n' "Job for $2.service failed because the control process exited with error code." "See \\"systemctl status $2.service\\" and \\"journalctl -xeu $2.service\\" for details." >&2; exit 1; fi; touch "${dir}/active" ;;`,
-      `  stop) rm -f "${dir}/active" ;;`,
-      `  reload) if [ -f "${dir}/active" ]; then exit 0; fi; echo "Job for $2.service failed." >&2; exit 1 ;;`,
-      "esac",
-      "",
-    ].join("\n"),
-  );
-  await chmod(script, 0o755);
-  const journalctl = join(dir, "journalctl");
-  await writeFile(
-    journalctl,
-    [
-      "#!/bin/sh",
-      `echo "$*" >> "${dir}/journal-calls"`,
-      "echo '[NOTICE]   (4242) : haproxy version is 2.6.12'",
-      "echo '[ALERT]    (4242) : Starting frontend haproxy-0-80: cannot bind socket (Address already in use) [0.0.0.0:80]'",
-      "echo 'haproxy.service: Main process exited, code=exited, status=1/FAILURE'",
-      "",
-    ].join("\n"),
-  );
-  await chmod(journalctl, 0o755);
+  const script = await writeScript("systemctl", [
+    `echo "$*" >> "${dir}/calls"`,
+    'case "$1" in',
+    `  is-active) [ -f "${dir}/active" ] ;;`,
+    `  start) if [ -f "${dir}/blocked" ]; then printf '%s\\n' "Job for $2.service failed because the control process exited with error code." "See \\"systemctl status $2.service\\" and \\"journalctl -xeu $2.service\\" for details." >&2; exit 1; fi; touch "${dir}/active" ;;`,
+    `  stop) rm -f "${dir}/active" ;;`,
+    `  reload) if [ -f "${dir}/active" ]; then exit 0; fi; echo "Job for $2.service failed." >&2; exit 1 ;;`,
+    "esac",
+  ]);
+  const journalctl = await writeScript("journalctl", [
+    `echo "$*" >> "${dir}/journal-calls"`,
+    "echo '[NOTICE]   (4242) : haproxy version is 2.6.12'",
+    "echo '[ALERT]    (4242) : Starting frontend haproxy-0-80: cannot bind socket (Address already in use) [0.0.0.0:80]'",
+    "echo 'haproxy.service: Main process exited, code=exited, status=1/FAILURE'",
+  ]);
   manager = new SystemctlServiceManager({ systemctl: script, journalctl });
 });
 

@@ -41,3 +41,14 @@ export function httpGet(port: number, path = "/"): Promise<{ status: number; bod
     req.end();
   });
 }
+
+/** Which backends answer `requests` requests through haproxy on `port`, each expected to be a 200. */
+export async function answeringBackends(port: number, requests: number): Promise<string[]> {
+  const names = new Set<string>();
+  for (let i = 0; i < requests; i++) {
+    const response = await httpGet(port);
+    if (response.status !== 200) throw new Error(`status ${response.status} from port ${port}`);
+    names.add(response.body);
+  }
+  return [...names].sort();
+}

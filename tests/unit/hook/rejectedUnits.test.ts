@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
+import { type Backend, answeringBackends, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
 import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
@@ -31,16 +31,6 @@ const changed = (unit: string) =>
     JUJU_RELATION_ID: RELATION,
     JUJU_REMOTE_UNIT: unit,
   });
-
-async function answering(requests: number): Promise<string[]> {
-  const names = new Set<string>();
-  for (let i = 0; i < requests; i++) {
-    const response = await httpGet(port);
-    expect(response.status).toBe(200);
-    names.add(response.body);
-  }
-  return [...names].sort();
-}
 
 beforeAll(async () => {
   for (const name of ["web/0", "web/1", "web/2", "web/3"]) {
@@ -74,7 +64,7 @@ describe("a related unit whose data haproxy rejects", () => {
     tools.addUnit(RELATION, "web/2", unitData(web2, { services: badServices(web2) }));
     await changed("web/2");
 
-    expect(await answering(6)).toEqual(["web/0", "web/1"]);
+    expect(await answeringBackends(port, 6)).toEqual(["web/0", "web/1"]);
     expect(tools.status).toEqual({
       status: "active",
       message: "Unit is ready; ignoring 1 unit with invalid relation data (see juju debug-log)",
@@ -94,11 +84,11 @@ describe("a related unit whose data haproxy rejects", () => {
     await changed("web/2");
     tools.addUnit(RELATION, "web/3", unitData(web3));
     await changed("web/3");
-    expect(await answering(8)).toEqual(["web/0", "web/1", "web/3"]);
+    expect(await answeringBackends(port, 8)).toEqual(["web/0", "web/1", "web/3"]);
 
     tools.addUnit(RELATION, "web/2", unitData(web2));
     await changed("web/2");
-    expect(await answering(8)).toEqual(["web/0", "web/1", "web/2", "web/3"]);
+    expect(await answeringBackends(port, 8)).toEqual(["web/0", "web/1", "web/2", "web/3"]);
     expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
   });
 
@@ -115,6 +105,6 @@ describe("a related unit whose data haproxy rejects", () => {
       /^haproxy rejected the new configuration: .*balance only supports/,
     );
     expect(await readFile(sandbox.paths.haproxyConfig, "utf8")).toBe(live);
-    expect(await answering(4)).toEqual(["web/0", "web/1"]);
+    expect(await answeringBackends(port, 4)).toEqual(["web/0", "web/1"]);
   });
 });

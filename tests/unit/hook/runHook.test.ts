@@ -5,7 +5,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import type { Paths } from "../../../src/paths.js";
-import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
+import { type Backend, answeringBackends, startBackend } from "../../helpers/httpBackends.js";
 import { type HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
 import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
@@ -24,16 +24,6 @@ const services = (port: number, options = "[balance roundrobin]") =>
   `- service_name: web\n  service_host: 127.0.0.1\n  service_port: ${port}\n  service_options: ${options}\n`;
 
 const hook = (name: string, env: Record<string, string> = {}) => sandbox.hook(name, env);
-
-async function answeringBackends(requests: number): Promise<string[]> {
-  const names = new Set<string>();
-  for (let i = 0; i < requests; i++) {
-    const response = await httpGet(frontendPort);
-    expect(response.status).toBe(200);
-    names.add(response.body);
-  }
-  return [...names].sort();
-}
 
 beforeAll(async () => {
   for (const name of ["web/0", "web/1", "web/2"]) backends.push(await startBackend(name));
@@ -61,7 +51,7 @@ describe("hooks against a real haproxy", () => {
   it("serves every related unit after config-changed, opens the port, reports active", async () => {
     await hook("install");
     await hook("config-changed");
-    expect(await answeringBackends(6)).toEqual(["web/0", "web/1", "web/2"]);
+    expect(await answeringBackends(frontendPort, 6)).toEqual(["web/0", "web/1", "web/2"]);
     expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
     expect([...tools.opened]).toEqual([frontendPort]);
   });
@@ -73,7 +63,7 @@ describe("hooks against a real haproxy", () => {
       JUJU_RELATION_ID: RELATION,
       JUJU_DEPARTING_UNIT: "web/2",
     });
-    expect(await answeringBackends(6)).toEqual(["web/0", "web/1"]);
+    expect(await answeringBackends(frontendPort, 6)).toEqual(["web/0", "web/1"]);
   });
 
   it("does not reload or rewrite anything when a hook sees unchanged inputs", async () => {
@@ -104,12 +94,12 @@ describe("hooks against a real haproxy", () => {
     expect(tools.status?.status).toBe("blocked");
     expect(tools.status?.message).toContain("frobnicate");
     expect(await readFile(paths.haproxyConfig, "utf8")).toBe(live);
-    expect(await answeringBackends(6)).toEqual(["web/0", "web/1", "web/2"]);
+    expect(await answeringBackends(frontendPort, 6)).toEqual(["web/0", "web/1", "web/2"]);
 
     tools.config = { services: services(frontendPort, "[balance first]") };
     await hook("config-changed");
     expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
-    expect(await answeringBackends(3)).toEqual(["web/0"]);
+    expect(await answeringBackends(frontendPort, 3)).toEqual(["web/0"]);
   });
 
   it("blocks on an invalid config value, naming it, and keeps serving", async () => {
@@ -118,7 +108,7 @@ describe("hooks against a real haproxy", () => {
     await hook("config-changed");
     expect(tools.status?.status).toBe("blocked");
     expect(tools.status?.message).toMatch(/^config option services: .*not valid YAML/);
-    expect(await answeringBackends(6)).toEqual(["web/0", "web/1", "web/2"]);
+    expect(await answeringBackends(frontendPort, 6)).toEqual(["web/0", "web/1", "web/2"]);
   });
 
   it("skips hostile units with a warning naming unit and field, serves the rest, writes nothing outside its directories", async () => {
@@ -137,7 +127,7 @@ describe("hooks against a real haproxy", () => {
     });
     await hook("config-changed");
 
-    expect(await answeringBackends(6)).toEqual(["web/0", "web/1", "web/2"]);
+    expect(await answeringBackends(frontendPort, 6)).toEqual(["web/0", "web/1", "web/2"]);
     const warnings = tools.logs.filter((log) => log.level === "WARNING").map((log) => log.message);
     expect(warnings).toEqual([
       expect.stringMatching(/evil\/1 .*service_name/),
@@ -154,7 +144,7 @@ describe("hooks against a real haproxy", () => {
     await haproxy.stop();
     await hook("update-status");
     expect(await haproxy.isRunning()).toBe(true);
-    expect(await answeringBackends(3)).toHaveLength(3);
+    expect(await answeringBackends(frontendPort, 3)).toHaveLength(3);
   });
 
   it("publishes public-address and ssl_cert when a reverseproxy unit joins", async () => {
