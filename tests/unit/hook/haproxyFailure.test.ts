@@ -23,11 +23,22 @@ const hook = (name: string, env: Record<string, string> = {}) => sandbox.hook(na
 
 /** Another process listening on haproxy's frontend port. */
 async function takePort(port: number): Promise<void> {
-  squatter = createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    squatter?.once("error", reject);
-    squatter?.listen(port, "127.0.0.1", resolve);
-  });
+  // The port can stay busy for a moment after haproxy exits (a parallel
+  // test's client may hold it as its source port): try again briefly.
+  for (let attempt = 1; ; attempt += 1) {
+    const server = createServer((socket) => socket.destroy());
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", resolve);
+      });
+      squatter = server;
+      return;
+    } catch (error) {
+      if (attempt >= 50 || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 async function releasePort(): Promise<void> {
