@@ -108,15 +108,19 @@ function parseBackends(value: unknown, field: string): BackendSpec[] {
   });
 }
 
+// One file per status: a status given twice keeps the later content, as the
+// old charm's second write over the same file did.
 function parseErrorfiles(value: unknown, field: string): ErrorfileSpec[] {
-  return checkBoundedList(value, field).map((entry, i) => {
+  const byStatus = new Map<number, ErrorfileSpec>();
+  checkBoundedList(value, field).forEach((entry, i) => {
     const raw = checkMapping(entry, `${field}[${i}]`);
     const status = checkPort(raw.http_status, `${field}[${i}].http_status`);
     if (status < 100 || status > 599) {
       throw new InvalidField(`${field}[${i}].http_status`, `${status} is not an HTTP status`);
     }
-    return { status, content: decodeBase64(raw.content, `${field}[${i}].content`) };
+    byStatus.set(status, { status, content: decodeBase64(raw.content, `${field}[${i}].content`) });
   });
+  return [...byStatus.values()];
 }
 
 function parseCrts(value: unknown, field: string): CrtSpec[] {

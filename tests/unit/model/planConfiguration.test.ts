@@ -116,6 +116,24 @@ describe("planConfiguration", () => {
     expect(text).toContain("errorfile 503 /var/lib/haproxy/service_shop/503.http");
   });
 
+  it("writes one file for a status given twice, with the later content", () => {
+    const services = `
+- service_name: shop
+  service_port: 80
+  errorfiles:
+    - {http_status: 503, content: ${b64("HTTP/1.0 503 First\r\n\r\nfirst")}}
+    - {http_status: 404, content: ${b64("HTTP/1.0 404 Gone\r\n\r\ngone")}}
+    - {http_status: 503, content: ${b64("HTTP/1.0 503 Second\r\n\r\nsecond")}}
+  servers: [[s1, 10.0.0.5, 80, check]]
+`;
+    const result = plan({ services });
+    expect(result.files.map((file) => [file.path, file.content])).toEqual([
+      ["/var/lib/haproxy/service_shop/503.http", "HTTP/1.0 503 Second\r\n\r\nsecond"],
+      ["/var/lib/haproxy/service_shop/404.http", "HTTP/1.0 404 Gone\r\n\r\ngone"],
+    ]);
+    expect(renderHaproxyConfig(result.config).match(/errorfile 503 /g)).toHaveLength(1);
+  });
+
   it.each([
     [
       "a certificate that is not PEM",
