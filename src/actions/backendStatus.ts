@@ -6,7 +6,7 @@ import type { StatsRow } from "../metrics/statsCsv.js";
 
 export interface ServerState {
   readonly status: string;
-  /** The last health check's result, e.g. `L4OK`, `L7STS`; empty without checks. */
+  /** The last finished health check's result, e.g. `L4OK`; empty without checks. */
   readonly check: string;
   readonly weight: number;
   readonly sessions: number;
@@ -40,7 +40,8 @@ export function backendStates(rows: readonly StatsRow[]): Map<string, BackendSta
     }
     entry(row.proxy).servers[row.server] = {
       status: field("status"),
-      check: field("check_status"),
+      // haproxy prefixes the last result with "* " while a new check runs.
+      check: field("check_status").replace(/^\* /, ""),
       weight: number("weight"),
       sessions: number("scur"),
       backup: field("bck") === "1",
