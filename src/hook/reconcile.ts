@@ -23,6 +23,7 @@ import { withGeneratedSecrets } from "./generatedSecrets.js";
 import { publishAll } from "./publishRelations.js";
 import { readInputs } from "./readInputs.js";
 import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";
+import { forgetSuspectUnits, readSuspectUnits, rememberSuspectUnits } from "./suspectUnits.js";
 import { WatchedService, haproxyFailedMarker } from "./watchedService.js";
 
 export interface HookDeps {
@@ -115,11 +116,18 @@ async function applyInputs(
     }
   } catch (error) {
     if (error instanceof ValidationError) {
+      const suspectsFile = suspectUnitsFile(deps.paths);
       const isolation =
         rejected.length === 0
-          ? await isolateRejectedUnits(inputs, haproxyProbe(environment))
+          ? await isolateRejectedUnits(
+              inputs,
+              haproxyProbe(environment),
+              await readSuspectUnits(suspectsFile),
+            )
           : undefined;
       if (isolation !== undefined) {
+        const units = isolation.rejected.map((unit) => unit.unit);
+        await rememberSuspectUnits(suspectsFile, units);
         return applyInputs(deps, isolation.inputs, isolation.rejected);
       }
       await tools.log("ERROR", error.output.trim() || error.message);
@@ -138,11 +146,18 @@ async function applyInputs(
     throw error;
   }
 
+  // Served with every unit: nobody is suspect any more.
+  if (rejected.length === 0) await forgetSuspectUnits(suspectUnitsFile(deps.paths));
+
   const ports = planPortChanges(await tools.openedPorts(), [...plan.ports]);
   for (const port of ports.close) await tools.closePort(port);
   for (const port of ports.open) await tools.openPort(port);
 
   return { ...statusOf(plan), plan };
+}
+
+function suspectUnitsFile(paths: Paths): string {
+  return path.join(paths.charmState, "rejected-units.json");
 }
 
 export function statusOf(plan: Plan): { status: StatusName; message: string } {

@@ -48,14 +48,19 @@ export const PROBE_BUDGET = 64;
 /**
  * The units to leave out so that haproxy accepts the rest, or undefined when
  * it rejects the configuration even without any related unit (the operator's
- * config is at fault, and no unit should be dropped for it).
+ * config is at fault, and no unit should be dropped for it). `suspects`, the
+ * units left out last time, are tried last: while they stay as they were, the
+ * others are accepted in one check.
  */
 export async function isolateRejectedUnits(
   inputs: HookInputs,
   probe: Probe,
+  suspects: ReadonlySet<string> = new Set(),
 ): Promise<Isolation | undefined> {
   const withUnits = (units: readonly RemoteUnit[]) => ({ ...inputs, reverseproxy: units });
-  const culprits = await findCulprits(inputs.reverseproxy, (units) => probe(withUnits(units)));
+  const culprits = await findCulprits(inputs.reverseproxy, (units) => probe(withUnits(units)), {
+    suspect: (unit) => suspects.has(unit.unit),
+  });
   if (culprits === undefined || culprits.length === 0) return undefined;
   const left = new Set(culprits.map((culprit) => culprit.item));
   return {
@@ -79,16 +84,24 @@ export interface Culprit<T> {
   readonly narrowed: boolean;
 }
 
+export interface SearchOptions<T> {
+  /** Checks allowed before a failing group is left out whole. */
+  readonly budget?: number;
+  /** Items likely to be rejected: added after all the others. */
+  readonly suspect?: (item: T) => boolean;
+}
+
 /**
  * Bisects `items` for those `check` rejects: items are added group by group
  * to what is already accepted; a failing group is split until single items
- * remain. Costs about 2·k·log2(n) checks for k culprits among n items.
+ * remain. Costs about 2·k·log2(n) checks for k culprits among n items, and
+ * 2 + 2·k·log2(s) when the culprits are among s suspects.
  * Undefined when `check` rejects even the empty set.
  */
 export async function findCulprits<T>(
   items: readonly T[],
   check: (kept: readonly T[]) => Promise<string | undefined>,
-  budget = PROBE_BUDGET,
+  { budget = PROBE_BUDGET, suspect = () => false }: SearchOptions<T> = {},
 ): Promise<Culprit<T>[] | undefined> {
   let probes = 0;
   const checkCounted = (kept: readonly T[]) => {
@@ -114,6 +127,8 @@ export async function findCulprits<T>(
     await narrow(group.slice(0, middle));
     await narrow(group.slice(middle));
   };
-  await narrow(items);
+  const suspects = items.filter(suspect);
+  const others = items.filter((item) => !suspect(item));
+  for (const group of [others, suspects]) if (group.length > 0) await narrow(group);
   return culprits;
 }

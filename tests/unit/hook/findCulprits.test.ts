@@ -65,4 +65,18 @@ describe("findCulprits", () => {
     const out = new Set(culprits.map((culprit) => culprit.item));
     expect(await check(range(128).filter((item) => !out.has(item)))).toBeUndefined();
   });
+
+  it("confirms the others in one check when the culprit is among the suspects", async () => {
+    const { check, calls } = judge([321]);
+    const culprits = await findCulprits(range(500), check, { suspect: (item) => item === 321 });
+    expect(culprits?.map((culprit) => culprit.item)).toEqual([321]);
+    // The empty set, the 499 others, then the suspect with them.
+    expect(calls.map((kept) => kept.length)).toEqual([0, 499, 500]);
+  });
+
+  it("still finds a new culprit, and clears a suspect that is fine now", async () => {
+    const { check } = judge([12]);
+    const culprits = await findCulprits(range(100), check, { suspect: (item) => item === 40 });
+    expect(culprits?.map((culprit) => culprit.item)).toEqual([12]);
+  });
 });

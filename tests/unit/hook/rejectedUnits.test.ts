@@ -1,12 +1,15 @@
 // A related unit whose data passes the charm's field checks but that haproxy
 // rejects must not hold back the other units, nor every later change.
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { type Backend, answeringBackends, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import { recordingWrapper } from "../../helpers/recordingWrapper.js";
 import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
 
 const RELATION = "reverseproxy:4";
@@ -15,6 +18,9 @@ let backends: Backend[] = [];
 let sandbox: UnitSandbox;
 let tools: MemoryHookTools;
 let port: number;
+let wrapperDir: string;
+let haproxyRuns: string;
+let haproxyBinary: string;
 
 const unitData = (backend: Backend, extra: Record<string, string> = {}) => ({
   "private-address": "127.0.0.1",
@@ -33,11 +39,15 @@ const changed = (unit: string) =>
   });
 
 beforeAll(async () => {
+  wrapperDir = await mkdtemp(path.join(tmpdir(), "haproxy-runs-"));
+  haproxyRuns = path.join(wrapperDir, "runs.log");
+  haproxyBinary = await recordingWrapper(wrapperDir, "haproxy", "haproxy", haproxyRuns);
   for (const name of ["web/0", "web/1", "web/2", "web/3"]) {
     backends.push(await startBackend(name));
   }
 });
 afterAll(async () => {
+  await rm(wrapperDir, { recursive: true, force: true });
   await Promise.all(backends.map((backend) => backend.close()));
   backends = [];
 });
@@ -50,7 +60,8 @@ beforeEach(async () => {
       `- {service_name: web, service_host: 127.0.0.1, service_port: ${port}, ` +
       `service_options: [balance roundrobin]}`,
   };
-  sandbox = await createUnitSandbox(tools, { probePorts: [port] });
+  await writeFile(haproxyRuns, "");
+  sandbox = await createUnitSandbox(tools, { probePorts: [port], haproxyBinary });
   const [web0, web1] = backends as [Backend, Backend];
   tools.addUnit(RELATION, "web/0", unitData(web0));
   tools.addUnit(RELATION, "web/1", unitData(web1));
@@ -92,6 +103,25 @@ describe("a related unit whose data haproxy rejects", () => {
     expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
   });
 
+  it("is tried last by the next hook, which then confirms the other units in one check", async () => {
+    const [web0, web1, web2] = backends as [Backend, Backend, Backend];
+    for (let i = 10; i < 40; i += 1) {
+      tools.addUnit(RELATION, `web/${i}`, unitData(i % 2 === 0 ? web0 : web1));
+    }
+    tools.addUnit(RELATION, "web/2", unitData(web2, { services: badServices(web2) }));
+    await writeFile(haproxyRuns, "");
+    await changed("web/2");
+    const firstChecks = await checksRun();
+
+    await writeFile(haproxyRuns, "");
+    await sandbox.hook("config-changed");
+    // The full configuration, no unit, the others, the suspect with them.
+    expect(await checksRun()).toBe(4);
+    expect(firstChecks).toBeGreaterThan(8);
+    expect(tools.status?.message).toMatch(/ignoring 1 unit/);
+    expect(await readFile(sandbox.paths.haproxyConfig, "utf8")).toContain("web-39-");
+  });
+
   it("does not excuse the operator's own bad option: blocked, and the live config serves on", async () => {
     const live = await readFile(sandbox.paths.haproxyConfig, "utf8");
     tools.config = {
@@ -108,3 +138,8 @@ describe("a related unit whose data haproxy rejects", () => {
     expect(await answeringBackends(port, 4)).toEqual(["web/0", "web/1"]);
   });
 });
+
+async function checksRun(): Promise<number> {
+  const runs = await readFile(haproxyRuns, "utf8");
+  return runs.split("\n").filter((line) => line.startsWith("haproxy -c ")).length;
+}

@@ -16,6 +16,7 @@ import { makeCertificate } from "../../helpers/certificates.js";
 import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { type Backend, startBackend } from "../../helpers/httpBackends.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import { recordingWrapper } from "../../helpers/recordingWrapper.js";
 
 const RELATION = "reverseproxy:2";
 const STATS_PASSWORD = "St4tsPassw0rdNobodySees";
@@ -51,14 +52,6 @@ function hook(name: string, env: Record<string, string> = {}) {
   return runHook(deps, hookContextFromEnv(name, { JUJU_UNIT_NAME: "haproxy/0", ...env }));
 }
 
-/** A stand-in on PATH that writes down its arguments, then runs the real program. */
-async function recordingWrapper(dir: string, program: string, real: string): Promise<string> {
-  const file = path.join(dir, program);
-  await writeFile(file, `#!/bin/sh\necho "${program} $*" >> '${argvLog}'\nexec ${real} "$@"\n`);
-  await chmod(file, 0o755);
-  return file;
-}
-
 async function modeOf(file: string): Promise<number> {
   return (await stat(file)).mode & 0o777;
 }
@@ -83,8 +76,8 @@ beforeEach(async () => {
   await mkdir(bin);
   argvLog = path.join(root, "argv.log");
   await writeFile(argvLog, "");
-  const haproxyBinary = await recordingWrapper(bin, "haproxy", "/usr/sbin/haproxy");
-  await recordingWrapper(bin, "openssl", "/usr/bin/openssl");
+  const haproxyBinary = await recordingWrapper(bin, "haproxy", "/usr/sbin/haproxy", argvLog);
+  await recordingWrapper(bin, "openssl", "/usr/bin/openssl", argvLog);
   savedPath = process.env.PATH;
   process.env.PATH = `${bin}:${savedPath ?? ""}`;
 
