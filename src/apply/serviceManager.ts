@@ -57,14 +57,14 @@ export class SystemctlServiceManager implements ServiceManager {
   }
 
   private async run(verb: string, { readJournal }: { readJournal: boolean }): Promise<void> {
-    const since = Math.floor(Date.now() / 1000);
+    const since = Date.now();
     const result = await execa(this.systemctl, [verb, this.unit], { reject: false });
     if (!result.failed) return;
     const journal = readJournal ? await this.journalSince(since) : "";
     throw this.failure([verb], result, journal);
   }
 
-  /** What the unit logged since `since` (seconds), or "" when the journal cannot be read. */
+  /** What the unit logged since `since` (ms), or "" when the journal cannot be read. */
   private async journalSince(since: number): Promise<string> {
     const result = await execa(
       this.journalctl,
@@ -72,7 +72,8 @@ export class SystemctlServiceManager implements ServiceManager {
         "--unit",
         this.unit,
         "--since",
-        `@${since}`,
+        // systemd takes fractional epoch seconds: earlier attempts' lines stay out.
+        `@${(since / 1000).toFixed(3)}`,
         "--output",
         "cat",
         "--no-pager",

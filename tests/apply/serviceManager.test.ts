@@ -71,7 +71,7 @@ describe("SystemctlServiceManager", () => {
 
   it("adds what haproxy logged since the attempt when systemd cannot start it", async () => {
     await writeFile(join(dir, "blocked"), "");
-    const before = Math.floor(Date.now() / 1000);
+    const before = Date.now() / 1000;
     const error = await manager.start().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApplyError);
     const message = (error as ApplyError).message;
@@ -81,12 +81,12 @@ describe("SystemctlServiceManager", () => {
     expect(message).toContain(
       "\nhaproxy logged:\n[NOTICE]   (4242) : haproxy version is 2.6.12\n[ALERT]    (4242) : Starting frontend haproxy-0-80: cannot bind socket (Address already in use) [0.0.0.0:80]\n",
     );
-    // The journal is read for this unit, from the second of the attempt, as plain messages.
+    // The journal is read for this unit, from the millisecond of the attempt, as plain messages.
     const [call] = (await readFile(join(dir, "journal-calls"), "utf8")).trim().split("\n");
-    const since = Number(/--since @(\d+) /.exec(call ?? "")?.[1]);
-    expect(since).toBeGreaterThanOrEqual(before);
-    expect(since).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
-    expect(call?.replace(/@\d+/, "@N")).toBe(
+    const since = Number(/--since @(\d+\.\d{3}) /.exec(call ?? "")?.[1]);
+    expect(since).toBeGreaterThanOrEqual(Math.floor(before * 1000) / 1000);
+    expect(since).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(call?.replace(/@[\d.]+/, "@N")).toBe(
       "--unit haproxy --since @N --output cat --no-pager --quiet --lines 50",
     );
   });

@@ -355,7 +355,7 @@ async function journalctl(args: readonly string[], system: MachineSystem): Promi
     return failed(1, `journalctl: the local model only writes --output cat, not ${output}`);
   }
   const since = values.get("--since");
-  if (since !== undefined && !/^@\d+$/.test(since)) {
+  if (since !== undefined && !/^@\d+(\.\d{1,6})?$/.test(since)) {
     return failed(1, `journalctl: the local model only reads --since @<seconds>, not ${since}`);
   }
   const lines = values.get("--lines");
