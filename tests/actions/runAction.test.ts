@@ -30,14 +30,9 @@ function action(name: string): Promise<void> {
   return runAction(deps, name);
 }
 
-async function configure(values: Record<string, unknown> = {}): Promise<void> {
-  unit.tools.config = { ...unit.tools.config, ...values };
-  await unit.hook("config-changed");
-}
-
 describe("show-config", () => {
   it("prints the live haproxy.cfg with its passwords redacted", async () => {
-    await configure({ monitoring_password: "Pa55-word", monitoring_prometheus: true });
+    await unit.configure({ monitoring_password: "Pa55-word", monitoring_prometheus: true });
     await action("show-config");
     const live = await readFile(unit.paths.haproxyConfig, "utf8");
     expect(live).toContain("Pa55-word");
@@ -61,7 +56,7 @@ describe("show-config", () => {
 
 describe("backend-status", () => {
   it("reports each backend server's state from the live statistics", async () => {
-    await configure();
+    await unit.configure();
     await unit.backends[1]?.close();
     const downServer = `web-1-${unit.backends[1]?.port}`;
     const deadline = Date.now() + 8000;
@@ -97,7 +92,7 @@ describe("backend-status", () => {
 
 describe("reload", () => {
   it("reloads haproxy after checking the live configuration", async () => {
-    await configure();
+    await unit.configure();
     const reloads = unit.haproxy.reloads;
     await action("reload");
     expect(unit.tools.actionResults).toEqual({ result: "reloaded" });
@@ -105,7 +100,7 @@ describe("reload", () => {
   });
 
   it("starts a stopped haproxy", async () => {
-    await configure();
+    await unit.configure();
     await unit.haproxy.stop();
     await action("reload");
     expect(unit.tools.actionResults).toEqual({ result: "started" });
@@ -113,7 +108,7 @@ describe("reload", () => {
   });
 
   it("refuses a configuration haproxy rejects and leaves haproxy alone", async () => {
-    await configure();
+    await unit.configure();
     await appendFile(unit.paths.haproxyConfig, "\nfrontend broken\n    no-such-keyword\n");
     const reloads = unit.haproxy.reloads;
     await action("reload");
@@ -125,7 +120,7 @@ describe("reload", () => {
 
 describe("show-password", () => {
   it("prints the generated password, the one the statistics page takes", async () => {
-    await configure();
+    await unit.configure();
     await action("show-password");
     const live = await readFile(unit.paths.haproxyConfig, "utf8");
     const password = /stats auth haproxy:(\S+)/.exec(live)?.[1];
@@ -138,13 +133,13 @@ describe("show-password", () => {
   });
 
   it("prints a configured password as it is", async () => {
-    await configure({ monitoring_password: "Pa55-word" });
+    await unit.configure({ monitoring_password: "Pa55-word" });
     await action("show-password");
     expect(printed).toBe("Pa55-word\n");
   });
 
   it("fails when monitoring is off", async () => {
-    await configure({ enable_monitoring: false });
+    await unit.configure({ enable_monitoring: false });
     await action("show-password");
     expect(unit.tools.actionFailure).toMatch(/enable_monitoring is false/);
     expect(printed).toBe("");

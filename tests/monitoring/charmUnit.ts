@@ -42,6 +42,8 @@ export interface CharmUnit {
   readonly monitoringPort: number;
   readonly backends: readonly Backend[];
   hook(name: string, env?: Record<string, string>): Promise<void>;
+  /** Sets these config values, as `juju config` does, and runs config-changed. */
+  configure(values?: Record<string, unknown>): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -97,6 +99,8 @@ export async function startCharmUnit(
     host,
     ...(options.cli !== undefined && { cli: options.cli }),
   };
+  const hook = (name: string, env: Record<string, string> = {}) =>
+    runHook(deps, hookContextFromEnv(name, { JUJU_UNIT_NAME: "haproxy/0", ...env }));
   return {
     root,
     paths,
@@ -107,8 +111,11 @@ export async function startCharmUnit(
     frontendPort,
     monitoringPort,
     backends,
-    hook: (name, env = {}) =>
-      runHook(deps, hookContextFromEnv(name, { JUJU_UNIT_NAME: "haproxy/0", ...env })),
+    hook,
+    async configure(values = {}) {
+      tools.config = { ...tools.config, ...values };
+      await hook("config-changed");
+    },
     async cleanup() {
       await haproxy.stop();
       await Promise.all(backends.map((backend) => backend.close()));

@@ -58,8 +58,7 @@ afterEach(async () => {
 });
 
 async function configure(values: Record<string, unknown>): Promise<void> {
-  unit.tools.config = { ...unit.tools.config, ...values };
-  await unit.hook("config-changed");
+  await unit.configure(values);
   expect(unit.tools.status).toEqual({ status: "active", message: "Unit is ready" });
 }
 

@@ -22,14 +22,9 @@ afterEach(async () => {
   await unit.cleanup();
 });
 
-async function configure(values: Record<string, unknown>): Promise<void> {
-  unit.tools.config = { ...unit.tools.config, ...values };
-  await unit.hook("config-changed");
-}
-
 describe("the statistics relation", () => {
   it("tells the subordinate where the page is and how to log in", async () => {
-    await configure({ monitoring_username: "stats", monitoring_password: "Pa55-word" });
+    await unit.configure({ monitoring_username: "stats", monitoring_password: "Pa55-word" });
     unit.tools.addUnit("statistics:3", "telegraf/0", {});
     await unit.hook("statistics-relation-joined", {
       JUJU_RELATION_ID: "statistics:3",
@@ -46,7 +41,7 @@ describe("the statistics relation", () => {
 
   it("shares the generated password for `changeme`, the one the page accepts", async () => {
     unit.tools.addUnit("statistics:3", "telegraf/0", {});
-    await configure({});
+    await unit.configure({});
     const cfg = await readFile(unit.paths.haproxyConfig, "utf8");
     const password = /stats auth haproxy:(\S+)/.exec(cfg)?.[1];
     expect(password).toBeDefined();
@@ -55,8 +50,8 @@ describe("the statistics relation", () => {
 
   it("says enabled=False and withdraws the credentials when monitoring is turned off", async () => {
     unit.tools.addUnit("statistics:3", "telegraf/0", {});
-    await configure({});
-    await configure({ enable_monitoring: false });
+    await unit.configure({});
+    await unit.configure({ enable_monitoring: false });
     expect(unit.tools.local.get("statistics:3")).toEqual({ enabled: "False" });
   });
 });
@@ -89,7 +84,7 @@ describe("nrpe checks", () => {
   }
 
   it("writes nothing while no nrpe server is installed", async () => {
-    await configure({});
+    await unit.configure({});
     await expect(access(system().nagiosConfig)).rejects.toThrow();
     await expect(access(system().nagiosPlugins)).rejects.toThrow();
   });
@@ -97,7 +92,7 @@ describe("nrpe checks", () => {
   it("installs the checks under the old charm's names for nrpe and the subordinate", async () => {
     await installNrpe();
     unit.tools.addUnit("nrpe-external-master:4", "nrpe/0", {});
-    await configure({ nagios_context: "prod", nagios_servicegroups: "lb,web" });
+    await unit.configure({ nagios_context: "prod", nagios_servicegroups: "lb,web" });
 
     expect((await readdir(nrpeDir())).sort()).toEqual([
       "check_haproxy.cfg",
@@ -131,7 +126,7 @@ describe("nrpe checks", () => {
 
   it("keeps the password in a file only root and nagios read, never in a command", async () => {
     await installNrpe();
-    await configure({ monitoring_password: "Pa55-word" });
+    await unit.configure({ monitoring_password: "Pa55-word" });
     const credentials = path.join(system().nagiosConfig, "haproxy-charm-stats.conf");
     expect((await stat(credentials)).mode & 0o777).toBe(0o640);
     expect(await readFile(credentials, "utf8")).toContain('user = "haproxy:Pa55-word"');
@@ -144,7 +139,7 @@ describe("nrpe checks", () => {
 
   it("reports servers that go down: CRITICAL, or WARNING while the backend has others", async () => {
     await installNrpe();
-    await configure({});
+    await unit.configure({});
     const check = plugin("check_haproxy.sh");
     expect(await runCheck(check, ["-c", "true"])).toEqual({
       code: 0,
@@ -166,7 +161,7 @@ describe("nrpe checks", () => {
 
   it("checks queue depth per backend", async () => {
     await installNrpe();
-    await configure({});
+    await unit.configure({});
     expect(await runCheck(plugin("check_haproxy_queue_depth.sh"))).toEqual({
       code: 0,
       stdout: "OK: no backend queue above 10\n",
@@ -175,7 +170,7 @@ describe("nrpe checks", () => {
 
   it("answers UNKNOWN, naming the allowed networks, when the page refuses loopback", async () => {
     await installNrpe();
-    await configure({ monitoring_allowed_cidr: "10.9.9.9/32" });
+    await unit.configure({ monitoring_allowed_cidr: "10.9.9.9/32" });
     const result = await runCheck(plugin("check_haproxy.sh"));
     expect(result.code).toBe(3);
     expect(result.stdout).toContain("monitoring_allowed_cidr");
@@ -184,7 +179,7 @@ describe("nrpe checks", () => {
   it("adds a certificate expiry check for each TLS frontend", async () => {
     await installNrpe();
     const tlsPort = unit.frontendPort + 1;
-    await configure({
+    await unit.configure({
       ssl_cert: "SELFSIGNED",
       services:
         `- service_name: web\n  service_host: 127.0.0.1\n  service_port: ${unit.frontendPort}\n` +
@@ -202,8 +197,8 @@ describe("nrpe checks", () => {
   it("removes the checks when monitoring is turned off, and tells the subordinate", async () => {
     await installNrpe();
     unit.tools.addUnit("local-monitors:5", "nagios/0", {});
-    await configure({});
-    await configure({ enable_monitoring: false });
+    await unit.configure({});
+    await unit.configure({ enable_monitoring: false });
     expect(await readdir(nrpeDir())).toEqual([]);
     expect(await readdir(system().nagiosExport)).toEqual([]);
     await expect(access(plugin("check_haproxy.sh"))).rejects.toThrow();
@@ -212,7 +207,7 @@ describe("nrpe checks", () => {
   });
 
   it("writes the checks once the subordinate's nrpe server appears", async () => {
-    await configure({});
+    await unit.configure({});
     await installNrpe();
     unit.tools.addUnit("nrpe-external-master:4", "nrpe/0", {});
     await unit.hook("nrpe-external-master-relation-changed", {

@@ -110,23 +110,18 @@ describe("machine options on a unit", () => {
     await unit.cleanup();
   });
 
-  async function configure(values: Record<string, unknown>): Promise<void> {
-    unit.tools.config = { ...unit.tools.config, ...values };
-    await unit.hook("config-changed");
-  }
-
   it("writes the sysctl file and applies it, once", async () => {
-    await configure({ sysctl: "{ net.core.somaxconn: 4096 }" });
+    await unit.configure({ sysctl: "{ net.core.somaxconn: 4096 }" });
     const file = unit.paths.system.sysctlConfig;
     expect(await readFile(file, "utf8")).toContain("net.core.somaxconn=4096\n");
     expect(unit.host.commands).toContain(`sysctl -p ${file}`);
     unit.host.commands.length = 0;
-    await configure({});
+    await unit.configure({});
     expect(unit.host.commands.filter((command) => command.startsWith("sysctl"))).toEqual([]);
   });
 
   it("blocks on an invalid option, keeps serving, and unblocks when it is fixed", async () => {
-    await configure({ sysctl: "{ broken" });
+    await unit.configure({ sysctl: "{ broken" });
     expect(unit.tools.status).toEqual({
       status: "blocked",
       message: expect.stringContaining("config option sysctl: not valid YAML"),
@@ -138,16 +133,16 @@ describe("machine options on a unit", () => {
       JUJU_REMOTE_UNIT: "web/0",
     });
     expect(unit.tools.status?.status).toBe("blocked");
-    await configure({ sysctl: "" });
+    await unit.configure({ sysctl: "" });
     expect(unit.tools.status).toEqual({ status: "active", message: "Unit is ready" });
   });
 
   it("holds the haproxy package for package_status=hold, and only when it is not held", async () => {
-    await configure({ package_status: "hold" });
+    await unit.configure({ package_status: "hold" });
     expect(unit.host.commands).toContain("dpkg --set-selections <<< haproxy hold");
     unit.host.selection = "hold";
     unit.host.commands.length = 0;
-    await configure({});
+    await unit.configure({});
     expect(unit.host.commands).toEqual(["dpkg --get-selections haproxy"]);
   });
 
@@ -155,16 +150,16 @@ describe("machine options on a unit", () => {
     const file = unit.paths.system.logrotateConfig;
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, "packaged\n");
-    await configure({});
+    await unit.configure({});
     expect(await readFile(file, "utf8")).toBe("packaged\n");
-    await configure({ logrotate_config: "/var/log/haproxy.log {\n    weekly\n}" });
+    await unit.configure({ logrotate_config: "/var/log/haproxy.log {\n    weekly\n}" });
     expect(await readFile(file, "utf8")).toBe(
       `${LOGROTATE_HEADER}/var/log/haproxy.log {\n    weekly\n}\n`,
     );
   });
 
   it("adds an apt source with its key, updates and upgrades haproxy, once", async () => {
-    await configure({ source: "deb http://mirror.example/ubuntu noble main", key: KEY });
+    await unit.configure({ source: "deb http://mirror.example/ubuntu noble main", key: KEY });
     const apt = unit.paths.system.apt;
     expect(await readFile(path.join(apt, "sources.list.d", "haproxy-charm.list"), "utf8")).toBe(
       "deb http://mirror.example/ubuntu noble main\n",
@@ -178,13 +173,13 @@ describe("machine options on a unit", () => {
       "apt-get -o DPkg::Lock::Timeout=600 install -y -q haproxy",
     ]);
     unit.host.commands.length = 0;
-    await configure({});
+    await unit.configure({});
     expect(aptCommands()).toEqual([]);
   });
 
   it("swaps one PPA for another", async () => {
-    await configure({ source: "ppa:team/haproxy-a" });
-    await configure({ source: "ppa:team/haproxy-b" });
+    await unit.configure({ source: "ppa:team/haproxy-a" });
+    await unit.configure({ source: "ppa:team/haproxy-b" });
     const ppaCommands = unit.host.commands.filter((c) => c.startsWith("add-apt-repository"));
     expect(ppaCommands).toEqual([
       "add-apt-repository --yes ppa:team/haproxy-a",
@@ -194,7 +189,7 @@ describe("machine options on a unit", () => {
   });
 
   it("runs no apt command when source and key were never set", async () => {
-    await configure({});
+    await unit.configure({});
     expect(unit.host.commands.filter((command) => command.startsWith("apt"))).toEqual([]);
   });
 });
