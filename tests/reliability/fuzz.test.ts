@@ -26,6 +26,7 @@ import { RecordingService } from "../helpers/recordingService.js";
 
 /** 500 runs of 20 hostile units: 10,000 generated unit settings; `FUZZ_RUNS` digs deeper. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
+const TIME_LIMIT = Math.max(240_000, RUNS * 480);
 const HOSTILE_UNITS_PER_RUN = 20;
 /** A failure prints the seed; `FUZZ_SEED=<seed>` replays it. */
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -570,101 +571,105 @@ afterAll(async () => {
 });
 
 describe("hostile and broken input", () => {
-  it(`never crashes, never injects, never drops good units, never lets haproxy see a bad config (seed ${SEED})`, async () => {
-    const tally: Tally = {
-      runs: 0,
-      refusedConfig: 0,
-      refusedPortConflict: 0,
-      planned: 0,
-      hostileUnitsSkipped: 0,
-      uniqueRenders: 0,
-      acceptedByHaproxy: 0,
-      refusedByApply: 0,
-      servedWithoutRejectedUnits: 0,
-    };
-    const unique = new Map<string, FuzzCase>();
+  it(
+    `never crashes, never injects, never drops good units, never lets haproxy see a bad config (seed ${SEED})`,
+    async () => {
+      const tally: Tally = {
+        runs: 0,
+        refusedConfig: 0,
+        refusedPortConflict: 0,
+        planned: 0,
+        hostileUnitsSkipped: 0,
+        uniqueRenders: 0,
+        acceptedByHaproxy: 0,
+        refusedByApply: 0,
+        servedWithoutRejectedUnits: 0,
+      };
+      const unique = new Map<string, FuzzCase>();
 
-    fc.assert(
-      fc.property(fuzzCase, (fuzz) => {
-        tally.runs += 1;
-        const plan = planOrRefusal(fuzz, PLAN_PATHS);
-        if (plan instanceof ConfigError) {
-          tally.refusedConfig += 1;
-          return;
-        }
-        if (plan instanceof ServiceConflictError) {
-          tally.refusedPortConflict += 1;
-          return;
-        }
-        tally.planned += 1;
-        tally.hostileUnitsSkipped += plan.skippedUnits.length;
-        const text = renderHaproxyConfig(plan.config);
+      fc.assert(
+        fc.property(fuzzCase, (fuzz) => {
+          tally.runs += 1;
+          const plan = planOrRefusal(fuzz, PLAN_PATHS);
+          if (plan instanceof ConfigError) {
+            tally.refusedConfig += 1;
+            return;
+          }
+          if (plan instanceof ServiceConflictError) {
+            tally.refusedPortConflict += 1;
+            return;
+          }
+          tally.planned += 1;
+          tally.hostileUnitsSkipped += plan.skippedUnits.length;
+          const text = renderHaproxyConfig(plan.config);
 
-        // No value can open a section (or a `.if` block) of its own.
-        expect(sectionsOf(text).map((section) => section.header)).toEqual(
-          modelHeaders(plan.config),
-        );
-        // Bind lines and default backends reach haproxy whole (no `#` cuts one short).
-        for (const { frontend } of plan.config.proxies) {
-          const section = sectionsOf(text).find((s) => s.header === `frontend ${frontend.name}`);
-          expect(section?.lines).toContain(`bind ${frontend.bind}`);
-          expect(section?.lines).toContain(`default_backend ${frontend.defaultBackend}`);
-        }
-        // Files stay inside haproxy's directory.
-        for (const file of plan.files) {
-          expect(file.path.startsWith(`${PLAN_PATHS.haproxyLib}/`)).toBe(true);
-          expect(file.path.split("/")).not.toContain("..");
-        }
-        // The good units keep their servers whatever the others send.
-        if (fuzz.services === undefined) {
-          const sections = sectionsOf(text);
-          for (const [backend, lines] of Object.entries(GOOD_SERVERS)) {
-            // A second section of the same name (an extra backend called `web`) is haproxy's to refuse.
-            const served = sections
-              .filter((candidate) => candidate.header === `backend ${backend}`)
-              .flatMap((section) => section.lines);
-            for (const line of lines) {
-              expect(
-                served.some((l) => l === line || l.startsWith(`${line} `)),
-                line,
-              ).toBe(true);
+          // No value can open a section (or a `.if` block) of its own.
+          expect(sectionsOf(text).map((section) => section.header)).toEqual(
+            modelHeaders(plan.config),
+          );
+          // Bind lines and default backends reach haproxy whole (no `#` cuts one short).
+          for (const { frontend } of plan.config.proxies) {
+            const section = sectionsOf(text).find((s) => s.header === `frontend ${frontend.name}`);
+            expect(section?.lines).toContain(`bind ${frontend.bind}`);
+            expect(section?.lines).toContain(`default_backend ${frontend.defaultBackend}`);
+          }
+          // Files stay inside haproxy's directory.
+          for (const file of plan.files) {
+            expect(file.path.startsWith(`${PLAN_PATHS.haproxyLib}/`)).toBe(true);
+            expect(file.path.split("/")).not.toContain("..");
+          }
+          // The good units keep their servers whatever the others send.
+          if (fuzz.services === undefined) {
+            const sections = sectionsOf(text);
+            for (const [backend, lines] of Object.entries(GOOD_SERVERS)) {
+              // A second section of the same name (an extra backend called `web`) is haproxy's to refuse.
+              const served = sections
+                .filter((candidate) => candidate.header === `backend ${backend}`)
+                .flatMap((section) => section.lines);
+              for (const line of lines) {
+                expect(
+                  served.some((l) => l === line || l.startsWith(`${line} `)),
+                  line,
+                ).toBe(true);
+              }
             }
           }
-        }
-        if (plan.config.proxies.length > 0) {
-          const key = createHash("sha256")
-            .update(text)
-            .update(JSON.stringify(plan.files))
-            .digest("hex");
-          if (!unique.has(key)) unique.set(key, fuzz);
-        }
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: false },
-    );
-    tally.uniqueRenders = unique.size;
+          if (plan.config.proxies.length > 0) {
+            const key = createHash("sha256")
+              .update(text)
+              .update(JSON.stringify(plan.files))
+              .digest("hex");
+            if (!unique.has(key)) unique.set(key, fuzz);
+          }
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: false },
+      );
+      tally.uniqueRenders = unique.size;
 
-    // Two workers, each with its own directories, check the distinct renders.
-    const cases = [...unique.values()];
-    const workers = await Promise.all([0, 1].map((index) => makeWorker(index)));
-    await Promise.all(
-      workers.map(async (worker, index) => {
-        for (let i = index; i < cases.length; i += workers.length) {
-          const outcome = await worker.judge(cases[i] as FuzzCase);
-          if (outcome === "accepted") tally.acceptedByHaproxy += 1;
-          else tally.refusedByApply += 1;
-          if (outcome === "served without rejected units") tally.servedWithoutRejectedUnits += 1;
-        }
-      }),
-    );
+      // Two workers, each with its own directories, check the distinct renders.
+      const cases = [...unique.values()];
+      const workers = await Promise.all([0, 1].map((index) => makeWorker(index)));
+      await Promise.all(
+        workers.map(async (worker, index) => {
+          for (let i = index; i < cases.length; i += workers.length) {
+            const outcome = await worker.judge(cases[i] as FuzzCase);
+            if (outcome === "accepted") tally.acceptedByHaproxy += 1;
+            else tally.refusedByApply += 1;
+            if (outcome === "served without rejected units") tally.servedWithoutRejectedUnits += 1;
+          }
+        }),
+      );
 
-    console.info(`fuzz (seed ${SEED}): ${JSON.stringify(tally)}`);
-    expect(tally.runs).toBe(RUNS);
-    expect(tally.acceptedByHaproxy + tally.refusedByApply).toBe(unique.size);
-    // Not vacuous: plenty of runs got through to haproxy, and plenty of units were turned away.
-    expect(tally.acceptedByHaproxy).toBeGreaterThan(RUNS / 10);
-    expect(tally.hostileUnitsSkipped).toBeGreaterThan(RUNS);
-    expect(tally.servedWithoutRejectedUnits).toBeGreaterThan(ISOLATIONS_PER_WORKER);
-  }, Math.max(240_000, RUNS * 480));
+      console.info(`fuzz (seed ${SEED}): ${JSON.stringify(tally)}`);
+      expect(tally.runs).toBe(RUNS);
+      expect(tally.acceptedByHaproxy + tally.refusedByApply).toBe(unique.size);
+      // Not vacuous: plenty of runs got through to haproxy, and plenty of units were turned away.
+      expect(tally.acceptedByHaproxy).toBeGreaterThan(RUNS / 10);
+      expect(tally.hostileUnitsSkipped).toBeGreaterThan(RUNS);
+      expect(tally.servedWithoutRejectedUnits).toBeGreaterThan(ISOLATIONS_PER_WORKER);
+    },
+    TIME_LIMIT,
+  );
 });
 
 /** Each bisection costs up to 64 `haproxy -c` runs: a sample of the refused renders gets one. */
