@@ -75,7 +75,6 @@ beforeEach(async () => {
   const bin = path.join(root, "bin");
   await mkdir(bin);
   argvLog = path.join(root, "argv.log");
-  await writeFile(argvLog, "");
   const haproxyBinary = await recordingWrapper(bin, "haproxy", "/usr/sbin/haproxy", argvLog);
   await recordingWrapper(bin, "openssl", "/usr/bin/openssl", argvLog);
   savedPath = process.env.PATH;
