@@ -47,7 +47,8 @@ export class ServiceConflictError extends Error {
   constructor(
     readonly port: number,
     readonly services: readonly string[],
+    message = `services ${services.join(" and ")} both serve port ${port}`,
   ) {
-    super(`services ${services.join(" and ")} both serve port ${port}`);
+    super(message);
   }
 }

@@ -9,6 +9,13 @@ export interface RemoteUnit {
   readonly settings: RelationSettings;
 }
 
+/** A remote application's bag on one relation. */
+export interface RemoteApp {
+  readonly relationId: string;
+  readonly app: string;
+  readonly settings: RelationSettings;
+}
+
 export interface HookInputs {
   /** This unit, e.g. `haproxy/0`. */
   readonly unitName: string;
@@ -20,6 +27,14 @@ export interface HookInputs {
   readonly reverseproxy: readonly RemoteUnit[];
   /** Other haproxy units on `peer`. */
   readonly peers: readonly RemoteUnit[];
+  /** JUJU_MODEL_NAME. */
+  readonly modelName?: string;
+  /** Applications related on `ingress`, with their bags. */
+  readonly ingressApps?: readonly RemoteApp[];
+  /** Their units' bags (`host`, `ip`). */
+  readonly ingressUnits?: readonly RemoteUnit[];
+  /** The certificates relation's certificate, chain and our key as one PEM. */
+  readonly relationCertificatePem?: string;
   /** The monitoring password to use when config says `changeme`. */
   readonly generatedMonitoringPassword?: string;
   /** Certificate and key PEM generated for `ssl_cert=SELFSIGNED`. */

@@ -34,6 +34,7 @@ export interface CharmConfig {
   readonly userlists: string;
   readonly ssl_cert: string;
   readonly ssl_key: string;
+  readonly external_hostname: string;
   readonly sysctl: string;
   readonly nagios_context: string;
   readonly nagios_servicegroups: string;
@@ -98,6 +99,7 @@ export const CONFIG_DEFAULTS: CharmConfig = {
   userlists: "",
   ssl_cert: "",
   ssl_key: "",
+  external_hostname: "",
   sysctl: "",
   nagios_context: "juju",
   nagios_servicegroups: "",

@@ -7,6 +7,9 @@ export interface HookContext {
   readonly relationId?: string;
   readonly remoteUnit?: string;
   readonly departingUnit?: string;
+  readonly remoteApp?: string;
+  /** JUJU_MODEL_NAME: ingress routes are named after the requirer's model. */
+  readonly modelName?: string;
 }
 
 /** The relation event a hook is about, for reading only what changed. */
@@ -18,6 +21,7 @@ export function relationEventOf(context: HookContext): RelationEvent | undefined
     relationId: context.relationId,
     ...(context.remoteUnit !== undefined && { remoteUnit: context.remoteUnit }),
     ...(context.departingUnit !== undefined && { departingUnit: context.departingUnit }),
+    ...(context.remoteApp !== undefined && { remoteApp: context.remoteApp }),
     broken: match[2] === "broken",
   };
 }
@@ -33,11 +37,15 @@ export function hookContextFromEnv(
   const relationId = optional("JUJU_RELATION_ID");
   const remoteUnit = optional("JUJU_REMOTE_UNIT");
   const departingUnit = optional("JUJU_DEPARTING_UNIT");
+  const remoteApp = optional("JUJU_REMOTE_APP");
+  const modelName = optional("JUJU_MODEL_NAME");
   return {
     hookName,
     unitName: optional("JUJU_UNIT_NAME") ?? "haproxy/0",
     ...(relationId !== undefined && { relationId }),
     ...(remoteUnit !== undefined && { remoteUnit }),
     ...(departingUnit !== undefined && { departingUnit }),
+    ...(remoteApp !== undefined && { remoteApp }),
+    ...(modelName !== undefined && { modelName }),
   };
 }

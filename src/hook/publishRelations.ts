@@ -8,6 +8,34 @@ import type { HookTools } from "../juju/hookTools.js";
 import type { RelationData } from "../juju/relationData.js";
 import type { Plan } from "../model/planConfiguration.js";
 import { reverseproxySettings, servicesYaml, websiteEndpoint } from "../model/publishedSettings.js";
+import { ingressPublications } from "../relations/ingress/ingressUrls.js";
+import type { HookContext } from "./hookContext.js";
+import { relationEventOf } from "./hookContext.js";
+import type { CertificateRequestPublication } from "./relationCertificate.js";
+
+/** What a hook publishes beyond the classic relations. */
+export interface PublishScope {
+  /**
+   * The certificates and ingress relations. Hooks of the classic relations
+   * cannot change what they say, and leave them alone: a reverseproxy join
+   * makes no more hook-tool calls than it did before they existed.
+   */
+  readonly modern: boolean;
+}
+
+const CLASSIC_ENDPOINTS = new Set(["reverseproxy", "peer", "website"]);
+
+export function publishScope(context: HookContext): PublishScope {
+  const event = relationEventOf(context);
+  return { modern: event === undefined || !CLASSIC_ENDPOINTS.has(event.endpoint) };
+}
+
+export async function publishCertificateRequest(
+  tools: HookTools,
+  request: CertificateRequestPublication,
+): Promise<void> {
+  await tools.relationSet(request.relationId, { certificate_signing_requests: request.value });
+}
 
 export async function publishToReverseproxy(
   tools: HookTools,
@@ -27,7 +55,9 @@ export async function publishAll(
   relations: RelationData,
   inputs: HookInputs,
   plan: Plan,
+  scope: PublishScope = { modern: true },
 ): Promise<void> {
+  if (scope.modern) await publishIngressUrls(tools, relations, inputs, plan);
   await publishToReverseproxy(tools, inputs, await relations.relationIds("reverseproxy"));
 
   const ownServices = servicesYaml(plan.ownServices);
@@ -47,5 +77,24 @@ export async function publishAll(
       ...websiteEndpoint(plan.services, requested, inputs.privateAddress),
       all_services: servedServices,
     });
+  }
+}
+
+/** The leader tells each ingress application its URL (or clears it). */
+async function publishIngressUrls(
+  tools: HookTools,
+  relations: RelationData,
+  inputs: HookInputs,
+  plan: Plan,
+): Promise<void> {
+  const relationIds = await relations.relationIds("ingress");
+  if (relationIds.length === 0 || !(await tools.isLeader())) return;
+  const publications = ingressPublications(relationIds, plan.ingress, {
+    externalHostname: plan.externalHostname,
+    publicAddress: inputs.publicAddress,
+    tls: plan.ingressTls,
+  });
+  for (const [relationId, settings] of publications) {
+    await tools.relationSetApp(relationId, settings);
   }
 }

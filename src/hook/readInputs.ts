@@ -9,14 +9,27 @@ export async function readInputs(
   relations: RelationData,
   context: HookContext,
 ): Promise<HookInputs> {
-  const [config, reverseproxy, peers, privateAddress, publicAddress] = await Promise.all([
-    tools.configGet(),
-    relations.units("reverseproxy"),
-    relations.units("peer"),
-    tools.unitGet("private-address"),
-    tools.unitGet("public-address"),
-  ]);
-  return { unitName: context.unitName, privateAddress, publicAddress, config, reverseproxy, peers };
+  const [config, reverseproxy, peers, ingressApps, ingressUnits, privateAddress, publicAddress] =
+    await Promise.all([
+      tools.configGet(),
+      relations.units("reverseproxy"),
+      relations.units("peer"),
+      relations.apps("ingress"),
+      relations.units("ingress"),
+      tools.unitGet("private-address"),
+      tools.unitGet("public-address"),
+    ]);
+  return {
+    unitName: context.unitName,
+    privateAddress,
+    publicAddress,
+    config,
+    reverseproxy,
+    peers,
+    ...(context.modelName !== undefined && { modelName: context.modelName }),
+    ingressApps,
+    ingressUnits,
+  };
 }
 
 /** Config and addresses only, for hooks that do not need relation data. */

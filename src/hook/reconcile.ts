@@ -20,7 +20,8 @@ import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
 import type { HostCommands } from "../system/hostCommands.js";
 import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
-import { publishAll } from "./publishRelations.js";
+import { publishAll, publishCertificateRequest, publishScope } from "./publishRelations.js";
+import { withRelationCertificate } from "./relationCertificate.js";
 import { readInputs } from "./readInputs.js";
 import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";
 import { forgetSuspectUnits, readSuspectUnits, rememberSuspectUnits } from "./suspectUnits.js";
@@ -52,15 +53,28 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     cacheFile: path.join(deps.paths.charmState, "relation-cache.json"),
     ...(relationEventOf(context) !== undefined && { event: relationEventOf(context) }),
   });
-  const inputs = await withGeneratedSecrets(
+  const [read, providers] = await Promise.all([
+    readInputs(deps.tools, relations, context),
+    relations.apps("certificates"),
+  ]);
+  const certificate = await withRelationCertificate(
     deps.paths,
-    await readInputs(deps.tools, relations, context),
+    await withGeneratedSecrets(deps.paths, read),
+    providers,
+    Date.now(),
   );
+  for (const warning of certificate.warnings) await deps.tools.log("WARNING", warning);
+  const { inputs } = certificate;
   const outcome = await applyInputs(deps, inputs);
   await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
+  const scope = publishScope(context);
+  // A CSR goes out whatever haproxy made of the rest.
+  if (certificate.request !== undefined && (scope.modern || certificate.request.changed)) {
+    await publishCertificateRequest(deps.tools, certificate.request);
+  }
   // Only a configuration that is live is worth telling the other side about.
   if (outcome.plan !== undefined && outcome.status !== "blocked") {
-    await publishAll(deps.tools, relations, inputs, outcome.plan);
+    await publishAll(deps.tools, relations, inputs, outcome.plan, scope);
   }
   await relations.save();
   await deps.tools.statusSet(outcome.status, outcome.message);
@@ -89,6 +103,12 @@ async function applyInputs(
     await tools.log(
       skipped.invalid ? "WARNING" : "INFO",
       `reverseproxy unit ${skipped.unit} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
+  for (const skipped of plan.skippedApps) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `ingress application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
     );
   }
   for (const note of plan.notes) await tools.log("WARNING", note);
@@ -162,14 +182,22 @@ function suspectUnitsFile(paths: Paths): string {
 
 export function statusOf(plan: Plan): { status: StatusName; message: string } {
   if (plan.serverCount === 0) {
-    return { status: "waiting", message: "Waiting for backend units on the reverseproxy relation" };
+    return {
+      status: "waiting",
+      message: "Waiting for backend units on the reverseproxy or ingress relation",
+    };
   }
-  const invalid = plan.skippedUnits.filter((unit) => unit.invalid).length;
-  if (invalid > 0) {
-    const units = invalid === 1 ? "1 unit" : `${invalid} units`;
+  const count = (n: number, what: string) => (n === 1 ? `1 ${what}` : `${n} ${what}s`);
+  const units = plan.skippedUnits.filter((unit) => unit.invalid).length;
+  const apps = plan.skippedApps.filter((app) => app.invalid).length;
+  if (units + apps > 0) {
+    const ignored = [
+      ...(units > 0 ? [count(units, "unit")] : []),
+      ...(apps > 0 ? [count(apps, "application")] : []),
+    ].join(" and ");
     return {
       status: "active",
-      message: `Unit is ready; ignoring ${units} with invalid relation data (see juju debug-log)`,
+      message: `Unit is ready; ignoring ${ignored} with invalid relation data (see juju debug-log)`,
     };
   }
   return { status: "active", message: "Unit is ready" };

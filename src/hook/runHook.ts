@@ -25,6 +25,9 @@ const RECONCILING_HOOKS = new Set([
   "peer-relation-broken",
   "website-relation-joined",
   "website-relation-changed",
+  ...["ingress", "certificates"].flatMap((endpoint) =>
+    ["joined", "changed", "departed", "broken"].map((kind) => `${endpoint}-relation-${kind}`),
+  ),
 ]);
 
 // The monitoring relations: their data needs the configuration a reconcile checks.
@@ -58,7 +61,10 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
   if (hookName === "update-status") {
     // A haproxy that could not start or reload is tried again (and the
     // status cleared) even when something else has started it since.
-    if (await exists(path.join(deps.paths.charmState, haproxyFailedMarker))) {
+    if (
+      (await exists(path.join(deps.paths.charmState, haproxyFailedMarker))) ||
+      (await certificateRenewalDue(deps))
+    ) {
       await ensureDirectories(deps);
       await reconcile(deps, context);
       return;
@@ -104,6 +110,15 @@ async function startIfStopped(deps: HookDeps, context: HookContext): Promise<voi
   await deps.tools.log("WARNING", "haproxy is not running; starting it");
   await ensureDirectories(deps);
   await reconcile(deps, context);
+}
+
+/** The served certificate has reached its renewal time and no fresh CSR went out since. */
+async function certificateRenewalDue(deps: HookDeps): Promise<boolean> {
+  if (!(await exists(path.join(deps.paths.charmState, "certificates", "certificate.json")))) {
+    return false;
+  }
+  const { renewalDue } = await import("./relationCertificate.js");
+  return renewalDue(deps.paths, Date.now());
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -37,7 +37,21 @@ export class ExecaHookTools implements HookTools {
   }
 
   async relationGet(relationId: string, unit: string): Promise<RelationSettings> {
-    const command = ["relation-get", "-r", relationId, "--format=json", "-", unit];
+    return this.settings(["relation-get", "-r", relationId, "--format=json", "-", unit]);
+  }
+
+  async relationApp(relationId: string): Promise<string> {
+    const command = ["relation-list", "-r", relationId, "--app", "--format=json"];
+    const parsed = parseJson(command, await this.run(command));
+    if (typeof parsed !== "string") throw unexpectedOutput(command, "a JSON string", parsed);
+    return parsed;
+  }
+
+  async relationGetApp(relationId: string, app: string): Promise<RelationSettings> {
+    return this.settings(["relation-get", "-r", relationId, "--app", "--format=json", "-", app]);
+  }
+
+  private async settings(command: readonly string[]): Promise<RelationSettings> {
     const parsed = parseJson(command, await this.run(command));
     if (parsed === null) return {};
     if (!isPlainObject(parsed)) throw unexpectedOutput(command, "a JSON object", parsed);
@@ -51,12 +65,26 @@ export class ExecaHookTools implements HookTools {
   }
 
   async relationSet(relationId: string, settings: Readonly<Record<string, string>>): Promise<void> {
+    await this.setSettings(["relation-set", "-r", relationId, "--file", "-"], settings);
+  }
+
+  async relationSetApp(
+    relationId: string,
+    settings: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    await this.setSettings(["relation-set", "-r", relationId, "--app", "--file", "-"], settings);
+  }
+
+  private async setSettings(
+    command: readonly string[],
+    settings: Readonly<Record<string, string>>,
+  ): Promise<void> {
     if (Object.keys(settings).length === 0) return;
     // A YAML map on stdin rather than key=value arguments: multi-line values
-    // (a services YAML) survive intact and nothing shows up in the process list.
+    // (a services YAML, a CSR) survive intact and nothing shows up in the process list.
     const { dump } = await import("js-yaml"); // loaded only by hooks that publish
     const document = dump({ ...settings }, { lineWidth: -1, noRefs: true, sortKeys: true });
-    await this.run(["relation-set", "-r", relationId, "--file", "-"], document);
+    await this.run(command, document);
   }
 
   async unitGet(key: "private-address" | "public-address"): Promise<string> {

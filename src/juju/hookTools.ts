@@ -14,6 +14,12 @@ export interface HookTools {
   relationGet(relationId: string, unit: string): Promise<RelationSettings>;
   /** Sets keys on this unit's side; an empty string deletes a key. */
   relationSet(relationId: string, settings: Readonly<Record<string, string>>): Promise<void>;
+  /** The remote application's name (`relation-list --app`). */
+  relationApp(relationId: string): Promise<string>;
+  /** The remote application's settings (`relation-get --app`). */
+  relationGetApp(relationId: string, app: string): Promise<RelationSettings>;
+  /** Sets keys in this application's bag: the leader only. An empty string deletes a key. */
+  relationSetApp(relationId: string, settings: Readonly<Record<string, string>>): Promise<void>;
   unitGet(key: "private-address" | "public-address"): Promise<string>;
   networkGet(binding: string): Promise<unknown>;
   openPort(port: number, protocol?: "tcp" | "udp"): Promise<void>;

@@ -3,12 +3,14 @@
 // earlier hooks stays true until then: a relation hook re-reads only the unit
 // it is about plus the relation's membership, and the rest comes from a cache
 // in the unit's state directory. Hook-tool calls per hook stay constant
-// however many units a relation has.
+// however many units a relation has. The same holds for the remote
+// applications' bags and for the relation ids of the other endpoints: only a
+// hook of an endpoint changes that endpoint's relations.
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { writeFileAtomic } from "../apply/atomicFile.js";
-import type { RemoteUnit } from "../inputs.js";
+import type { RemoteApp, RemoteUnit } from "../inputs.js";
 import type { HookTools, RelationSettings } from "./hookTools.js";
 
 /** The relation hook being run, if any. */
@@ -17,6 +19,8 @@ export interface RelationEvent {
   readonly relationId: string;
   readonly remoteUnit?: string;
   readonly departingUnit?: string;
+  /** JUJU_REMOTE_APP: the application on the other side. */
+  readonly remoteApp?: string;
   /** `-relation-broken`: the relation is going away. */
   readonly broken: boolean;
 }
@@ -24,14 +28,29 @@ export interface RelationEvent {
 type UnitSettings = Record<string, RelationSettings>;
 /** relation id -> unit -> settings */
 type CachedRelations = Record<string, UnitSettings>;
+interface AppSettings {
+  readonly app: string;
+  readonly settings: RelationSettings;
+}
 
-const CACHE_VERSION = 1;
+interface CacheDocument {
+  readonly relations: CachedRelations;
+  /** relation id -> the remote application and its bag */
+  readonly apps: Record<string, AppSettings>;
+  /** endpoint -> relation ids */
+  readonly ids: Record<string, string[]>;
+}
+
+const CACHE_VERSION = 2;
 
 export class RelationData {
   private readonly idsByEndpoint = new Map<string, Promise<string[]>>();
   private readonly unitsByEndpoint = new Map<string, Promise<RemoteUnit[]>>();
-  private cache?: Promise<CachedRelations | undefined>;
+  private readonly appsByEndpoint = new Map<string, Promise<RemoteApp[]>>();
+  private cache?: Promise<CacheDocument | undefined>;
   private readonly seen: CachedRelations = {};
+  private readonly seenApps: Record<string, AppSettings> = {};
+  private readonly seenIds: Record<string, string[]> = {};
 
   constructor(
     private readonly tools: HookTools,
@@ -46,13 +65,20 @@ export class RelationData {
   relationIds(endpoint: string): Promise<string[]> {
     let ids = this.idsByEndpoint.get(endpoint);
     if (ids === undefined) {
-      const { event } = this.options;
-      ids = this.tools
-        .relationIds(endpoint)
-        .then((all) => all.filter((id) => !(event?.broken && id === event.relationId)));
+      ids = this.readIds(endpoint).then((read) => (this.seenIds[endpoint] = read));
       this.idsByEndpoint.set(endpoint, ids);
     }
     return ids;
+  }
+
+  /** The remote application of each relation on `endpoint`, with its bag. */
+  apps(endpoint: string): Promise<RemoteApp[]> {
+    let apps = this.appsByEndpoint.get(endpoint);
+    if (apps === undefined) {
+      apps = this.readApps(endpoint);
+      this.appsByEndpoint.set(endpoint, apps);
+    }
+    return apps;
   }
 
   units(endpoint: string): Promise<RemoteUnit[]> {
@@ -68,17 +94,58 @@ export class RelationData {
   async save(): Promise<void> {
     const file = this.options.cacheFile;
     if (file === undefined) return;
-    const previous = (await this.loadCache()) ?? {};
+    const previous = await this.loadCache();
+    // Ids read, settled or not: a failed read of one endpoint must not keep its stale entries.
+    await Promise.allSettled([...this.idsByEndpoint.values()]);
     const readEndpoints = new Set(this.idsByEndpoint.keys());
-    const kept = Object.fromEntries(
-      Object.entries(previous).filter(([id]) => !readEndpoints.has(endpointOf(id))),
-    );
+    const unread = <T>(entries: Record<string, T> | undefined) =>
+      Object.fromEntries(
+        Object.entries(entries ?? {}).filter(([id]) => !readEndpoints.has(endpointOf(id))),
+      );
+    const document: CacheDocument = {
+      relations: { ...unread(previous?.relations), ...this.seen },
+      apps: { ...unread(previous?.apps), ...this.seenApps },
+      ids: {
+        ...Object.fromEntries(
+          Object.entries(previous?.ids ?? {}).filter(([endpoint]) => !readEndpoints.has(endpoint)),
+        ),
+        ...this.seenIds,
+      },
+    };
     await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(
-      file,
-      JSON.stringify({ version: CACHE_VERSION, relations: { ...kept, ...this.seen } }),
-      { mode: 0o600 },
-    );
+    await writeFileAtomic(file, JSON.stringify({ version: CACHE_VERSION, ...document }), {
+      mode: 0o600,
+    });
+  }
+
+  private async readIds(endpoint: string): Promise<string[]> {
+    const { event } = this.options;
+    const cached = (await this.loadCache())?.ids[endpoint];
+    if (cached !== undefined && event !== undefined && event.endpoint !== endpoint) return cached;
+    const all = await this.tools.relationIds(endpoint);
+    return all.filter((id) => !(event?.broken && id === event.relationId));
+  }
+
+  private async readApps(endpoint: string): Promise<RemoteApp[]> {
+    const { event } = this.options;
+    const cache = await this.loadCache();
+    const result: RemoteApp[] = [];
+    for (const relationId of await this.relationIds(endpoint)) {
+      const cached = cache?.apps[relationId];
+      let entry: AppSettings;
+      if (cached !== undefined && event !== undefined && relationId !== event.relationId) {
+        entry = cached;
+      } else {
+        const app =
+          cached?.app ??
+          (relationId === event?.relationId ? event.remoteApp : undefined) ??
+          (await this.tools.relationApp(relationId));
+        entry = { app, settings: await this.tools.relationGetApp(relationId, app) };
+      }
+      this.seenApps[relationId] = entry;
+      result.push({ relationId, app: entry.app, settings: entry.settings });
+    }
+    return result;
   }
 
   private async readUnits(endpoint: string): Promise<RemoteUnit[]> {
@@ -86,7 +153,7 @@ export class RelationData {
     const cache = await this.loadCache();
     const result: RemoteUnit[] = [];
     for (const relationId of await this.relationIds(endpoint)) {
-      const cached = cache?.[relationId];
+      const cached = cache?.relations[relationId];
       let settingsByUnit: UnitSettings;
       if (cached !== undefined && event !== undefined && relationId !== event.relationId) {
         settingsByUnit = cached;
@@ -110,15 +177,15 @@ export class RelationData {
   }
 
   // A missing, unreadable or foreign cache means: read everything live.
-  private loadCache(): Promise<CachedRelations | undefined> {
+  private loadCache(): Promise<CacheDocument | undefined> {
     const file = this.options.cacheFile;
     if (file === undefined || this.options.event === undefined) return Promise.resolve(undefined);
     this.cache ??= readFile(file, "utf8").then(
       (text) => {
         try {
-          const document = JSON.parse(text) as { version?: unknown; relations?: unknown };
-          return document.version === CACHE_VERSION && isCachedRelations(document.relations)
-            ? document.relations
+          const document = JSON.parse(text) as Record<string, unknown>;
+          return document.version === CACHE_VERSION && isCacheDocument(document)
+            ? document
             : undefined;
         } catch {
           return undefined;
@@ -134,18 +201,27 @@ function endpointOf(relationId: string): string {
   return relationId.split(":")[0] ?? relationId;
 }
 
-function isCachedRelations(value: unknown): value is CachedRelations {
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const isSettings = (v: unknown): v is RelationSettings =>
+  isObject(v) && Object.values(v).every((value) => typeof value === "string");
+
+function isCacheDocument(value: unknown): value is CacheDocument {
+  if (!isObject(value)) return false;
+  const { relations, apps, ids } = value;
   return (
-    isObject(value) &&
-    Object.values(value).every(
-      (units) =>
-        isObject(units) &&
-        Object.values(units).every(
-          (settings) =>
-            isObject(settings) && Object.values(settings).every((v) => typeof v === "string"),
-        ),
+    isObject(relations) &&
+    Object.values(relations).every(
+      (units) => isObject(units) && Object.values(units).every(isSettings),
+    ) &&
+    isObject(apps) &&
+    Object.values(apps).every(
+      (entry) => isObject(entry) && typeof entry.app === "string" && isSettings(entry.settings),
+    ) &&
+    isObject(ids) &&
+    Object.values(ids).every(
+      (list) => Array.isArray(list) && list.every((id) => typeof id === "string"),
     )
   );
 }

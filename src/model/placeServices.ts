@@ -24,7 +24,8 @@ export function completeService(service: ParsedService): ServiceSpec {
 }
 
 export function countServers(service: ServiceSpec): number {
-  return service.backends.reduce((sum, b) => sum + b.servers.length, service.servers.length);
+  const extra = [...service.backends, ...(service.routes ?? [])];
+  return extra.reduce((sum, b) => sum + b.servers.length, service.servers.length);
 }
 
 export function hasServers(service: ServiceSpec): boolean {

@@ -22,6 +22,14 @@ import {
 } from "./prometheusExporter.js";
 import { buildProxy, defaultCertificatePath } from "./proxyStanzas.js";
 import type { HaproxyConfig, ManagedFile, PlacedService } from "./types.js";
+import { externalHostname } from "../config/externalHostname.js";
+import {
+  type IngressRequest,
+  type SkippedApp,
+  readIngressRequests,
+} from "../relations/ingress/ingressRequirers.js";
+import { type RouteOffer, placeIngress } from "../relations/ingress/ingressPlacement.js";
+import { ingressRoute } from "../relations/ingress/ingressRoutes.js";
 
 export interface PlanPaths {
   readonly haproxyLib: string;
@@ -45,6 +53,18 @@ export interface Plan {
   readonly displacedServices: readonly string[];
   /** Options accepted but not acted on, for the log. */
   readonly notes: readonly string[];
+  /** Ingress applications served (routes in haproxy.cfg), for the URLs the leader publishes. */
+  readonly ingress: readonly IngressRequest[];
+  /** Ingress applications left out, and why. */
+  readonly skippedApps: readonly SkippedApp[];
+  /** A certificate for external_hostname is served on port 443. */
+  readonly ingressTls: boolean;
+  readonly externalHostname: string;
+}
+
+/** The certificates relation's certificate, chain and key, as haproxy loads it. */
+export function relationCertificatePath(libDir: string): string {
+  return `${libDir}/certificates-relation.pem`;
 }
 
 export const MONITORING_SERVICE = "haproxy_monitoring";
@@ -53,12 +73,34 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
   const charmConfig = parseCharmConfig(inputs.config);
   const collection = collectServices(parseConfigServices(charmConfig), inputs.reverseproxy);
 
+  const hostname = externalHostname(charmConfig);
+  const relationCertificate = hostname === "" ? undefined : inputs.relationCertificatePem;
+  const certificateFile =
+    relationCertificate === undefined ? undefined : relationCertificatePath(paths.haproxyLib);
+
   const monitoring = monitoringService(charmConfig, inputs);
   const reserved = new Map(monitoring ? [[monitoring.port, MONITORING_SERVICE]] : []);
-  const placement = settlePortClaims(
+  const settled = settlePortClaims(
     assignHostPorts(collection.services.map(completeService), charmConfig.monitoring_port),
     reserved,
   );
+  const defaults = buildDefaultsSection(charmConfig);
+
+  const ingress = readIngressRequests(inputs.ingressApps ?? [], inputs.ingressUnits ?? []);
+  const routeContext = { externalHostname: hostname, tls: certificateFile !== undefined };
+  const offers: RouteOffer[] = ingress.requests
+    .filter((request) => request.units.length > 0)
+    .map((request) => ({
+      route: ingressRoute(request, routeContext),
+      relationId: request.relationId,
+      app: request.app,
+    }));
+  const withIngress = placeIngress(settled.services, offers, {
+    ...(certificateFile !== undefined && { certificateFile }),
+    defaultMode: defaults.mode,
+  });
+  const placement = { ...settled, services: withIngress.services };
+  const routed = new Set(withIngress.routes.map((offer) => offer.relationId));
 
   const served =
     peeringMode(charmConfig) === "active-passive"
@@ -67,11 +109,13 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
   const listeners = [...(monitoring ? [monitoring] : []), ...served];
   assertDistinctPorts(listeners);
 
-  const defaults = buildDefaultsSection(charmConfig);
   const context = {
     unitName: inputs.unitName,
     libDir: paths.haproxyLib,
     defaultMode: defaults.mode,
+    // An operator's ssl_cert wins; without one, DEFAULT means the relation's certificate.
+    ...(certificateFile !== undefined &&
+      charmConfig.ssl_cert === "" && { defaultCertificate: certificateFile }),
   };
   const built = listeners.map((service) => buildProxy(service, context));
 
@@ -90,6 +134,9 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     },
     files: [
       ...defaultCertificateFiles(charmConfig, inputs, paths.haproxyLib),
+      ...(certificateFile !== undefined && relationCertificate !== undefined
+        ? [{ path: certificateFile, content: relationCertificate, mode: 0o600, secret: true }]
+        : []),
       ...built.flatMap((proxy) => proxy.files),
     ],
     ports: listeners.map((service) => service.port).sort((a, b) => a - b),
@@ -101,6 +148,10 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     notes: charmConfig.global_debug
       ? ["global_debug is ignored: haproxy 2.5 and later have no `debug` keyword"]
       : [],
+    ingress: ingress.requests.filter((request) => routed.has(request.relationId)),
+    skippedApps: [...ingress.skipped, ...withIngress.skipped],
+    ingressTls: certificateFile !== undefined,
+    externalHostname: hostname,
   };
 }
 

@@ -4,6 +4,7 @@ import { splitOptions } from "./splitOptions.js";
 import type {
   BackendStanza,
   CrtSpec,
+  HttpRoute,
   ManagedFile,
   PlacedService,
   ProxyStanza,
@@ -17,6 +18,8 @@ export interface StanzaContext {
   readonly libDir: string;
   /** The defaults section's mode, which a frontend without `mode` inherits. */
   readonly defaultMode: string;
+  /** What `crts: [DEFAULT]` loads; absent, `<libDir>/default.pem`. */
+  readonly defaultCertificate?: string;
 }
 
 export interface BuiltProxy {
@@ -47,17 +50,21 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
     secret: false,
   }));
 
-  const crtPaths = service.crts.map((crt, i) => certificatePath(crt, i, dir, context.libDir));
+  const crtPaths = service.crts.map((crt, i) => certificatePath(crt, i, dir, context));
   const certificateFiles: ManagedFile[] = service.crts.flatMap((crt, i) =>
     crt.kind === "inline"
       ? [{ path: crtPaths[i] as string, content: crt.pem, mode: 0o600, secret: true }]
       : [],
   );
 
-  const backend = (name: string, servers: readonly ServerSpec[]): BackendStanza => ({
+  const backend = (
+    name: string,
+    servers: readonly ServerSpec[],
+    backendOptions = options.backend,
+  ): BackendStanza => ({
     name,
-    options: options.backend,
-    errorfiles,
+    options: backendOptions,
+    errorfiles: backendOptions === options.backend ? errorfiles : [],
     servers: servers.map((server, i) => ({
       name: server.name,
       address: server.address,
@@ -65,6 +72,7 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
       options: server.options.join(" ").replaceAll("{i}", String(i)),
     })),
   });
+  const routes = service.routes ?? [];
 
   return {
     stanza: {
@@ -72,11 +80,16 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
         name: `${unitSlug(context.unitName)}-${service.port}`,
         bind: bindLine(service.host, service.port, crtPaths),
         defaultBackend: service.name,
-        options: [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
+        options: withRoutes(
+          [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
+          routes,
+          crtPaths.length > 0,
+        ),
       },
       backends: [
         backend(service.name, service.servers),
         ...service.backends.map((extra) => backend(extra.name, extra.servers)),
+        ...routes.map((route) => backend(route.name, route.servers, route.backendOptions)),
       ],
     },
     files: [...errorfileFiles, ...certificateFiles],
@@ -95,19 +108,59 @@ function reloadSafety(frontendOptions: readonly string[], defaultMode: string): 
   return mode === "http" && !chosen ? ["option idle-close-on-response"] : [];
 }
 
-function certificatePath(crt: CrtSpec, index: number, serviceDir: string, libDir: string): string {
+/**
+ * Routes come first: their ACLs and redirects, then the service's own lines
+ * with its `use_backend` rules last, after the routes' (a request for a
+ * route goes to it; haproxy warns about http-request rules placed after
+ * use_backend ones).
+ */
+function withRoutes(
+  frontendOptions: readonly string[],
+  routes: readonly HttpRoute[],
+  tls: boolean,
+): string[] {
+  if (routes.length === 0) return [...frontendOptions];
+  const hosts = [...new Set(routes.flatMap((route) => (route.host ? [route.host] : [])))];
+  const hostAcl = (host: string) => `ingress_host_${hosts.indexOf(host)}`;
+  const condition = (route: HttpRoute) =>
+    `${route.host ? `${hostAcl(route.host)} ` : ""}ingress_${route.name}`;
+  const isUseBackend = (option: string) => option.startsWith("use_backend");
+  return [
+    // The Host header without its port, as the client typed it.
+    ...hosts.map((host) => `acl ${hostAcl(host)} req.hdr(host),field(1,:) -i ${host}`),
+    ...routes.flatMap((route) => [
+      `acl ingress_${route.name} path ${route.pathPrefix}`,
+      `acl ingress_${route.name} path_beg ${route.pathPrefix}/`,
+    ]),
+    ...routes
+      .filter((route) => route.redirectHttps && !tls)
+      .map((route) => `http-request redirect scheme https code 308 if ${condition(route)}`),
+    ...frontendOptions.filter((option) => !isUseBackend(option)),
+    ...routes.map((route) => `use_backend ${route.name} if ${condition(route)}`),
+    ...frontendOptions.filter(isUseBackend),
+  ];
+}
+
+function certificatePath(
+  crt: CrtSpec,
+  index: number,
+  serviceDir: string,
+  context: StanzaContext,
+): string {
   switch (crt.kind) {
     case "default":
-      return defaultCertificatePath(libDir);
+      return context.defaultCertificate ?? defaultCertificatePath(context.libDir);
     case "directory":
+    case "file":
       return crt.path;
     case "inline":
       return `${serviceDir}/${index}.pem`;
   }
 }
 
-function bindLine(host: string, port: number, crtPaths: readonly string[]): string {
+function bindLine(host: string, port: number, allCrtPaths: readonly string[]): string {
   const address = `${host}:${port}`;
+  const crtPaths = [...new Set(allCrtPaths)];
   if (crtPaths.length === 0) return address;
   // SSLv3 and TLS 1.0/1.1 are broken; nothing below TLS 1.2 is offered.
   return `${address} ssl ${crtPaths.map((path) => `crt ${path}`).join(" ")} ssl-min-ver TLSv1.2`;

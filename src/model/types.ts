@@ -26,7 +26,25 @@ export interface ErrorfileSpec {
 export type CrtSpec =
   | { readonly kind: "default" }
   | { readonly kind: "inline"; readonly pem: string }
-  | { readonly kind: "directory"; readonly path: string };
+  | { readonly kind: "directory"; readonly path: string }
+  /** A certificate file the charm writes itself (the certificates relation's). */
+  | { readonly kind: "file"; readonly path: string };
+
+/**
+ * Requests for one path prefix (and, when given, one Host) that go to their
+ * own backend ahead of the service's default backend: an ingress route.
+ */
+export interface HttpRoute {
+  /** The backend's name, also the base of its ACL names. */
+  readonly name: string;
+  /** `/model-app`: the path itself and everything below it. */
+  readonly pathPrefix: string;
+  readonly host?: string;
+  /** Plain HTTP requests for this route are redirected to HTTPS. */
+  readonly redirectHttps: boolean;
+  readonly backendOptions: readonly string[];
+  readonly servers: readonly ServerSpec[];
+}
 
 /** A service as the old charm's services YAML describes it, validated and typed. */
 export interface ServiceSpec {
@@ -39,6 +57,8 @@ export interface ServiceSpec {
   readonly backends: readonly BackendSpec[];
   readonly errorfiles: readonly ErrorfileSpec[];
   readonly crts: readonly CrtSpec[];
+  /** Ingress routes served on this service's port before its default backend. */
+  readonly routes?: readonly HttpRoute[];
 }
 
 /** A service after host/port assignment: what a frontend is built from. */

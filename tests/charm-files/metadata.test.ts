@@ -31,6 +31,8 @@ interface ConfigOption {
 interface Endpoint {
   interface: string;
   scope?: string;
+  limit?: number;
+  optional?: boolean;
 }
 
 interface Metadata {
@@ -115,15 +117,23 @@ describe("metadata.yaml", () => {
     ["provides", "local-monitors", "local-monitors", "container"],
     ["provides", "statistics", "statistics", "container"],
     ["peers", "peer", "haproxy-peer", undefined],
+    ["requires", "certificates", "tls-certificates", undefined],
+    ["provides", "ingress", "ingress", undefined],
   ] as const)("%s %s (interface %s, scope %s)", (role, name, iface, scope) => {
     const endpoint = metadata[role]?.[name];
     expect(endpoint?.interface).toBe(iface);
     expect(endpoint?.scope).toBe(scope);
   });
 
-  it("has no endpoints beyond the legacy contract", () => {
+  it("at most one certificate provider, and haproxy runs without one", () => {
+    expect(metadata.requires?.certificates).toMatchObject({ limit: 1, optional: true });
+  });
+
+  it("has no endpoints beyond the legacy contract and today's certificates and ingress", () => {
     expect(ENDPOINTS.sort()).toEqual(
       [
+        "certificates",
+        "ingress",
         "local-monitors",
         "munin",
         "nrpe-external-master",

@@ -16,6 +16,10 @@ export class MemoryHookTools implements HookTools {
   remote = new Map<string, Map<string, Record<string, string>>>();
   /** relation id -> what this unit set */
   local = new Map<string, Record<string, string>>();
+  /** relation id -> remote application name and its settings */
+  remoteApps = new Map<string, { app: string; settings: Record<string, string> }>();
+  /** relation id -> what this application (the leader) set */
+  localApp = new Map<string, Record<string, string>>();
   status: { status: StatusName; message: string } | undefined;
   logs: { level: LogLevel; message: string }[] = [];
   opened = new Set<number>();
@@ -33,6 +37,11 @@ export class MemoryHookTools implements HookTools {
     const units = this.remote.get(relationId) ?? new Map();
     units.set(unit, settings);
     this.remote.set(relationId, units);
+  }
+
+  setRemoteApp(relationId: string, app: string, settings: Record<string, string>): void {
+    this.endpoints.set(relationId, relationId.split(":")[0] as string);
+    this.remoteApps.set(relationId, { app, settings });
   }
 
   removeUnit(relationId: string, unit: string): void {
@@ -60,6 +69,28 @@ export class MemoryHookTools implements HookTools {
     const merged = { ...(this.local.get(relationId) ?? {}), ...settings };
     // An empty value deletes the key, as in Juju.
     this.local.set(
+      relationId,
+      Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== "")),
+    );
+  }
+  async relationApp(relationId: string): Promise<string> {
+    this.calls++;
+    const known = this.remoteApps.get(relationId)?.app;
+    const [unit] = this.remote.get(relationId)?.keys() ?? [];
+    return known ?? unit?.split("/")[0] ?? "unknown";
+  }
+  async relationGetApp(relationId: string): Promise<RelationSettings> {
+    this.calls++;
+    return { ...(this.remoteApps.get(relationId)?.settings ?? {}) };
+  }
+  async relationSetApp(
+    relationId: string,
+    settings: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    this.calls++;
+    if (!this.leader) throw new Error("cannot write relation settings");
+    const merged = { ...(this.localApp.get(relationId) ?? {}), ...settings };
+    this.localApp.set(
       relationId,
       Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== "")),
     );

@@ -1,0 +1,113 @@
+// Which certificate a unit serves and whether it must ask for a new one:
+// a pure decision over what the unit remembers and what the provider says.
+// The library's rules: take an entry only for our CSR and our key; renew
+// (same key, fresh CSR) once 90 % of the validity has passed; a revoked
+// certificate is dropped and asked for again.
+import { type KeyObject, X509Certificate } from "node:crypto";
+
+import { type ProviderCertificate, sameRequest } from "./providerCertificates.js";
+
+/** The CSR this unit sent last. */
+export interface SentRequest {
+  readonly hostname: string;
+  readonly csr: string;
+  /** When it was made, in ms since the epoch. */
+  readonly createdAt: number;
+}
+
+/** The certificate this unit serves, remembered between hooks (no key inside). */
+export interface HeldCertificate {
+  readonly hostname: string;
+  /** Leaf, then the chain without the leaf. */
+  readonly pem: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+export interface LifecycleInput {
+  /** external_hostname; empty means: ask for nothing, serve nothing. */
+  readonly hostname: string;
+  readonly sent?: SentRequest;
+  readonly held?: HeldCertificate;
+  readonly offered: readonly ProviderCertificate[];
+  readonly key: KeyObject;
+  readonly now: number;
+}
+
+export interface LifecycleDecision {
+  readonly held?: HeldCertificate;
+  /** A fresh CSR for `hostname` must be made and sent. */
+  readonly newRequest: boolean;
+  readonly warnings: readonly string[];
+}
+
+const RENEW_AT = 0.9;
+
+export function renewalTime(certificate: Pick<HeldCertificate, "notBefore" | "notAfter">): number {
+  return certificate.notBefore + RENEW_AT * (certificate.notAfter - certificate.notBefore);
+}
+
+export function decideCertificate(input: LifecycleInput): LifecycleDecision {
+  const { hostname, sent, offered, key, now } = input;
+  if (hostname === "") return { newRequest: false, warnings: [] };
+  const warnings: string[] = [];
+  // A certificate for another host name is of no use once external_hostname changed.
+  let held = input.held?.hostname === hostname ? input.held : undefined;
+  if (sent === undefined || sent.hostname !== hostname) {
+    return { ...(held && { held }), newRequest: true, warnings };
+  }
+
+  let revoked = false;
+  for (const entry of offered.filter((candidate) => sameRequest(candidate.csr, sent.csr))) {
+    let leaf: X509Certificate;
+    try {
+      leaf = new X509Certificate(entry.certificate);
+    } catch {
+      warnings.push("the provider's certificate for our request does not parse; ignored");
+      continue;
+    }
+    if (entry.revoked) {
+      warnings.push(
+        `the provider revoked our certificate (serial ${leaf.serialNumber}); asking for a new one`,
+      );
+      if (held !== undefined && held.pem.startsWith(normalPem(entry.certificate))) held = undefined;
+      revoked = true;
+      continue;
+    }
+    if (!leaf.checkPrivateKey(key)) {
+      warnings.push(
+        `the provider's certificate for our request (serial ${leaf.serialNumber}) does not match our private key; ignored`,
+      );
+      continue;
+    }
+    held = {
+      hostname,
+      pem: certificateChain(entry),
+      notBefore: Date.parse(leaf.validFrom),
+      notAfter: Date.parse(leaf.validTo),
+    };
+  }
+  const renewalDue =
+    held !== undefined && now >= renewalTime(held) && sent.createdAt < renewalTime(held);
+  return { ...(held && { held }), newRequest: revoked || renewalDue, warnings };
+}
+
+/** The leaf, then the rest of the chain (or the CA when there is no chain), one PEM each. */
+function certificateChain(entry: ProviderCertificate): string {
+  const leaf = normalPem(entry.certificate);
+  const rest = (entry.chain.length > 0 ? entry.chain : entry.ca ? [entry.ca] : [])
+    .map(normalPem)
+    .filter((pem) => pem !== leaf);
+  return [leaf, ...new Set(rest)].join("");
+}
+
+function normalPem(pem: string): string {
+  return `${pem.trim().replace(/\r\n/g, "\n")}\n`;
+}
+
+/** The unit bag value a requirer in unit mode writes: one CSR, no CA. */
+export function certificateRequestsValue(csr: string | undefined): string {
+  return csr === undefined
+    ? ""
+    : JSON.stringify([{ certificate_signing_request: csr.trim(), ca: false }]);
+}

@@ -1,0 +1,110 @@
+// Where ingress routes live beside the classic services: on port 80, and on
+// 443 when a certificate for external_hostname is served. A classic service
+// that owns the port keeps it and gets the routes ahead of its own default
+// backend; otherwise the charm adds a service of its own for them.
+import { ServiceConflictError } from "../../errors.js";
+import { completeService } from "../../model/placeServices.js";
+import type { HttpRoute, PlacedService } from "../../model/types.js";
+import type { SkippedApp } from "./ingressRequirers.js";
+
+export const INGRESS_HTTP_PORT = 80;
+export const INGRESS_HTTPS_PORT = 443;
+export const INGRESS_HTTP_SERVICE = "ingress_http";
+export const INGRESS_HTTPS_SERVICE = "ingress_https";
+
+export interface RouteOffer {
+  readonly route: HttpRoute;
+  readonly relationId: string;
+  readonly app: string;
+}
+
+export interface IngressPlacementContext {
+  /** The file of the certificates relation's certificate; absent, no HTTPS. */
+  readonly certificateFile?: string;
+  /** The defaults section's mode, which a frontend without `mode` inherits. */
+  readonly defaultMode: string;
+}
+
+export interface IngressPlacement {
+  readonly services: readonly PlacedService[];
+  readonly routes: readonly RouteOffer[];
+  readonly skipped: readonly SkippedApp[];
+}
+
+export function placeIngress(
+  services: readonly PlacedService[],
+  offers: readonly RouteOffer[],
+  context: IngressPlacementContext,
+): IngressPlacement {
+  if (offers.length === 0) return { services, routes: [], skipped: [] };
+  const taken = new Set(
+    services.flatMap((service) => [service.name, ...service.backends.map((b) => b.name)]),
+  );
+  const skipped: SkippedApp[] = [];
+  const routes = offers.filter((offer) => {
+    if (!taken.has(offer.route.name)) return true;
+    skipped.push({
+      relationId: offer.relationId,
+      app: offer.app,
+      reason: `its backend name ${offer.route.name} is already a service or backend of haproxy's`,
+      invalid: true,
+    });
+    return false;
+  });
+  if (routes.length === 0) return { services, routes, skipped };
+
+  const plain = routes.map((offer) => offer.route);
+  const secure = plain.map((route) => ({ ...route, redirectHttps: false }));
+  let placed = attach(services, INGRESS_HTTP_PORT, plain, context, undefined);
+  if (context.certificateFile !== undefined) {
+    placed = attach(placed, INGRESS_HTTPS_PORT, secure, context, context.certificateFile);
+  }
+  return { services: placed, routes, skipped };
+}
+
+function attach(
+  services: readonly PlacedService[],
+  port: number,
+  routes: readonly HttpRoute[],
+  context: IngressPlacementContext,
+  certificateFile: string | undefined,
+): PlacedService[] {
+  const owner = services.find((service) => service.port === port);
+  if (owner === undefined) {
+    const own: PlacedService = {
+      ...completeService({ name: certificateFile ? INGRESS_HTTPS_SERVICE : INGRESS_HTTP_SERVICE }),
+      host: "0.0.0.0",
+      port,
+      serviceOptions: ["mode http"],
+      crts: certificateFile ? [{ kind: "file", path: certificateFile }] : [],
+      routes,
+    };
+    return [...services, own];
+  }
+  const clash = (need: string, has: string) =>
+    new ServiceConflictError(
+      port,
+      [owner.name, "ingress"],
+      `ingress needs port ${port} ${need}, but service ${owner.name} serves it ${has}`,
+    );
+  if (modeOf(owner, context.defaultMode) !== "http") throw clash("for HTTP", "in tcp mode");
+  const tls = owner.crts.length > 0;
+  if (certificateFile !== undefined && !tls) throw clash("for HTTPS", "without TLS");
+  if (certificateFile === undefined && tls) throw clash("for plain HTTP", "with TLS");
+  return services.map((service) =>
+    service === owner
+      ? {
+          ...service,
+          crts: certificateFile
+            ? [...service.crts, { kind: "file" as const, path: certificateFile }]
+            : service.crts,
+          routes: [...(service.routes ?? []), ...routes],
+        }
+      : service,
+  );
+}
+
+function modeOf(service: PlacedService, defaultMode: string): string {
+  const modes = service.serviceOptions.filter((option) => /^mode\s/.test(option));
+  return modes.length > 0 ? ((modes.at(-1) as string).split(/\s+/)[1] ?? defaultMode) : defaultMode;
+}

@@ -1,0 +1,78 @@
+// Turns ingress requests into haproxy routes: one backend per application,
+// reached at `/<model>-<name>` (and only for external_hostname's Host
+// header when it is set), one server per unit.
+import type { HttpRoute, ServerSpec } from "../../model/types.js";
+import { unitSlug } from "../../model/unitNames.js";
+import type { IngressRequest } from "./ingressRequirers.js";
+
+export interface RouteContext {
+  /** external_hostname, or empty. */
+  readonly externalHostname: string;
+  /** A certificate for external_hostname is served on port 443. */
+  readonly tls: boolean;
+}
+
+export function routeName(request: Pick<IngressRequest, "model" | "name">): string {
+  return `${request.model}-${request.name}`;
+}
+
+export function ingressRoute(request: IngressRequest, context: RouteContext): HttpRoute {
+  const name = routeName(request);
+  const pathPrefix = `/${name}`;
+  return {
+    name,
+    pathPrefix,
+    ...(context.externalHostname !== "" && { host: context.externalHostname }),
+    redirectHttps: request.redirectHttps && context.tls,
+    backendOptions: backendOptions(request, pathPrefix),
+    servers: request.units.map((unit): ServerSpec => ({
+      name: unitSlug(unit.unit),
+      address: unit.address,
+      port: String(request.port),
+      options: serverOptions(request),
+    })),
+  };
+}
+
+function backendOptions(request: IngressRequest, pathPrefix: string): string[] {
+  const check = request.healthcheck;
+  const checkHost = check?.hostname !== undefined ? ` hdr Host ${check.hostname}` : "";
+  return [
+    "mode http",
+    "balance roundrobin",
+    // What every ingress (traefik, nginx) tells the application.
+    "option forwardfor",
+    "http-request set-header X-Forwarded-Proto https if { ssl_fc }",
+    "http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
+    ...(request.stripPrefix
+      ? [
+          `http-request set-header X-Forwarded-Prefix ${pathPrefix}`,
+          // `/m-a` and `/m-a/x?q` reach the unit as `/` and `/x?q`.
+          `http-request replace-path ^${pathPrefix}/?(.*)$ /\\1`,
+        ]
+      : []),
+    ...(check !== undefined
+      ? [
+          "option httpchk",
+          `http-check send meth GET uri ${check.path}${checkHost}`,
+          `timeout check ${check.timeout}`,
+        ]
+      : []),
+  ];
+}
+
+function serverOptions(request: IngressRequest): string[] {
+  const check = request.healthcheck;
+  const tlsCheck = (check?.scheme ?? (request.scheme === "https" ? "https" : "http")) === "https";
+  return [
+    "check",
+    ...(check !== undefined ? [`inter ${check.interval}`] : []),
+    ...(check?.port !== undefined ? [`port ${check.port}`] : []),
+    // Units usually present certificates no CA of ours signed: encrypt, do not verify.
+    ...(request.scheme === "https" ? ["ssl", "verify none"] : []),
+    ...(check !== undefined && tlsCheck && request.scheme !== "https"
+      ? ["check-ssl", "verify none"]
+      : []),
+    ...(request.scheme === "h2c" ? ["proto h2"] : []),
+  ];
+}
