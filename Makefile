@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BUNDLE := dist/haproxy-charm.mjs
 NODE18 := build/node18/bin/node
 HAPROXY3 := build/haproxy3/haproxy
-SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk
+SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz
 
 .PHONY: build deps system-deps lint typecheck bundle test charm demo clean
 
@@ -26,13 +26,23 @@ $(NODE18):
 $(HAPROXY3):
 	@scripts/haproxy3.sh
 
-# Debian packages the tests drive for real: haproxy, openssl, curl, zip, iproute2, wrk.
+# Debian packages the tests drive for real: haproxy, openssl, curl, zip, iproute2, wrk,
+# xz-utils (the bundle xz-compresses the dashboard) and prometheus for its promtool.
+# Without its recommends (node-exporter) and, when this step installed it, without
+# the server it starts, which would stay running on port 9090.
 system-deps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages for:$$missing"; \
+		dpkg -s prometheus >/dev/null 2>&1 && had_prometheus=yes || had_prometheus=no; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			haproxy openssl curl zip unzip iproute2 wrk >/dev/null; \
+			haproxy openssl curl zip unzip iproute2 wrk xz-utils >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			prometheus >/dev/null && \
+		if [ "$$had_prometheus" = no ]; then \
+			if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service; \
+			else invoke-rc.d prometheus stop; update-rc.d prometheus disable; fi >/dev/null 2>&1 || true; \
+		fi; \
 	fi
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -47,7 +57,7 @@ typecheck: deps
 
 bundle: $(BUNDLE)
 
-$(BUNDLE): deps $(shell find src -name "*.ts") $(wildcard templates/*.hbs templates/*/*.hbs) scripts/bundle.mjs scripts/precompileTemplate.mjs
+$(BUNDLE): deps $(shell find src -name "*.ts" -o -name "*.json" -o -name "*.yaml") $(wildcard templates/*.hbs templates/*/*.hbs) scripts/bundle.mjs scripts/precompileTemplate.mjs scripts/embedAsset.mjs
 	node scripts/bundle.mjs
 
 test: deps bundle

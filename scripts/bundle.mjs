@@ -6,6 +6,7 @@ import { rm } from "node:fs/promises";
 
 import { build } from "esbuild";
 
+import { embeddedAssetsPlugin } from "./embedAsset.mjs";
 import { precompiledTemplatesPlugin } from "./precompileTemplate.mjs";
 
 // Old chunks would otherwise pile up in the packed charm.
@@ -28,7 +29,8 @@ await build({
   sourcemap: false,
   legalComments: "none",
   // Templates arrive precompiled (see src/types/hbs.d.ts): a hook never compiles one.
-  plugins: [precompiledTemplatesPlugin],
+  // Dashboards and rule files arrive as published (see src/types/embeddedAssets.d.ts).
+  plugins: [precompiledTemplatesPlugin, embeddedAssetsPlugin],
   banner: {
     // Some bundled CommonJS dependencies call require(); give ESM output one.
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

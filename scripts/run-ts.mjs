@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { build } from "esbuild";
 
+import { embeddedAssetsPlugin } from "./embedAsset.mjs";
 import { precompiledTemplatesPlugin } from "./precompileTemplate.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -27,7 +28,7 @@ await build({
   // Dependencies load from node_modules, as in the tests.
   packages: "external",
   logLevel: "warning",
-  plugins: [precompiledTemplatesPlugin],
+  plugins: [precompiledTemplatesPlugin, embeddedAssetsPlugin],
 });
 process.argv = [process.argv[0], outfile, ...args];
 await import(pathToFileURL(outfile).href);
