@@ -15,16 +15,20 @@ export interface HaproxyCheckResult {
 }
 
 /**
- * Writes `text` to a temporary haproxy.cfg and checks it with `haproxy -c`.
- * Files the configuration names (certificates, errorfiles) must exist, and
- * `user`/`group` must name real accounts; listeners are not bound.
+ * Writes `text` to a temporary haproxy.cfg and checks it with `haproxy -c`
+ * (`binary`: another haproxy, see haproxyVersions.ts). Files the configuration
+ * names (certificates, errorfiles) must exist, and `user`/`group` must name
+ * real accounts; listeners are not bound.
  */
-export async function checkHaproxyConfig(text: string): Promise<HaproxyCheckResult> {
+export async function checkHaproxyConfig(
+  text: string,
+  binary = "haproxy",
+): Promise<HaproxyCheckResult> {
   const dir = await mkdtemp(join(tmpdir(), "haproxy-check-"));
   try {
     const file = join(dir, "haproxy.cfg");
     await writeFile(file, text);
-    const result = await execa("haproxy", ["-c", "-f", file], { all: true, reject: false });
+    const result = await execa(binary, ["-c", "-f", file], { all: true, reject: false });
     // No exit code: haproxy did not run (missing, killed); say why instead.
     if (result.exitCode === undefined)
       return { ok: false, exitCode: -1, output: result.message ?? "haproxy did not run" };

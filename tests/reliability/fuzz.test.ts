@@ -3,7 +3,8 @@
 // the planner either refuses it with one of the charm's typed errors or
 // renders a configuration whose stanzas are exactly the model's; haproxy
 // accepts that configuration, or the apply step refuses it before it goes
-// live; and the well-behaved units are served whatever the others send.
+// live (with every haproxy version the tests have); and the well-behaved
+// units are served whatever the others send.
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -22,11 +23,13 @@ import type { HaproxyConfig } from "../../src/model/types.js";
 import type { Paths } from "../../src/paths.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { makeCertificate } from "../helpers/certificates.js";
+import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { RecordingService } from "../helpers/recordingService.js";
 
 /** 500 runs of 20 hostile units: 10,000 generated unit settings; `FUZZ_RUNS` digs deeper. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
-const TIME_LIMIT = Math.max(240_000, RUNS * 480);
+/** Each haproxy version judges every distinct render. */
+const TIME_LIMIT = Math.max(240_000, RUNS * 480) * haproxyVersions.length;
 const HOSTILE_UNITS_PER_RUN = 20;
 /** A failure prints the seed; `FUZZ_SEED=<seed>` replays it. */
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -556,6 +559,11 @@ interface Tally {
   planned: number;
   hostileUnitsSkipped: number;
   uniqueRenders: number;
+  /** What the apply step made of the distinct renders, by haproxy version. */
+  haproxy: Record<string, Verdicts>;
+}
+
+interface Verdicts {
   acceptedByHaproxy: number;
   refusedByApply: number;
   /** Refused configurations served without the units haproxy could not take. */
@@ -581,9 +589,7 @@ describe("hostile and broken input", () => {
         planned: 0,
         hostileUnitsSkipped: 0,
         uniqueRenders: 0,
-        acceptedByHaproxy: 0,
-        refusedByApply: 0,
-        servedWithoutRejectedUnits: 0,
+        haproxy: {},
       };
       const unique = new Map<string, FuzzCase>();
 
@@ -646,27 +652,38 @@ describe("hostile and broken input", () => {
       );
       tally.uniqueRenders = unique.size;
 
-      // Two workers, each with its own directories, check the distinct renders.
+      // For each haproxy version, two workers, each with its own directories, check the distinct renders.
       const cases = [...unique.values()];
-      const workers = await Promise.all([0, 1].map((index) => makeWorker(index)));
-      await Promise.all(
-        workers.map(async (worker, index) => {
-          for (let i = index; i < cases.length; i += workers.length) {
-            const outcome = await worker.judge(cases[i] as FuzzCase);
-            if (outcome === "accepted") tally.acceptedByHaproxy += 1;
-            else tally.refusedByApply += 1;
-            if (outcome === "served without rejected units") tally.servedWithoutRejectedUnits += 1;
-          }
-        }),
-      );
+      for (const { version, binary } of haproxyVersions) {
+        const verdicts = { acceptedByHaproxy: 0, refusedByApply: 0, servedWithoutRejectedUnits: 0 };
+        tally.haproxy[version] = verdicts;
+        const workers = await Promise.all(
+          [0, 1].map((index) => makeWorker(`${version}-${index}`, binary)),
+        );
+        await Promise.all(
+          workers.map(async (worker, index) => {
+            for (let i = index; i < cases.length; i += workers.length) {
+              const outcome = await worker.judge(cases[i] as FuzzCase);
+              if (outcome === "accepted") verdicts.acceptedByHaproxy += 1;
+              else verdicts.refusedByApply += 1;
+              if (outcome === "served without rejected units")
+                verdicts.servedWithoutRejectedUnits += 1;
+            }
+          }),
+        );
+      }
 
       console.info(`fuzz (seed ${SEED}): ${JSON.stringify(tally)}`);
       expect(tally.runs).toBe(RUNS);
-      expect(tally.acceptedByHaproxy + tally.refusedByApply).toBe(unique.size);
-      // Not vacuous: plenty of runs got through to haproxy, and plenty of units were turned away.
-      expect(tally.acceptedByHaproxy).toBeGreaterThan(RUNS / 10);
+      // Not vacuous: plenty of units were turned away; with each version, plenty of runs got
+      // through to haproxy.
       expect(tally.hostileUnitsSkipped).toBeGreaterThan(RUNS);
-      expect(tally.servedWithoutRejectedUnits).toBeGreaterThan(ISOLATIONS_PER_WORKER);
+      expect(Object.keys(tally.haproxy)).toEqual(haproxyVersions.map(({ version }) => version));
+      for (const verdicts of Object.values(tally.haproxy)) {
+        expect(verdicts.acceptedByHaproxy + verdicts.refusedByApply).toBe(unique.size);
+        expect(verdicts.acceptedByHaproxy).toBeGreaterThan(RUNS / 10);
+        expect(verdicts.servedWithoutRejectedUnits).toBeGreaterThan(ISOLATIONS_PER_WORKER);
+      }
     },
     TIME_LIMIT,
   );
@@ -680,13 +697,13 @@ interface Worker {
 }
 
 /**
- * Puts one render through the real apply step (haproxy -c included) against a
+ * Puts one render through the real apply step (`haproxyBinary -c` included) against a
  * live baseline: it goes live whole, or it is refused and nothing changed.
  * A refused one is then bisected as a hook would: the units haproxy cannot
  * take are left out, never a good unit, and the rest goes live.
  */
-async function makeWorker(index: number): Promise<Worker> {
-  const base = join(root, `worker-${index}`);
+async function makeWorker(name: string, haproxyBinary: string): Promise<Worker> {
+  const base = join(root, `worker-${name}`);
   const paths: Paths = {
     haproxyConfig: join(base, "etc", "haproxy.cfg"),
     haproxyLib: join(base, "lib"),
@@ -713,7 +730,7 @@ async function makeWorker(index: number): Promise<Worker> {
       try {
         await applyPlan(
           { haproxyCfg: text, files: plan.files },
-          { paths, haproxyBinary: "haproxy", service, fileOwner: "haproxy" },
+          { paths, haproxyBinary, service, fileOwner: "haproxy" },
         );
       } catch (error) {
         // haproxy -c refused it: nothing went live, the managed files are back as they were.
@@ -737,7 +754,7 @@ async function makeWorker(index: number): Promise<Worker> {
 
   async function servedWithoutRejectedUnits(fuzz: FuzzCase): Promise<boolean> {
     const service = new RecordingService();
-    const environment = { paths, haproxyBinary: "haproxy", service, fileOwner: "haproxy" };
+    const environment = { paths, haproxyBinary, service, fileOwner: "haproxy" };
     const isolation = await isolateRejectedUnits(inputsOf(fuzz), haproxyProbe(environment));
     // Probing leaves the live state as it was.
     expect(await readFile(paths.haproxyConfig, "utf8")).toBe(baseline);
