@@ -52,3 +52,8 @@ export class ServiceConflictError extends Error {
     super(message);
   }
 }
+
+/** Something the configuration needs has not arrived yet (a certificate): unit waits, live config stays. */
+export class WaitingError extends Error {
+  override readonly name = "WaitingError";
+}

@@ -35,6 +35,8 @@ export interface HookInputs {
   readonly ingressUnits?: readonly RemoteUnit[];
   /** The certificates relation's certificate, chain and our key as one PEM. */
   readonly relationCertificatePem?: string;
+  /** A certificate for external_hostname was asked for and has not arrived yet. */
+  readonly awaitingCertificate?: boolean;
   /** The monitoring password to use when config says `changeme`. */
   readonly generatedMonitoringPassword?: string;
   /** Certificate and key PEM generated for `ssl_cert=SELFSIGNED`. */

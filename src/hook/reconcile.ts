@@ -8,12 +8,17 @@ import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
-import { ConfigError, ServiceConflictError, ValidationError } from "../errors.js";
+import { ConfigError, ServiceConflictError, ValidationError, WaitingError } from "../errors.js";
 import type { HookInputs } from "../inputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
 import type { SkippedUnit } from "../model/collectServices.js";
-import { type Plan, planConfiguration } from "../model/planConfiguration.js";
+import {
+  type Plan,
+  planConfiguration,
+  relationCertificatePath,
+} from "../model/planConfiguration.js";
+import { removeIfPresent } from "../system/managedFiles.js";
 import type { CliEntry } from "../monitoring/metricsSchedule.js";
 import type { Paths } from "../paths.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
@@ -38,6 +43,8 @@ export interface HookDeps {
   readonly host?: HostCommands;
   /** How the metrics schedule starts the CLI; defaults to this process's node and script. */
   readonly cli?: CliEntry;
+  /** The time, in ms since the epoch; absent, the system clock (certificate renewal). */
+  readonly now?: () => number;
 }
 
 export interface Outcome {
@@ -61,7 +68,7 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     deps.paths,
     await withGeneratedSecrets(deps.paths, read),
     providers,
-    Date.now(),
+    deps.now?.() ?? Date.now(),
   );
   for (const warning of certificate.warnings) await deps.tools.log("WARNING", warning);
   const { inputs } = certificate;
@@ -96,6 +103,10 @@ async function applyInputs(
     if (error instanceof ConfigError || error instanceof ServiceConflictError) {
       await tools.log("ERROR", `configuration not applied: ${error.message}`);
       return { status: "blocked", message: error.message };
+    }
+    if (error instanceof WaitingError) {
+      await tools.log("INFO", `configuration not applied yet: ${error.message}`);
+      return { status: "waiting", message: error.message };
     }
     throw error;
   }
@@ -168,6 +179,11 @@ async function applyInputs(
 
   // Served with every unit: nobody is suspect any more.
   if (rejected.length === 0) await forgetSuspectUnits(suspectUnitsFile(deps.paths));
+  // A certificate (and key) nothing refers to any more does not stay behind.
+  const certificateFile = relationCertificatePath(deps.paths.haproxyLib);
+  if (!plan.files.some((file) => file.path === certificateFile)) {
+    await removeIfPresent(certificateFile);
+  }
 
   const ports = planPortChanges(await tools.openedPorts(), [...plan.ports]);
   for (const port of ports.close) await tools.closePort(port);

@@ -10,7 +10,7 @@ import type { Paths } from "../paths.js";
 import {
   certificateRequestsValue,
   decideCertificate,
-  renewalTime,
+  renewalPending,
 } from "../relations/certificates/certificateLifecycle.js";
 import { readProviderCertificates } from "../relations/certificates/providerCertificates.js";
 import { UnitCertificateStore } from "../tls/unitCertificateStore.js";
@@ -37,9 +37,7 @@ export function certificateStore(paths: Paths): UnitCertificateStore {
 export async function renewalDue(paths: Paths, now: number): Promise<boolean> {
   const store = certificateStore(paths);
   const [held, sent] = await Promise.all([store.heldCertificate(), store.sentRequest()]);
-  if (held === undefined) return false;
-  const due = renewalTime(held);
-  return now >= due && (sent === undefined || sent.createdAt < due);
+  return held !== undefined && renewalPending(held, sent, now);
 }
 
 export async function withRelationCertificate(
@@ -87,7 +85,9 @@ export async function withRelationCertificate(
   return {
     inputs: {
       ...inputs,
-      ...(decision.held && { relationCertificatePem: decision.held.pem + key.pem }),
+      ...(decision.held
+        ? { relationCertificatePem: decision.held.pem + key.pem }
+        : hostname !== "" && { awaitingCertificate: true }),
     },
     request: {
       relationId: provider.relationId,

@@ -118,7 +118,7 @@ async function certificateRenewalDue(deps: HookDeps): Promise<boolean> {
     return false;
   }
   const { renewalDue } = await import("./relationCertificate.js");
-  return renewalDue(deps.paths, Date.now());
+  return renewalDue(deps.paths, deps.now?.() ?? Date.now());
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 // The pure heart of every hook: from everything the hook read to the
 // haproxy configuration, the files it refers to and the ports to open.
 import { type CharmConfig, parseCharmConfig } from "../config/charmConfig.js";
-import { ConfigError, ServiceConflictError } from "../errors.js";
+import { ConfigError, ServiceConflictError, WaitingError } from "../errors.js";
 import type { HookInputs } from "../inputs.js";
 import { type SkippedUnit, collectServices } from "./collectServices.js";
 import { InvalidField, checkLine } from "./fieldChecks.js";
@@ -21,7 +21,7 @@ import {
   prometheusExporterOptions,
 } from "./prometheusExporter.js";
 import { buildProxy, defaultCertificatePath } from "./proxyStanzas.js";
-import type { HaproxyConfig, ManagedFile, PlacedService } from "./types.js";
+import type { HaproxyConfig, ManagedFile, PlacedService, ProxyStanza } from "./types.js";
 import { externalHostname } from "../config/externalHostname.js";
 import {
   type IngressRequest,
@@ -71,12 +71,17 @@ export const MONITORING_SERVICE = "haproxy_monitoring";
 
 export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
   const charmConfig = parseCharmConfig(inputs.config);
-  const collection = collectServices(parseConfigServices(charmConfig), inputs.reverseproxy);
+  const configServices = parseConfigServices(charmConfig);
+  const collection = collectServices(configServices, inputs.reverseproxy);
 
   const hostname = externalHostname(charmConfig);
   const relationCertificate = hostname === "" ? undefined : inputs.relationCertificatePem;
   const certificateFile =
     relationCertificate === undefined ? undefined : relationCertificatePath(paths.haproxyLib);
+
+  if (charmConfig.ssl_cert === "" && certificateFile === undefined) {
+    assertNoDefaultCrts(configServices, inputs.awaitingCertificate === true ? hostname : undefined);
+  }
 
   const monitoring = monitoringService(charmConfig, inputs);
   const reserved = new Map(monitoring ? [[monitoring.port, MONITORING_SERVICE]] : []);
@@ -130,7 +135,10 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
           ? [monitoringUserlist(monitoringCredentials(charmConfig, inputs))]
           : []),
       ],
-      proxies: built.map((proxy) => proxy.stanza),
+      proxies: onceEachRouteBackend(
+        built.map((proxy) => proxy.stanza),
+        new Set(withIngress.routes.map((offer) => offer.route.name)),
+      ),
     },
     files: [
       ...defaultCertificateFiles(charmConfig, inputs, paths.haproxyLib),
@@ -153,6 +161,43 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     ingressTls: certificateFile !== undefined,
     externalHostname: hostname,
   };
+}
+
+// Without ssl_cert or the relation's certificate, DEFAULT names no file:
+// say what is missing rather than let haproxy fail to load it.
+function assertNoDefaultCrts(
+  services: readonly ParsedService[],
+  awaitedHostname: string | undefined,
+): void {
+  const needing = services.find((service) => service.crts?.some((crt) => crt.kind === "default"));
+  if (needing === undefined) return;
+  if (awaitedHostname !== undefined) {
+    throw new WaitingError(
+      `Waiting for a certificate for ${awaitedHostname} on the certificates relation`,
+    );
+  }
+  throw new ConfigError(
+    "services",
+    `service ${needing.name} lists DEFAULT in crts, but there is no default certificate: ` +
+      "set ssl_cert, or set external_hostname and relate a certificates provider",
+  );
+}
+
+// A route is served on 80 and on 443 by one backend, written once.
+function onceEachRouteBackend(
+  proxies: readonly ProxyStanza[],
+  routeNames: ReadonlySet<string>,
+): ProxyStanza[] {
+  const written = new Set<string>();
+  return proxies.map((proxy) => ({
+    ...proxy,
+    backends: proxy.backends.filter((backend) => {
+      if (!routeNames.has(backend.name)) return true;
+      if (written.has(backend.name)) return false;
+      written.add(backend.name);
+      return true;
+    }),
+  }));
 }
 
 function peeringMode(config: CharmConfig): PeeringMode {

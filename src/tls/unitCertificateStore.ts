@@ -63,11 +63,13 @@ export class UnitCertificateStore {
     const value = await this.readJson(this.certificateFile);
     return isObject(value) &&
       typeof value.hostname === "string" &&
+      typeof value.csr === "string" &&
       typeof value.pem === "string" &&
       typeof value.notBefore === "number" &&
       typeof value.notAfter === "number"
       ? {
           hostname: value.hostname,
+          csr: value.csr,
           pem: value.pem,
           notBefore: value.notBefore,
           notAfter: value.notAfter,

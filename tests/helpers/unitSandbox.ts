@@ -25,7 +25,12 @@ export interface UnitSandbox {
 
 export async function createUnitSandbox(
   tools: HookTools,
-  options: { readonly probePorts?: readonly number[]; readonly haproxyBinary?: string } = {},
+  options: {
+    readonly probePorts?: readonly number[];
+    readonly haproxyBinary?: string;
+    /** The hook's clock (certificate renewal); absent, the system's. */
+    readonly now?: () => number;
+  } = {},
 ): Promise<UnitSandbox> {
   const root = await mkdtemp(path.join(tmpdir(), "charm-unit-"));
   const paths: Paths = {
@@ -46,6 +51,7 @@ export async function createUnitSandbox(
     service: haproxy,
     haproxyBinary: options.haproxyBinary ?? "haproxy",
     fileOwner: "haproxy",
+    ...(options.now && { now: options.now }),
   };
   return {
     root,

@@ -18,6 +18,8 @@ export interface SentRequest {
 /** The certificate this unit serves, remembered between hooks (no key inside). */
 export interface HeldCertificate {
   readonly hostname: string;
+  /** The CSR it answered: a renewal is pending once another CSR went out. */
+  readonly csr: string;
   /** Leaf, then the chain without the leaf. */
   readonly pem: string;
   readonly notBefore: number;
@@ -45,6 +47,15 @@ const RENEW_AT = 0.9;
 
 export function renewalTime(certificate: Pick<HeldCertificate, "notBefore" | "notAfter">): number {
   return certificate.notBefore + RENEW_AT * (certificate.notAfter - certificate.notBefore);
+}
+
+/** Past 90 % of its validity, and the CSR out there is still the one it answered. */
+export function renewalPending(
+  held: HeldCertificate,
+  sent: SentRequest | undefined,
+  now: number,
+): boolean {
+  return now >= renewalTime(held) && (sent === undefined || sameRequest(sent.csr, held.csr));
 }
 
 export function decideCertificate(input: LifecycleInput): LifecycleDecision {
@@ -82,13 +93,13 @@ export function decideCertificate(input: LifecycleInput): LifecycleDecision {
     }
     held = {
       hostname,
+      csr: sent.csr,
       pem: certificateChain(entry),
       notBefore: Date.parse(leaf.validFrom),
       notAfter: Date.parse(leaf.validTo),
     };
   }
-  const renewalDue =
-    held !== undefined && now >= renewalTime(held) && sent.createdAt < renewalTime(held);
+  const renewalDue = held !== undefined && renewalPending(held, sent, now);
   return { ...(held && { held }), newRequest: revoked || renewalDue, warnings };
 }
 

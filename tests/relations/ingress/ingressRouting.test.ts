@@ -1,0 +1,281 @@
+// Ingress routes as haproxy serves them: the planner's configuration run by
+// a real haproxy (ports 80 and 443 moved to free loopback ports), real HTTP
+// servers standing for the requirer's units, real HTTP and TLS clients.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type IncomingHttpHeaders, type Server, createServer, request } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/inputs.js";
+import { planConfiguration } from "../../../src/model/planConfiguration.js";
+import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
+import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { TestCa, makeCsrWithKey } from "../../helpers/testCa.js";
+
+interface Seen {
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** A requirer unit: answers with its name and records what reached it. */
+interface Upstream {
+  readonly unit: string;
+  readonly host: string;
+  readonly port: number;
+  readonly seen: Seen[];
+  close(): Promise<void>;
+}
+
+/** Units of one application listen on one port, each at its own loopback address. */
+async function startUpstream(unit: string, host = "127.0.0.1", port = 0): Promise<Upstream> {
+  const seen: Seen[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push({ path: req.url ?? "", headers: req.headers });
+    res.writeHead(200, { "content-type": "text/plain", connection: "close" });
+    res.end(`${unit} ${req.url ?? ""}`);
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return {
+    unit,
+    host,
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly location?: string;
+}
+
+function get(port: number, urlPath: string, host = "localhost"): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: urlPath,
+        agent: false,
+        headers: { host, connection: "close" },
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            ...(res.headers.location && { location: res.headers.location }),
+          }),
+        );
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error("request timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function httpsGet(port: number, urlPath: string, host: string, ca: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        path: urlPath,
+        servername: host,
+        ca,
+        agent: false,
+        headers: { host, connection: "close" },
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error("request timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const shop: Upstream[] = [];
+let api: Upstream;
+let classic: Upstream;
+let ca: TestCa;
+let root: string;
+let haproxy: HaproxyProcess | undefined;
+let httpPort: number;
+let httpsPort: number;
+
+beforeAll(async () => {
+  const first = await startUpstream("shop/0", "127.0.0.2");
+  shop.push(first, await startUpstream("shop/1", "127.0.0.3", first.port));
+  api = await startUpstream("api/0");
+  classic = await startUpstream("web/0");
+  ca = TestCa.create();
+});
+
+afterAll(async () => {
+  await Promise.all([...shop, api, classic].map((upstream) => upstream.close()));
+  ca.cleanup();
+});
+
+afterEach(async () => {
+  await haproxy?.stop();
+  haproxy = undefined;
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+const ingressApp = (
+  relationId: string,
+  name: string,
+  upstreams: readonly Upstream[],
+  extra: Record<string, unknown> = {},
+): { app: RemoteApp; units: RemoteUnit[] } => ({
+  app: {
+    relationId,
+    app: name,
+    settings: Object.fromEntries(
+      Object.entries({ model: "test", name, port: upstreams[0]?.port ?? 1, ...extra }).map(
+        ([key, value]) => [key, JSON.stringify(value)],
+      ),
+    ),
+  },
+  units: upstreams.map((upstream, i) => ({
+    relationId,
+    unit: `${name}/${i}`,
+    settings: { host: JSON.stringify(upstream.host) },
+  })),
+});
+
+/** Plans, renders and runs haproxy with 80 and 443 moved to free loopback ports. */
+async function serve(
+  config: Record<string, unknown>,
+  apps: readonly { app: RemoteApp; units: RemoteUnit[] }[],
+  extra: Partial<HookInputs> = {},
+): Promise<string> {
+  root = await mkdtemp(path.join(tmpdir(), "ingress-routing-"));
+  const paths = { haproxyLib: path.join(root, "lib"), haproxyRun: path.join(root, "run") };
+  await mkdir(paths.haproxyLib);
+  await mkdir(paths.haproxyRun);
+  const plan = planConfiguration(
+    {
+      unitName: "haproxy/0",
+      privateAddress: "127.0.0.1",
+      publicAddress: "127.0.0.1",
+      config: { services: "", ...config },
+      reverseproxy: [],
+      peers: [],
+      ingressApps: apps.map((entry) => entry.app),
+      ingressUnits: apps.flatMap((entry) => entry.units),
+      ...extra,
+    },
+    paths,
+  );
+  for (const file of plan.files) {
+    await mkdir(path.dirname(file.path), { recursive: true });
+    await writeFile(file.path, file.content, { mode: file.mode });
+  }
+  httpPort = await findFreePort();
+  httpsPort = await findFreePort();
+  const text = renderHaproxyConfig(plan.config)
+    .replaceAll("0.0.0.0:80\n", `127.0.0.1:${httpPort}\n`)
+    .replaceAll("0.0.0.0:80 ", `127.0.0.1:${httpPort} `)
+    .replaceAll("0.0.0.0:443 ", `127.0.0.1:${httpsPort} `);
+  const configFile = path.join(root, "haproxy.cfg");
+  await writeFile(configFile, text);
+  haproxy = new HaproxyProcess({
+    configFile,
+    pidFile: path.join(root, "haproxy.pid"),
+    probePorts: [httpPort],
+  });
+  await haproxy.start();
+  return text;
+}
+
+describe("ingress routes through a real haproxy", () => {
+  it("sends /<model>-<app> and what is below it to the application's units, and nothing else", async () => {
+    await serve({}, [ingressApp("ingress:1", "shop", shop), ingressApp("ingress:2", "api", [api])]);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => get(httpPort, "/test-shop/cart?item=1")),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array(6).fill(200));
+    // Both units serve, and the path reaches them whole (no strip-prefix).
+    expect(new Set(answers.map((answer) => answer.body))).toEqual(
+      new Set(["shop/0 /test-shop/cart?item=1", "shop/1 /test-shop/cart?item=1"]),
+    );
+    expect((await get(httpPort, "/test-shop")).body).toMatch(/^shop\/\d \/test-shop$/);
+    expect((await get(httpPort, "/test-api/v1")).body).toBe("api/0 /test-api/v1");
+    // A longer name that merely starts with the prefix is not the route.
+    expect((await get(httpPort, "/test-shopping")).status).toBe(503);
+    expect((await get(httpPort, "/")).status).toBe(503);
+  });
+
+  it("strips the prefix when asked, and tells the unit what it was", async () => {
+    await serve({}, [ingressApp("ingress:1", "api", [api], { "strip-prefix": true })]);
+    expect((await get(httpPort, "/test-api/v1/items?x=2")).body).toBe("api/0 /v1/items?x=2");
+    expect((await get(httpPort, "/test-api")).body).toBe("api/0 /");
+    const last = api.seen.at(-1);
+    expect(last?.headers["x-forwarded-prefix"]).toBe("/test-api");
+    expect(last?.headers["x-forwarded-proto"]).toBe("http");
+    expect(last?.headers["x-forwarded-for"]).toBe("127.0.0.1");
+  });
+
+  it("answers only for external_hostname's Host header when it is set", async () => {
+    await serve({ external_hostname: "shop.example.com" }, [ingressApp("ingress:1", "api", [api])]);
+    expect((await get(httpPort, "/test-api/", "shop.example.com")).status).toBe(200);
+    expect((await get(httpPort, "/test-api/", "SHOP.example.com:80")).status).toBe(200);
+    expect((await get(httpPort, "/test-api/", "other.example.com")).status).toBe(503);
+  });
+
+  it("shares port 80 with a classic service: routes go to ingress, the rest to the service", async () => {
+    await serve(
+      {
+        services: `- {service_name: web, service_host: 0.0.0.0, service_port: 80, service_options: [mode http], servers: [[web-0, 127.0.0.1, ${classic.port}, check]]}`,
+      },
+      [ingressApp("ingress:1", "api", [api])],
+    );
+    expect((await get(httpPort, "/test-api/x")).body).toBe("api/0 /test-api/x");
+    expect((await get(httpPort, "/anything")).body).toBe("web/0 /anything");
+  });
+
+  it("checks the units' health on the path and interval they ask for", async () => {
+    const text = await serve({}, [
+      ingressApp("ingress:1", "api", [api], {
+        healthcheck_params: { path: "/healthz", interval: "1s", timeout: "1s" },
+      }),
+    ]);
+    expect(text).toContain("timeout check 1s");
+    const deadline = Date.now() + 5000;
+    while (!api.seen.some((seen) => seen.path === "/healthz") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(api.seen.map((seen) => seen.path)).toContain("/healthz");
+  });
+
+  it("serves HTTPS with the relation's certificate and redirects plain HTTP when asked", async () => {
+    const { csr, key } = makeCsrWithKey("shop.example.com");
+    const certificate = ca.sign(csr);
+    await serve(
+      { external_hostname: "shop.example.com" },
+      [ingressApp("ingress:1", "api", [api], { "redirect-https": true })],
+      { relationCertificatePem: certificate + ca.certificate + key },
+    );
+    const secure = await httpsGet(httpsPort, "/test-api/x", "shop.example.com", ca.certificate);
+    expect(secure).toEqual({ status: 200, body: "api/0 /test-api/x" });
+    expect(api.seen.at(-1)?.headers["x-forwarded-proto"]).toBe("https");
+    const plain = await get(httpPort, "/test-api/x?y=1", "shop.example.com");
+    expect(plain.status).toBe(308);
+    expect(plain.location).toBe("https://shop.example.com/test-api/x?y=1");
+  });
+});
