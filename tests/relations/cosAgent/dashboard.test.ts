@@ -2,7 +2,11 @@
 // variables and a filter on them in every query. Its metric names are checked
 // against a real haproxy in exporterMetrics.test.ts.
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { execa } from "execa";
 
 import yaml from "js-yaml";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -105,6 +109,28 @@ describe("haproxy-dashboard.json", () => {
           expect(filters, metric).toContain("proxy=~$backend");
         }
       }
+    }
+  });
+
+  it("queries only valid PromQL (promtool, with Grafana's variables filled in)", async () => {
+    const exprs = graphs()
+      .flatMap((panel) => panel.targets ?? [])
+      .map((target) =>
+        target.expr.replaceAll("$__rate_interval", "5m").replace(/\$[a-z_]+/g, ".*"),
+      );
+    // Each query as a recording rule: promtool parses every expression of a rule file.
+    const rules = {
+      groups: [{ name: "dashboard", rules: exprs.map((expr, i) => ({ record: `q${i}`, expr })) }],
+    };
+    const dir = await mkdtemp(join(tmpdir(), "cos-agent-dashboard-"));
+    try {
+      const file = join(dir, "queries.yaml");
+      await writeFile(file, JSON.stringify(rules));
+      const result = await execa("promtool", ["check", "rules", file], { reject: false });
+      expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toContain(`SUCCESS: ${exprs.length} rules found`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
