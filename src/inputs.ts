@@ -27,14 +27,17 @@ export interface HookInputs {
   readonly reverseproxy: readonly RemoteUnit[];
   /** Other haproxy units on `peer`. */
   readonly peers: readonly RemoteUnit[];
-  /** JUJU_MODEL_NAME. */
+  /** JUJU_MODEL_NAME and JUJU_MODEL_UUID. */
   readonly modelName?: string;
+  readonly modelUuid?: string;
   /** Applications related on `ingress`, with their bags. */
   readonly ingressApps?: readonly RemoteApp[];
   /** Their units' bags (`host`, `ip`). */
   readonly ingressUnits?: readonly RemoteUnit[];
   /** The certificates relation's certificate, chain and our key as one PEM. */
   readonly relationCertificatePem?: string;
+  /** A cos-agent subordinate is related: haproxy serves its exporter on loopback. */
+  readonly cosAgent?: boolean;
   /** A certificate for external_hostname was asked for and has not arrived yet. */
   readonly awaitingCertificate?: boolean;
   /** The monitoring password to use when config says `changeme`. */

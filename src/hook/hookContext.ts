@@ -10,6 +10,8 @@ export interface HookContext {
   readonly remoteApp?: string;
   /** JUJU_MODEL_NAME: ingress routes are named after the requirer's model. */
   readonly modelName?: string;
+  /** JUJU_MODEL_UUID: part of the names of the alert rules published on cos-agent. */
+  readonly modelUuid?: string;
 }
 
 /** The relation event a hook is about, for reading only what changed. */
@@ -39,6 +41,7 @@ export function hookContextFromEnv(
   const departingUnit = optional("JUJU_DEPARTING_UNIT");
   const remoteApp = optional("JUJU_REMOTE_APP");
   const modelName = optional("JUJU_MODEL_NAME");
+  const modelUuid = optional("JUJU_MODEL_UUID");
   return {
     hookName,
     unitName: optional("JUJU_UNIT_NAME") ?? "haproxy/0",
@@ -47,5 +50,6 @@ export function hookContextFromEnv(
     ...(departingUnit !== undefined && { departingUnit }),
     ...(remoteApp !== undefined && { remoteApp }),
     ...(modelName !== undefined && { modelName }),
+    ...(modelUuid !== undefined && { modelUuid }),
   };
 }

@@ -57,7 +57,10 @@ export async function publishAll(
   plan: Plan,
   scope: PublishScope = { modern: true },
 ): Promise<void> {
-  if (scope.modern) await publishIngressUrls(tools, relations, inputs, plan);
+  if (scope.modern) {
+    await publishIngressUrls(tools, relations, inputs, plan);
+    await publishCosAgent(tools, relations, inputs);
+  }
   await publishToReverseproxy(tools, inputs, await relations.relationIds("reverseproxy"));
 
   const ownServices = servicesYaml(plan.ownServices);
@@ -77,6 +80,25 @@ export async function publishAll(
       ...websiteEndpoint(plan.services, requested, inputs.privateAddress),
       all_services: servedServices,
     });
+  }
+}
+
+/**
+ * Each unit's `config` for its cos-agent subordinate: the scrape job, alert
+ * rules and dashboard. Written only when it differs from what the bag holds.
+ */
+async function publishCosAgent(
+  tools: HookTools,
+  relations: RelationData,
+  inputs: HookInputs,
+): Promise<void> {
+  const relationIds = await relations.relationIds("cos-agent");
+  if (relationIds.length === 0) return;
+  const { cosAgentDocument } = await import("../relations/cosAgent/cosAgentDocument.js");
+  const document = cosAgentDocument(inputs);
+  for (const relationId of relationIds) {
+    const current = await tools.relationGet(relationId, inputs.unitName);
+    if (current.config !== document) await tools.relationSet(relationId, { config: document });
   }
 }
 

@@ -9,16 +9,25 @@ export async function readInputs(
   relations: RelationData,
   context: HookContext,
 ): Promise<HookInputs> {
-  const [config, reverseproxy, peers, ingressApps, ingressUnits, privateAddress, publicAddress] =
-    await Promise.all([
-      tools.configGet(),
-      relations.units("reverseproxy"),
-      relations.units("peer"),
-      relations.apps("ingress"),
-      relations.units("ingress"),
-      tools.unitGet("private-address"),
-      tools.unitGet("public-address"),
-    ]);
+  const [
+    config,
+    reverseproxy,
+    peers,
+    ingressApps,
+    ingressUnits,
+    cosAgentIds,
+    privateAddress,
+    publicAddress,
+  ] = await Promise.all([
+    tools.configGet(),
+    relations.units("reverseproxy"),
+    relations.units("peer"),
+    relations.apps("ingress"),
+    relations.units("ingress"),
+    relations.relationIds("cos-agent"),
+    tools.unitGet("private-address"),
+    tools.unitGet("public-address"),
+  ]);
   return {
     unitName: context.unitName,
     privateAddress,
@@ -27,8 +36,10 @@ export async function readInputs(
     reverseproxy,
     peers,
     ...(context.modelName !== undefined && { modelName: context.modelName }),
+    ...(context.modelUuid !== undefined && { modelUuid: context.modelUuid }),
     ingressApps,
     ingressUnits,
+    cosAgent: cosAgentIds.length > 0,
   };
 }
 

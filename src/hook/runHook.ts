@@ -25,7 +25,7 @@ const RECONCILING_HOOKS = new Set([
   "peer-relation-broken",
   "website-relation-joined",
   "website-relation-changed",
-  ...["ingress", "certificates"].flatMap((endpoint) =>
+  ...["ingress", "certificates", "cos-agent"].flatMap((endpoint) =>
     ["joined", "changed", "departed", "broken"].map((kind) => `${endpoint}-relation-${kind}`),
   ),
 ]);

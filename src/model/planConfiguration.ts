@@ -30,6 +30,11 @@ import {
 } from "../relations/ingress/ingressRequirers.js";
 import { type RouteOffer, placeIngress } from "../relations/ingress/ingressPlacement.js";
 import { ingressRoute } from "../relations/ingress/ingressRoutes.js";
+import {
+  COS_AGENT_EXPORTER_PORT,
+  COS_AGENT_LISTENER_NAME,
+  exporterListener,
+} from "../relations/cosAgent/exporterListener.js";
 
 export interface PlanPaths {
   readonly haproxyLib: string;
@@ -112,7 +117,10 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
       ? applyActivePassive(placement.services, inputs)
       : placement.services;
   const listeners = [...(monitoring ? [monitoring] : []), ...served];
-  assertDistinctPorts(listeners);
+  assertDistinctPorts([
+    ...listeners,
+    ...(inputs.cosAgent ? [{ name: COS_AGENT_LISTENER_NAME, port: COS_AGENT_EXPORTER_PORT }] : []),
+  ]);
 
   const context = {
     unitName: inputs.unitName,
@@ -135,10 +143,13 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
           ? [monitoringUserlist(monitoringCredentials(charmConfig, inputs))]
           : []),
       ],
-      proxies: onceEachRouteBackend(
-        built.map((proxy) => proxy.stanza),
-        new Set(withIngress.routes.map((offer) => offer.route.name)),
-      ),
+      proxies: [
+        ...onceEachRouteBackend(
+          built.map((proxy) => proxy.stanza),
+          new Set(withIngress.routes.map((offer) => offer.route.name)),
+        ),
+        ...(inputs.cosAgent ? [exporterProxy()] : []),
+      ],
     },
     files: [
       ...defaultCertificateFiles(charmConfig, inputs, paths.haproxyLib),
@@ -211,8 +222,19 @@ function peeringMode(config: CharmConfig): PeeringMode {
   return mode;
 }
 
+// The cos-agent subordinate scrapes this loopback listener; it opens no Juju port.
+function exporterProxy(): ProxyStanza {
+  const listener = exporterListener();
+  return {
+    frontend: { name: listener.name, bind: listener.bind, options: listener.options },
+    backends: [],
+  };
+}
+
 // Peering moves services one port up, where another service may already be.
-function assertDistinctPorts(services: readonly PlacedService[]): void {
+function assertDistinctPorts(
+  services: readonly { readonly name: string; readonly port: number }[],
+): void {
   const byPort = new Map<number, string>();
   for (const service of services) {
     const other = byPort.get(service.port);

@@ -103,7 +103,8 @@ export interface FrontendStanza {
   readonly name: string;
   /** `host:port` followed by any bind parameters (`ssl crt ...`). */
   readonly bind: string;
-  readonly defaultBackend: string;
+  /** Absent: the frontend answers itself (the exporter listener). */
+  readonly defaultBackend?: string;
   readonly options: readonly string[];
 }
 

@@ -119,6 +119,7 @@ describe("metadata.yaml", () => {
     ["peers", "peer", "haproxy-peer", undefined],
     ["requires", "certificates", "tls-certificates", undefined],
     ["provides", "ingress", "ingress", undefined],
+    ["provides", "cos-agent", "cos_agent", undefined],
   ] as const)("%s %s (interface %s, scope %s)", (role, name, iface, scope) => {
     const endpoint = metadata[role]?.[name];
     expect(endpoint?.interface).toBe(iface);
@@ -129,10 +130,11 @@ describe("metadata.yaml", () => {
     expect(metadata.requires?.certificates).toMatchObject({ limit: 1, optional: true });
   });
 
-  it("has no endpoints beyond the legacy contract and today's certificates and ingress", () => {
+  it("has no endpoints beyond the legacy contract and today's certificates, ingress and cos-agent", () => {
     expect(ENDPOINTS.sort()).toEqual(
       [
         "certificates",
+        "cos-agent",
         "ingress",
         "local-monitors",
         "munin",

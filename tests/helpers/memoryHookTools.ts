@@ -62,7 +62,9 @@ export class MemoryHookTools implements HookTools {
   }
   async relationGet(relationId: string, unit: string): Promise<RelationSettings> {
     this.calls++;
-    return { ...(this.remote.get(relationId)?.get(unit) ?? {}) };
+    // A unit that is not a remote one is this unit: its own settings, as Juju answers.
+    const remote = this.remote.get(relationId)?.get(unit);
+    return { ...(remote ?? (unit.startsWith("haproxy/") ? this.local.get(relationId) : {}) ?? {}) };
   }
   async relationSet(relationId: string, settings: Readonly<Record<string, string>>): Promise<void> {
     this.calls++;
