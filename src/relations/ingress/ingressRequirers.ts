@@ -3,6 +3,8 @@
 // bag (model, name, port, options), each unit its own `host` and `ip`; every
 // value is JSON text. A bag that does not validate leaves that application
 // out, named with the field, and everything else is served.
+import { isIP } from "node:net";
+
 import type { RemoteApp, RemoteUnit } from "../../inputs.js";
 import type { RelationSettings } from "../../juju/hookTools.js";
 import { InvalidField, describe } from "../../model/fieldChecks.js";
@@ -60,10 +62,11 @@ export interface IngressRequests {
 
 // Juju model and application names.
 const JUJU_NAME = /^[a-z0-9-]{1,63}$/;
-// Host names and addresses: no spaces, no line breaks, nothing haproxy would split on.
-const HOST = /^[A-Za-z0-9_.:%[\]-]{1,255}$/;
+// DNS names: letters, digits, "-" and "_" in dot-separated labels.
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?$/;
 const TIME = /^\d{1,9}(us|ms|s|m|h|d)?$/;
-const PATH = /^\/[\x21-\x7e]{0,1023}$/;
+// A URL path and query, without what haproxy would read as quotes, escapes or a comment.
+const PATH = /^\/[A-Za-z0-9._~!$&()*+,;=:@%/?-]{0,1023}$/;
 
 export function readIngressRequests(
   apps: readonly RemoteApp[],
@@ -185,11 +188,14 @@ function upstreamScheme(value: unknown): UpstreamScheme {
   throw new InvalidField("scheme", `${describe(value)} is not http, https or h2c`);
 }
 
+/** An IP address (IPv6 bracketed, as haproxy reads it before a port) or a DNS name. */
 function hostValue(value: unknown, key: string): string {
-  if (typeof value !== "string" || !HOST.test(value)) {
-    throw new InvalidField(key, `${describe(value)} is not a host name or IP address`);
+  if (typeof value === "string") {
+    const bare = value.startsWith("[") && value.endsWith("]") ? value.slice(1, -1) : value;
+    if (isIP(bare) === 6) return `[${bare}]`;
+    if (isIP(bare) === 4 || HOST_NAME.test(value)) return value;
   }
-  return value;
+  throw new InvalidField(key, `${describe(value)} is not a host name or IP address`);
 }
 
 function timeValue(value: unknown, key: string, fallback: string): string {

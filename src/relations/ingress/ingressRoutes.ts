@@ -1,6 +1,8 @@
 // Turns ingress requests into haproxy routes: one backend per application,
 // reached at `/<model>-<name>` (and only for external_hostname's Host
 // header when it is set), one server per unit.
+import { isIP } from "node:net";
+
 import type { HttpRoute, ServerSpec } from "../../model/types.js";
 import { unitSlug } from "../../model/unitNames.js";
 import type { IngressRequest } from "./ingressRequirers.js";
@@ -29,7 +31,11 @@ export function ingressRoute(request: IngressRequest, context: RouteContext): Ht
       name: unitSlug(unit.unit),
       address: unit.address,
       port: String(request.port),
-      options: serverOptions(request),
+      options: [
+        ...serverOptions(request),
+        // A name haproxy cannot resolve must not stop it from starting: that server waits, down.
+        ...(isIP(unit.address.replace(/^\[|\]$/g, "")) === 0 ? ["init-addr last,libc,none"] : []),
+      ],
     })),
   };
 }
