@@ -1,8 +1,8 @@
 // `npm run bench`: what a hook costs as a relation grows. In the local model
 // (the packed charm, real hook tools, real haproxy), N units of an
-// application join `reverseproxy` one at a time; for the N-th join it reports
-// the relation-changed hook's wall time and hook-tool calls, and the total
-// hook time of all N joins. Then the cost of a no-op update-status, of
+// application join `reverseproxy` one at a time, then N units of another
+// join `ingress`; for the N-th join it reports the relation-changed hook's
+// wall time and hook-tool calls, and the total hook time of all N joins. Then the cost of a no-op update-status, of
 // rendering 1,000 servers, and of `haproxy -c` on that configuration.
 // Figures go to stdout and to bench/results.md.
 //
@@ -24,7 +24,10 @@ const sizes = process.argv
   .filter((n) => n > 0);
 const joinCounts = sizes.length > 0 ? sizes : [10, 100, 500];
 
+type Endpoint = "reverseproxy" | "ingress";
+
 interface JoinFigures {
+  readonly endpoint: Endpoint;
   readonly units: number;
   readonly lastHookMs: number;
   readonly lastHookToolCalls: number;
@@ -43,16 +46,27 @@ function timeMs(action: () => void): number {
 async function joins(
   charmFile: string,
   units: number,
+  endpoint: Endpoint,
 ): Promise<{ joins: JoinFigures; updateStatusMs: number }> {
   const model = await LocalModel.create({ name: `bench-${units}`, hookTimeoutMs: 120_000 });
   try {
     await model.deploy(charmFile);
-    await model.deployScripted("app", {
-      units: 0,
-      endpoints: { website: { interface: "http", role: "provides" } },
-      unitSettings: () => ({ port: "80" }),
-    });
-    await model.integrate("app:website", "haproxy:reverseproxy");
+    if (endpoint === "reverseproxy") {
+      await model.deployScripted("app", {
+        units: 0,
+        endpoints: { website: { interface: "http", role: "provides" } },
+        unitSettings: () => ({ port: "80" }),
+      });
+      await model.integrate("app:website", "haproxy:reverseproxy");
+    } else {
+      await model.deployScripted("app", {
+        units: 0,
+        endpoints: { ingress: { interface: "ingress", role: "requires" } },
+        unitSettings: (unit) => ({ host: JSON.stringify(unit.address) }),
+      });
+      const id = await model.integrate("app:ingress", "haproxy:ingress");
+      await model.setRelationData("app", id, { model: '"bench"', name: '"app"', port: "80" });
+    }
     const haproxy = model.requireUnit("haproxy/0");
     const firstRun = haproxy.hookRuns.length;
     let lastContextCalls = 0;
@@ -62,16 +76,16 @@ async function joins(
       // Context ids name the unit and hook: haproxy/0-reverseproxy-relation-changed-<n>.
       const calls = model.toolCalls
         .slice(callsBefore)
-        .filter((call) => call.context.startsWith("haproxy/0-reverseproxy-relation-changed-"));
+        .filter((call) => call.context.startsWith(`haproxy/0-${endpoint}-relation-changed-`));
       const lastContext = calls.at(-1)?.context;
       lastContextCalls = calls.filter((call) => call.context === lastContext).length;
       if (joined % 50 === 0) process.stderr.write(`  ${joined}/${units} units joined\n`);
     }
     const runs = haproxy.hookRuns
       .slice(firstRun)
-      .filter((run) => run.hook.startsWith("reverseproxy-relation-"));
+      .filter((run) => run.hook.startsWith(`${endpoint}-relation-`));
     const last = runs.at(-1);
-    if (last?.hook !== "reverseproxy-relation-changed" || last.exitCode !== 0) {
+    if (last?.hook !== `${endpoint}-relation-changed` || last.exitCode !== 0) {
       throw new Error(`the last hook was ${last?.hook} (exit ${last?.exitCode}): ${last?.output}`);
     }
     const updateStatus: number[] = [];
@@ -81,6 +95,7 @@ async function joins(
     }
     return {
       joins: {
+        endpoint,
         units,
         lastHookMs: last.durationMs,
         lastHookToolCalls: lastContextCalls,
@@ -134,30 +149,33 @@ const charm = packCharm();
 try {
   const results: JoinFigures[] = [];
   let updateStatusMs = NaN;
-  for (const units of joinCounts) {
-    process.stderr.write(`joining ${units} units...\n`);
-    const figures = await joins(charm.file, units);
-    results.push(figures.joins);
-    updateStatusMs = figures.updateStatusMs;
+  for (const endpoint of ["reverseproxy", "ingress"] as const) {
+    for (const units of joinCounts) {
+      process.stderr.write(`joining ${units} units on ${endpoint}...\n`);
+      const figures = await joins(charm.file, units, endpoint);
+      results.push(figures.joins);
+      if (endpoint === "reverseproxy") updateStatusMs = figures.updateStatusMs;
+    }
   }
   const { renderMs, checkMs } = renderAndCheck(1000);
-  const first = results[0];
-  const largest = results.at(-1);
+  const reverseproxy = results.filter((r) => r.endpoint === "reverseproxy");
+  const first = reverseproxy[0];
+  const largest = reverseproxy.at(-1);
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${execFileSync("nproc").toString().trim()} cores with \`npm run bench\` (load average ${loadavg()[0]?.toFixed(1)} at the end).`,
     "",
-    "| units joined (N) | relation-changed of the N-th unit | hook-tool calls in it | all N joins, total hook time |",
-    "| ---: | ---: | ---: | ---: |",
+    "| relation | units joined (N) | relation-changed of the N-th unit | hook-tool calls in it | all N joins, total hook time |",
+    "| --- | ---: | ---: | ---: | ---: |",
     ...results.map(
       (r) =>
-        `| ${r.units} | ${r.lastHookMs.toFixed(0)} ms | ${r.lastHookToolCalls} | ${r.totalHookSeconds.toFixed(1)} s |`,
+        `| ${r.endpoint} | ${r.units} | ${r.lastHookMs.toFixed(0)} ms | ${r.lastHookToolCalls} | ${r.totalHookSeconds.toFixed(1)} s |`,
     ),
     "",
     "| what | figure |",
     "| --- | ---: |",
     ...(first && largest && largest !== first
       ? [
-          `| N-th hook time, largest N / smallest N | ${(largest.lastHookMs / first.lastHookMs).toFixed(2)} |`,
+          `| reverseproxy: N-th hook time, largest N / smallest N | ${(largest.lastHookMs / first.lastHookMs).toFixed(2)} |`,
         ]
       : []),
     `| no-op update-status (median of 7) | ${updateStatusMs.toFixed(0)} ms |`,
