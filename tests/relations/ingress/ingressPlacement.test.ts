@@ -1,0 +1,101 @@
+// Where ingress routes go beside the classic services, and the clashes that
+// block the unit, through the planner with real `haproxy -c` on the result.
+import { describe, expect, it } from "vitest";
+
+import { ServiceConflictError } from "../../../src/errors.js";
+import type { HookInputs } from "../../../src/inputs.js";
+import { planConfiguration } from "../../../src/model/planConfiguration.js";
+import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
+import { makeCertificate } from "../../helpers/certificates.js";
+
+const paths = { haproxyLib: "/var/lib/haproxy", haproxyRun: "/run/haproxy" };
+const certificate = makeCertificate("shop.example.com");
+
+function inputs(services: string, extra: Partial<HookInputs> = {}): HookInputs {
+  return {
+    unitName: "haproxy/0",
+    privateAddress: "10.0.0.1",
+    publicAddress: "203.0.113.1",
+    config: { services, external_hostname: "shop.example.com" },
+    reverseproxy: [],
+    peers: [],
+    ingressApps: [
+      {
+        relationId: "ingress:4",
+        app: "api",
+        settings: { model: '"prod"', name: '"api"', port: "8080" },
+      },
+    ],
+    ingressUnits: [{ relationId: "ingress:4", unit: "api/0", settings: { host: '"10.4.0.1"' } }],
+    ...extra,
+  };
+}
+
+const classic = (port: number, options: string, crts = "") =>
+  `- {service_name: web, service_host: 0.0.0.0, service_port: ${port}, service_options: [${options}]${crts}, servers: [[web-0, 10.1.0.1, 8000, check]]}`;
+
+describe("ingress beside the classic services", () => {
+  it.each([
+    [
+      "a classic service in tcp mode on port 80",
+      inputs(classic(80, "mode tcp")),
+      "ingress needs port 80 for HTTP, but service web serves it in tcp mode",
+    ],
+    [
+      "a classic service on 443 without TLS while ingress needs 443 with TLS",
+      inputs(classic(443, "mode http"), { relationCertificatePem: certificate.pem }),
+      "ingress needs port 443 for HTTPS, but service web serves it without TLS",
+    ],
+  ])("blocks on %s, naming both", (_, given, message) => {
+    let thrown: unknown;
+    try {
+      planConfiguration(given, paths);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ServiceConflictError);
+    expect((thrown as Error).message).toBe(message);
+  });
+
+  it("adds the routes to a classic TLS service on 443, with the relation's certificate beside its own", () => {
+    const plan = planConfiguration(
+      inputs(classic(443, "mode http", ", crts: [DEFAULT]"), {
+        config: {
+          services: classic(443, "mode http", ", crts: [DEFAULT]"),
+          external_hostname: "shop.example.com",
+          ssl_cert: certificate.base64Certificate,
+          ssl_key: certificate.base64Key,
+        },
+        relationCertificatePem: certificate.pem,
+      }),
+      paths,
+    );
+    const text = renderHaproxyConfig(plan.config);
+    expect(text).toContain(
+      "bind 0.0.0.0:443 ssl crt /var/lib/haproxy/default.pem crt /var/lib/haproxy/certificates-relation.pem ssl-min-ver TLSv1.2",
+    );
+    expect(text).toMatch(
+      /default_backend web\n(?:.*\n)*? {4}use_backend prod-api if ingress_host_0 ingress_prod-api\n/,
+    );
+    expect(plan.ports).toEqual([80, 443]);
+    expect(plan.ingressTls).toBe(true);
+  });
+
+  it("leaves out an application whose backend name a classic service already has", () => {
+    const plan = planConfiguration(
+      inputs(
+        "- {service_name: prod-api, service_port: 8081, servers: [[x, 10.1.0.1, 8000, check]]}",
+      ),
+      paths,
+    );
+    expect(plan.skippedApps).toEqual([
+      {
+        relationId: "ingress:4",
+        app: "api",
+        reason: "its backend name prod-api is already a service or backend of haproxy's",
+        invalid: true,
+      },
+    ]);
+    expect(plan.ingress).toEqual([]);
+  });
+});
