@@ -56,6 +56,7 @@ APT::Architectures { "$arch"; };
 APT::Install-Recommends "false";
 Acquire::Languages "none";
 Acquire::GzipIndexes "true";
+Acquire::Retries "3";
 EOF
 export APT_CONFIG="$apt_dir/apt.conf"
 
