@@ -689,8 +689,12 @@ describe("hostile and broken input", () => {
   );
 });
 
-/** Each bisection costs up to 64 `haproxy -c` runs: a sample of the refused renders gets one. */
-const ISOLATIONS_PER_WORKER = 25;
+/**
+ * Each bisection costs up to 64 `haproxy -c` runs: a sample of the refused renders gets one.
+ * The sample is shared out among the haproxy versions, which keeps the run's length close to
+ * one version's while every render still goes through each version's apply step.
+ */
+const ISOLATIONS_PER_WORKER = Math.ceil(25 / haproxyVersions.length);
 
 interface Worker {
   judge(fuzz: FuzzCase): Promise<"accepted" | "refused" | "served without rejected units">;
