@@ -48,17 +48,6 @@ export interface CharmConfig {
   readonly peering_mode: string;
 }
 
-export const DEFAULT_BIND_CIPHERS =
-  "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:" +
-  "ECDHE-ECDSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DHE-DSS-AES128-GCM-SHA256:" +
-  "kEDH+AESGCM:ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA:" +
-  "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES256-SHA384:" +
-  "ECDHE-RSA-AES256-SHA:ECDHE-ECDSA-AES256-SHA:DHE-RSA-AES128-SHA256:!DHE-RSA-AES128-SHA:" +
-  "DHE-DSS-AES128-SHA256:DHE-RSA-AES256-SHA256:DHE-DSS-AES256-SHA:!DHE-RSA-AES256-SHA:" +
-  "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA:" +
-  "AES:!CAMELLIA:DES-CBC3-SHA:!aNULL:!eNULL:!EXPORT:!DES:!RC4:!MD5:!PSK:!aECDH:" +
-  "!EDH-DSS-DES-CBC3-SHA:!EDH-RSA-DES-CBC3-SHA:!KRB5-DES-CBC3-SHA";
-
 export const DEFAULT_SERVICES = `- service_name: haproxy_service
   service_host: "0.0.0.0"
   service_port: 80
@@ -78,7 +67,9 @@ export const CONFIG_DEFAULTS: CharmConfig = {
   global_spread_checks: 0,
   global_stats_socket: false,
   global_default_dh_param: 2048,
-  global_default_bind_ciphers: DEFAULT_BIND_CIPHERS,
+  // Empty: the charm's recommendation (model/globalSections.ts), so that a
+  // refresh from the classic charm replaces its 2016 list where nobody set one.
+  global_default_bind_ciphers: "",
   global_default_bind_options: "",
   default_log: "global",
   default_mode: "http",

@@ -162,6 +162,7 @@ function bindLine(host: string, port: number, allCrtPaths: readonly string[]): s
   const address = `${host}:${port}`;
   const crtPaths = [...new Set(allCrtPaths)];
   if (crtPaths.length === 0) return address;
-  // SSLv3 and TLS 1.0/1.1 are broken; nothing below TLS 1.2 is offered.
-  return `${address} ssl ${crtPaths.map((path) => `crt ${path}`).join(" ")} ssl-min-ver TLSv1.2`;
+  // The TLS versions and ciphers come from the global ssl-default-bind-*
+  // lines: anything set here would override the operator's choice there.
+  return `${address} ssl ${crtPaths.map((path) => `crt ${path}`).join(" ")}`;
 }

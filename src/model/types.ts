@@ -80,6 +80,8 @@ export interface GlobalSection {
   readonly spreadChecks: number;
   readonly dhParam: number;
   readonly bindCiphers: string;
+  /** TLS 1.3 suites (`ssl-default-bind-ciphersuites`). */
+  readonly bindCiphersuites?: string;
   readonly bindOptions?: string;
   /** Complete `stats socket` arguments, one line each. */
   readonly statsSockets: readonly string[];

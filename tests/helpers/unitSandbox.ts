@@ -27,6 +27,7 @@ export async function createUnitSandbox(
   tools: HookTools,
   options: {
     readonly probePorts?: readonly number[];
+    /** The haproxy that checks and runs the configuration; absent, the system's. */
     readonly haproxyBinary?: string;
     /** The hook's clock (certificate renewal); absent, the system's. */
     readonly now?: () => number;
@@ -44,6 +45,7 @@ export async function createUnitSandbox(
     configFile: paths.haproxyConfig,
     pidFile: path.join(root, "haproxy.pid"),
     ...(options.probePorts && { probePorts: options.probePorts }),
+    ...(options.haproxyBinary && { haproxyBinary: options.haproxyBinary }),
   });
   const deps: HookDeps = {
     tools,

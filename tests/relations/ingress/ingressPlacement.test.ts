@@ -72,7 +72,7 @@ describe("ingress beside the classic services", () => {
     );
     const text = renderHaproxyConfig(plan.config);
     expect(text).toContain(
-      "bind 0.0.0.0:443 ssl crt /var/lib/haproxy/default.pem crt /var/lib/haproxy/certificates-relation.pem ssl-min-ver TLSv1.2",
+      "bind 0.0.0.0:443 ssl crt /var/lib/haproxy/default.pem crt /var/lib/haproxy/certificates-relation.pem\n",
     );
     expect(text).toMatch(
       /default_backend web\n(?:.*\n)*? {4}use_backend prod-api if ingress_host_0 ingress_prod-api\n/,

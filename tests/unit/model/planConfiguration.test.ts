@@ -111,7 +111,7 @@ describe("planConfiguration", () => {
     ]);
     const text = renderHaproxyConfig(result.config);
     expect(text).toContain(
-      "bind 0.0.0.0:443 ssl crt /var/lib/haproxy/default.pem crt /var/lib/haproxy/service_shop/1.pem ssl-min-ver TLSv1.2",
+      "bind 0.0.0.0:443 ssl crt /var/lib/haproxy/default.pem crt /var/lib/haproxy/service_shop/1.pem\n",
     );
     expect(text).toContain("errorfile 503 /var/lib/haproxy/service_shop/503.http");
   });
