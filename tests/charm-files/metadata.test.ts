@@ -83,7 +83,7 @@ describe("config.yaml", () => {
   });
 
   it.each(Object.entries(CONFIG_DEFAULTS))(
-    "%s has the type and default the old charm had",
+    "%s has in config.yaml the type and default the charm falls back to",
     (name, fallback) => {
       const option = options[name];
       expect(option?.type).toBe(jujuOptionType(fallback));
