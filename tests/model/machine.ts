@@ -89,7 +89,14 @@ export class Machine {
     for (const [target, shim] of options.shims) {
       if (existsSync(target)) lines.push(`mount --bind ${shim} ${target}`);
     }
-    lines.push(`hostname ${options.hostname}`, "echo ready", "exec sleep infinity");
+    // As cloud-init does: the hostname resolves without DNS, which the model's network
+    // lacks (Prometheus, for one, looks it up at start and would wait for a timeout).
+    lines.push(
+      `hostname ${options.hostname}`,
+      `printf '127.0.1.1 %s\\n' ${options.hostname} >> /etc/hosts`,
+      "echo ready",
+      "exec sleep infinity",
+    );
     const holder = spawn(
       "ip",
       [
