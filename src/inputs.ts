@@ -27,6 +27,8 @@ export interface HookInputs {
   readonly reverseproxy: readonly RemoteUnit[];
   /** Other haproxy units on `peer`. */
   readonly peers: readonly RemoteUnit[];
+  /** Front ends (apache2, squid) on `website`: their `is-proxy` and `service_name`. */
+  readonly website?: readonly RemoteUnit[];
   /** JUJU_MODEL_NAME and JUJU_MODEL_UUID. */
   readonly modelName?: string;
   readonly modelUuid?: string;

@@ -25,6 +25,9 @@ const RECONCILING_HOOKS = new Set([
   "peer-relation-broken",
   "website-relation-joined",
   "website-relation-changed",
+  // A proxy front end that leaves takes its `option forwardfor` with it.
+  "website-relation-departed",
+  "website-relation-broken",
   ...["ingress", "certificates", "cos-agent"].flatMap((endpoint) =>
     ["joined", "changed", "departed", "broken"].map((kind) => `${endpoint}-relation-${kind}`),
   ),
@@ -42,7 +45,7 @@ const MONITORING_HOOKS = new Set([
 
 // Events of metadata.yaml the charm has nothing to do for (yet).
 const QUIET_HOOKS =
-  /^(remove|.*-relation-created|website-relation-(departed|broken)|(munin|nrpe-external-master|local-monitors|statistics)-relation-.*)$/;
+  /^(remove|.*-relation-created|(munin|nrpe-external-master|local-monitors|statistics)-relation-.*)$/;
 
 export async function runHook(deps: HookDeps, context: HookContext): Promise<void> {
   const { hookName } = context;

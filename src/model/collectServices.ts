@@ -105,15 +105,23 @@ function relationDrivenServices(unit: RemoteUnit): ParsedService[] {
   if (services !== undefined) return parseServicesYaml(services, "services");
   if (allServices === undefined) return [];
   // apache2 publishes the services it fronts; haproxy reaches them through
-  // the apache2 unit itself, on each service's port.
+  // the apache2 unit itself, on each service's port. Every unit publishes
+  // the same list, so the unit's name keeps its servers' names apart.
   const address = checkHost(unit.settings["private-address"], "private-address");
+  const slug = unitSlug(unit.unit);
   return parseServicesYaml(allServices, "all_services").map((service) => {
     if (!service.servers) return service;
     if (service.port === undefined) {
       throw new InvalidField(`all_services (${service.name}).service_port`, "missing");
     }
     const port = String(service.port);
-    return { ...service, servers: service.servers.map((s) => ({ ...s, address, port })) };
+    const servers = service.servers.map((server, i) => ({
+      ...server,
+      name: checkName(`${slug}-${server.name}`, `all_services (${service.name}).servers[${i}]`),
+      address,
+      port,
+    }));
+    return { ...service, servers };
   });
 }
 

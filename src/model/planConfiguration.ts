@@ -8,6 +8,7 @@ import { InvalidField, checkLine } from "./fieldChecks.js";
 import { buildDefaultsSection, buildGlobalSection, parseUserlists } from "./globalSections.js";
 import { type ParsedService, parseServicesYaml } from "./parseServices.js";
 import { type PeeringMode, applyActivePassive } from "./peering.js";
+import { forwardForProxies } from "./proxyFrontEnds.js";
 import {
   assignHostPorts,
   completeService,
@@ -90,11 +91,12 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
 
   const monitoring = monitoringService(charmConfig, inputs);
   const reserved = new Map(monitoring ? [[monitoring.port, MONITORING_SERVICE]] : []);
+  const defaults = buildDefaultsSection(charmConfig);
+  const services = forwardForProxies(collection.services, inputs.website ?? [], defaults);
   const settled = settlePortClaims(
-    assignHostPorts(collection.services.map(completeService), charmConfig.monitoring_port),
+    assignHostPorts(services.map(completeService), charmConfig.monitoring_port),
     reserved,
   );
-  const defaults = buildDefaultsSection(charmConfig);
 
   const ingress = readIngressRequests(inputs.ingressApps ?? [], inputs.ingressUnits ?? []);
   const routeContext = { externalHostname: hostname, tls: certificateFile !== undefined };

@@ -119,7 +119,7 @@ describe("haproxy itself failing", () => {
   });
 
   it.each([
-    ["website-relation-departed", { JUJU_RELATION_ID: "website:3", JUJU_REMOTE_UNIT: "apache2/0" }],
+    ["munin-relation-changed", { JUJU_RELATION_ID: "munin:3", JUJU_REMOTE_UNIT: "munin/0" }],
     ["reverseproxy-relation-joined", { JUJU_RELATION_ID: RELATION, JUJU_REMOTE_UNIT: "web/0" }],
     ["statistics-relation-created", { JUJU_RELATION_ID: "statistics:5" }],
   ])("starts a stopped haproxy on %s", async (name, env) => {

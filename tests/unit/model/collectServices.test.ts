@@ -204,7 +204,56 @@ describe("relation-driven units", () => {
       }),
     ]);
     expect(byName.get("site")?.servers).toEqual([
-      { name: "web", address: "10.0.0.4", port: "8443", options: ["check"] },
+      { name: "apache2-4-web", address: "10.0.0.4", port: "8443", options: ["check"] },
+    ]);
+  });
+
+  it("serves every unit that publishes the same all_services, each under names of its own", () => {
+    const allServices = `
+- {service_name: site, service_port: 8081, servers: [[web0, 10.9.9.1, 80, check], [web1, 10.9.9.2, 80, check]]}
+- {service_name: api, service_port: 8082, servers: [[api0, 10.9.9.3, 9000, ""]]}
+`;
+    const result = collect("", [
+      unit("apache2/1", { all_services: allServices }),
+      unit("apache2/0", { all_services: allServices }),
+    ]);
+    expect(result.skipped).toEqual([]);
+    const servers = (name: string) =>
+      result.byName.get(name)?.servers?.map((s) => `${s.name} ${s.address}:${s.port}`);
+    expect(servers("site")).toEqual([
+      "apache2-0-web0 10.0.0.0:8081",
+      "apache2-0-web1 10.0.0.0:8081",
+      "apache2-1-web0 10.0.0.1:8081",
+      "apache2-1-web1 10.0.0.1:8081",
+    ]);
+    expect(servers("api")).toEqual([
+      "apache2-0-api0 10.0.0.0:8082",
+      "apache2-1-api0 10.0.0.1:8082",
+    ]);
+    // The same data gives the same names: nothing changes from one hook to the next.
+    const again = collect("", [
+      unit("apache2/0", { all_services: allServices }),
+      unit("apache2/1", { all_services: allServices }),
+    ]);
+    expect(again.services).toEqual(result.services);
+  });
+
+  it("skips an all_services unit whose server name would grow past a valid name", () => {
+    const long = "s".repeat(128);
+    const result = collect(DEFAULT_CONFIG, [
+      unit("apache2/0", {
+        all_services: `- {service_name: site, service_port: 8081, servers: [[${long}, 10.9.9.1, 80, ""]]}`,
+      }),
+    ]);
+    expect(result.byName.has("site")).toBe(false);
+    expect(result.skipped).toEqual([
+      expect.objectContaining({
+        unit: "apache2/0",
+        invalid: true,
+        reason: expect.stringMatching(
+          /^all_services \(site\)\.servers\[0\]: .* is not a valid name/,
+        ),
+      }),
     ]);
   });
 
