@@ -105,30 +105,6 @@ describe("SSL termination", () => {
     expect(keyFile.mode & 0o777).toBe(0o600);
   });
 
-  it("offers nothing below TLS 1.2", async () => {
-    tools.config = {
-      services: tlsService(),
-      ssl_cert: certificate.base64Certificate,
-      ssl_key: certificate.base64Key,
-    };
-    await hook("config-changed");
-    const attempt = new Promise((resolve, reject) => {
-      const socket = connect(
-        {
-          host: "127.0.0.1",
-          port,
-          rejectUnauthorized: false,
-          minVersion: "TLSv1",
-          maxVersion: "TLSv1.1",
-          ciphers: "DEFAULT@SECLEVEL=0",
-        },
-        () => resolve(socket.getProtocol()),
-      );
-      socket.on("error", reject);
-    });
-    await expect(attempt).rejects.toThrow();
-  });
-
   it("serves an inline certificate from the relation's crts", async () => {
     tools.config = { services: "" };
     tools.addUnit("reverseproxy:1", "shop/0", {
