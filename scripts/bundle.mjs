@@ -9,14 +9,18 @@ import { build } from "esbuild";
 import { embeddedAssetsPlugin } from "./embedAsset.mjs";
 import { precompiledTemplatesPlugin } from "./precompileTemplate.mjs";
 
+// `node scripts/bundle.mjs [outdir]`: tests that run the bundle build one of
+// their own, so that none deletes dist/ under another.
+const outdir = process.argv[2] ?? "dist";
+
 // Old chunks would otherwise pile up in the packed charm.
-await rm("dist", { recursive: true, force: true });
+await rm(outdir, { recursive: true, force: true });
 
 await build({
   entryPoints: ["src/cli.ts"],
   // Split into chunks loaded on demand: a hook with nothing to do loads only
   // the entry point (see the dynamic imports in src/cli.ts).
-  outdir: "dist",
+  outdir,
   entryNames: "haproxy-charm",
   chunkNames: "chunks/[name]-[hash]",
   outExtension: { ".js": ".mjs" },
