@@ -39,8 +39,9 @@ export default defineConfig({
   plugins: [precompiledTemplates, embeddedAssets],
   test: {
     include: ["tests/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: CI runs end-to-end suites side by side on 2 cores, where one hook can take seconds.
+    testTimeout: 120_000,
+    hookTimeout: 240_000,
     coverage: {
       provider: "v8",
       include: ["src/**/*.ts"],
