@@ -33,9 +33,9 @@ export class HaproxyProcess implements ServiceManager {
     const { configFile, pidFile, haproxyBinary = "haproxy" } = this.options;
     await execa(haproxyBinary, ["-W", "-D", "-p", pidFile, "-f", configFile]);
     this.starts += 1;
-    await waitFor("a haproxy worker", async () => {
+    await waitFor("a haproxy worker and a master ready to reload", async () => {
       const pid = await this.masterPid();
-      return pid !== undefined && (await childrenOf(pid)).length > 0;
+      return pid !== undefined && (await childrenOf(pid)).length > 0 && (await readyToReload(pid));
     });
     for (const port of this.options.probePorts ?? []) {
       await waitFor(`haproxy listening on port ${port}`, () => acceptsConnections(port));
@@ -47,8 +47,10 @@ export class HaproxyProcess implements ServiceManager {
     const before = new Set(await childrenOf(pid));
     process.kill(pid, "SIGUSR2");
     this.reloads += 1;
-    await waitFor("a new haproxy worker", async () =>
-      (await childrenOf(pid)).some((child) => !before.has(child)),
+    await waitFor(
+      "a new haproxy worker and a master ready to reload",
+      async () =>
+        (await childrenOf(pid)).some((child) => !before.has(child)) && (await readyToReload(pid)),
     );
   }
 
@@ -100,6 +102,28 @@ async function isAlive(pid: number): Promise<boolean> {
     const stat = await readFile(`/proc/${pid}/stat`, "utf8");
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the master catches SIGUSR2 and does not block it. Until then (while
+ * it starts, or re-executes itself for a reload, which may be after its new
+ * worker is up) a reload signal is lost: systemd waits for haproxy's
+ * readiness notification for the same reason.
+ */
+async function readyToReload(pid: number): Promise<boolean> {
+  const sigusr2 = 1 << 11;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    // The masks are hexadecimal; SIGUSR2's bit is in the last four digits.
+    const mask = (name: string) =>
+      parseInt(
+        new RegExp(`^${name}:\\s*([0-9a-f]+)$`, "m").exec(status)?.[1]?.slice(-4) ?? "0",
+        16,
+      );
+    return (mask("SigCgt") & sigusr2) !== 0 && (mask("SigBlk") & sigusr2) === 0;
   } catch {
     return false;
   }

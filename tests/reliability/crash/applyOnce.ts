@@ -1,7 +1,6 @@
 // Test-only: one run of the real apply step, as a separate process the
-// crash-consistency test can kill. Reads a job (plan, paths, and either
-// haproxy's pid file or a file to write service actions to) from the JSON
-// file named by its argument.
+// crash-consistency test can kill. Reads a job (plan, paths, haproxy's pid
+// file and the log of steps) from the JSON file named by its argument.
 import { appendFileSync, readFileSync } from "node:fs";
 
 import { type ApplyPlanInput, applyPlan } from "../../../src/apply/applyPlan.js";
@@ -12,34 +11,41 @@ import { HaproxyProcess } from "../../helpers/haproxyProcess.js";
 export interface ApplyJob {
   readonly plan: ApplyPlanInput;
   readonly paths: Paths;
-  /** Drive the real haproxy whose master wrote this pid file... */
-  readonly pidFile?: string;
-  /** ...or stand in for a running haproxy and write each action to this file. */
-  readonly actionLog?: string;
+  /** The real haproxy to drive: its master wrote this pid file. */
+  readonly pidFile: string;
+  /** Receives "- service <action>" once the action is done, among the preload's steps. */
+  readonly actionLog: string;
 }
 
-/** A running haproxy that only writes down what it was asked to do. */
-class LoggingService implements ServiceManager {
-  constructor(private readonly log: string) {}
-  async isRunning(): Promise<boolean> {
-    return true;
+/** The real haproxy, with each action it completed written down in order. */
+class LoggedService implements ServiceManager {
+  constructor(
+    private readonly inner: ServiceManager,
+    private readonly log: string,
+  ) {}
+  isRunning(): Promise<boolean> {
+    return this.inner.isRunning();
   }
-  async start(): Promise<void> {
-    appendFileSync(this.log, "- service start\n");
+  start(): Promise<void> {
+    return this.logged("start", () => this.inner.start());
   }
-  async reload(): Promise<void> {
-    appendFileSync(this.log, "- service reload\n");
+  reload(): Promise<void> {
+    return this.logged("reload", () => this.inner.reload());
   }
-  async stop(): Promise<void> {
-    appendFileSync(this.log, "- service stop\n");
+  stop(): Promise<void> {
+    return this.logged("stop", () => this.inner.stop());
+  }
+  private async logged(action: string, run: () => Promise<void>): Promise<void> {
+    await run();
+    appendFileSync(this.log, `- service ${action}\n`);
   }
 }
 
 const job = JSON.parse(readFileSync(process.argv[2] ?? "", "utf8")) as ApplyJob;
-const service =
-  job.actionLog !== undefined
-    ? new LoggingService(job.actionLog)
-    : new HaproxyProcess({ configFile: job.paths.haproxyConfig, pidFile: job.pidFile ?? "" });
+const service = new LoggedService(
+  new HaproxyProcess({ configFile: job.paths.haproxyConfig, pidFile: job.pidFile }),
+  job.actionLog,
+);
 const result = await applyPlan(job.plan, {
   paths: job.paths,
   haproxyBinary: "haproxy",
