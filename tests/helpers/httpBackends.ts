@@ -1,6 +1,13 @@
 // Real HTTP servers standing for related application units, and a real
 // client that asks haproxy which of them answered.
-import { type Server, createServer, request } from "node:http";
+import {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  createServer,
+  request,
+} from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 
 export interface Backend {
@@ -24,22 +31,51 @@ export async function startBackend(name: string): Promise<Backend> {
   };
 }
 
-/** GET http://127.0.0.1:<port><path>, resolving to the status and body. */
-export function httpGet(port: number, path = "/"): Promise<{ status: number; body: string }> {
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+export interface AskOptions {
+  /** The Host header; default 127.0.0.1:<port>. */
+  readonly host?: string;
+  /** Speak TLS, sending `servername` by SNI and trusting `ca`. */
+  readonly tls?: { readonly servername: string; readonly ca: string };
+}
+
+/** GET <path> from 127.0.0.1:<port> with a real client, over TLS when asked. */
+export function httpAsk(port: number, path = "/", options: AskOptions = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port, path, agent: false, headers: { connection: "close" } },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
+    const common = {
+      host: "127.0.0.1",
+      port,
+      path,
+      agent: false as const,
+      headers: { connection: "close", ...(options.host !== undefined && { host: options.host }) },
+    };
+    const onResponse = (res: IncomingMessage) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    };
+    const req = options.tls
+      ? httpsRequest(
+          { ...common, servername: options.tls.servername, ca: options.tls.ca },
+          onResponse,
+        )
+      : request(common, onResponse);
     req.setTimeout(5000, () => req.destroy(new Error("request timed out")));
     req.on("error", reject);
     req.end();
   });
+}
+
+/** GET http://127.0.0.1:<port><path>, resolving to the status and body. */
+export async function httpGet(port: number, path = "/"): Promise<{ status: number; body: string }> {
+  const { status, body } = await httpAsk(port, path);
+  return { status, body };
 }
 
 /** Which backends answer `requests` requests through haproxy on `port`, each expected to be a 200. */
