@@ -1,0 +1,113 @@
+// The hook exactly as production wires it: dispatch, hooks/<event> and the
+// bundled CLI with productionPaths, system paths included, so the metrics
+// schedule, the nrpe checks and the machine options run as on a unit (other
+// hook-layer tests leave the system paths out). It all happens inside a
+// private view of the file system, which the host never sees.
+import { existsSync } from "node:fs";
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
+import { findFreePort } from "../../helpers/haproxyProcess.js";
+import { type PrivateBundle, buildPrivateBundle } from "../../helpers/privateBundle.js";
+import { type ProductionUnit, startProductionUnit } from "../../helpers/productionUnit.js";
+
+const RELATION = "reverseproxy:1";
+const NRPE = "nrpe-external-master:2";
+
+let bundle: PrivateBundle;
+let backend: Backend;
+let unit: ProductionUnit;
+let port: number;
+let monitoringPort: number;
+
+beforeAll(async () => {
+  [bundle, backend] = await Promise.all([buildPrivateBundle(), startBackend("web/0")]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([bundle?.cleanup(), backend?.close()]);
+});
+
+beforeEach(async () => {
+  port = await findFreePort();
+  monitoringPort = await findFreePort();
+  unit = await startProductionUnit({ bundle, probePorts: [port] });
+  unit.tools.addUnit(RELATION, "web/0", {
+    "private-address": "127.0.0.1",
+    port: String(backend.port),
+  });
+});
+afterEach(() => unit?.cleanup());
+
+/** Runs events in Juju's order, each expected to succeed. */
+async function dispatchAll(...events: string[]): Promise<void> {
+  for (const event of events) {
+    const result = await unit.dispatch(event);
+    expect(result, event).toMatchObject({ exitCode: 0 });
+  }
+}
+
+describe("a unit wired as in production, in a private file system", () => {
+  it("config-changed installs the metrics schedule, the nrpe checks and the sysctl file, applies them, and haproxy serves", async () => {
+    const hostFiles = [
+      "/etc/cron.d/haproxy-charm-metrics",
+      "/etc/sysctl.d/50-haproxy.conf",
+      "/etc/nagios",
+      "/usr/local/lib/nagios",
+    ];
+    const onHostBefore = hostFiles.filter((file) => existsSync(file));
+
+    // What the nrpe subordinate's packages leave on the machine.
+    expect(
+      await unit.exec(["mkdir", "-p", "/etc/nagios/nrpe.d", "/var/lib/nagios/export"]),
+    ).toMatchObject({
+      exitCode: 0,
+    });
+    unit.tools.addUnit(NRPE, "nrpe/0", { "private-address": "127.0.0.1" });
+    unit.tools.config = {
+      services: `- {service_name: web, service_host: 127.0.0.1, service_port: ${port}}`,
+      enable_monitoring: true,
+      monitoring_port: monitoringPort,
+      metrics_target: "127.0.0.1:8125",
+      sysctl: "{ net.ipv4.tcp_max_syn_backlog: 65536 }",
+    };
+    await dispatchAll("install", "leader-elected", "config-changed", "start");
+
+    expect(unit.tools.status).toEqual({ status: "active", message: "Unit is ready" });
+    expect((await httpGet(port)).body).toBe("web/0");
+
+    expect(await unit.readFile("/etc/cron.d/haproxy-charm-metrics")).toEqual(
+      expect.stringContaining(`${unit.charmDir}/dist/haproxy-charm.mjs metrics push`),
+    );
+    expect(await unit.readFile("/etc/sysctl.d/50-haproxy.conf")).toEqual(
+      expect.stringContaining("net.ipv4.tcp_max_syn_backlog=65536"),
+    );
+    expect(unit.commands).toContain("sysctl -p /etc/sysctl.d/50-haproxy.conf");
+
+    const commandFile = await unit.readFile("/etc/nagios/nrpe.d/check_haproxy.cfg");
+    expect(commandFile).toEqual(
+      expect.stringContaining("/usr/local/lib/nagios/plugins/check_haproxy.sh"),
+    );
+    expect(await unit.readFile("/etc/nagios/nrpe.d/check_haproxy_queue.cfg")).toBeDefined();
+    const exported = await unit.exec(["ls", "/var/lib/nagios/export"]);
+    expect(
+      exported.stdout
+        .split("\n")
+        .filter((name) => name !== "")
+        .sort(),
+    ).toEqual([
+      expect.stringMatching(/^service__.+_check_haproxy\.cfg$/),
+      expect.stringMatching(/^service__.+_check_haproxy_queue\.cfg$/),
+    ]);
+    expect(unit.commands).toContain("systemctl try-reload-or-restart nagios-nrpe-server");
+    expect(unit.tools.local.get(NRPE)?.monitors).toContain("check_haproxy");
+
+    // The check runs as the nrpe server would run it, against the live page.
+    const command = /^command\[check_haproxy\]=(.+)$/m.exec(commandFile ?? "")?.[1] ?? "";
+    const check = await unit.exec(["/bin/sh", "-c", command]);
+    expect(check, command).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^OK/) });
+
+    // None of it reached the host.
+    expect(hostFiles.filter((file) => existsSync(file))).toEqual(onHostBefore);
+  }, 300_000);
+});
