@@ -1,10 +1,12 @@
 // The hook layer end to end, minus Juju: relation data and config in memory,
 // everything else real (haproxy, its files, HTTP backends and clients).
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
+import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import type { Paths } from "../../../src/paths.js";
+import { makeCertificate } from "../../helpers/certificates.js";
 import { type Backend, answeringBackends, startBackend } from "../../helpers/httpBackends.js";
 import { type HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
@@ -24,6 +26,24 @@ const services = (port: number, options = "[balance roundrobin]") =>
   `- service_name: web\n  service_host: 127.0.0.1\n  service_port: ${port}\n  service_options: ${options}\n`;
 
 const hook = (name: string, env: Record<string, string> = {}) => sandbox.hook(name, env);
+
+/**
+ * Every file haproxy reads (its configuration, certificates and error pages),
+ * with what a rewrite changes: a rename may reuse the inode number, not the times.
+ */
+async function fileIdentities(): Promise<Record<string, string>> {
+  const identities: Record<string, string> = {};
+  for (const dir of ["etc", "lib"]) {
+    const names = await readdir(path.join(root, dir), { recursive: true });
+    for (const name of names.sort()) {
+      const info = await stat(path.join(root, dir, name), { bigint: true });
+      if (!info.isFile()) continue;
+      identities[path.join(dir, name)] =
+        `inode ${info.ino} mtime ${info.mtimeNs} ctime ${info.ctimeNs} size ${info.size}`;
+    }
+  }
+  return identities;
+}
 
 beforeAll(async () => {
   for (const name of ["web/0", "web/1", "web/2"]) backends.push(await startBackend(name));
@@ -67,22 +87,37 @@ describe("hooks against a real haproxy", () => {
   });
 
   it("does not reload or rewrite anything when a hook sees unchanged inputs", async () => {
+    // A certificate and an error page too, so that haproxy's library has files.
+    const certificate = makeCertificate("web.example");
+    tools.config = {
+      services:
+        services(frontendPort) +
+        "  crts: [DEFAULT]\n" +
+        `  errorfiles: [{http_status: 503, content: ${Buffer.from("HTTP/1.0 503 x\r\n\r\n").toString("base64")}}]\n`,
+      ssl_cert: certificate.base64Certificate,
+      ssl_key: certificate.base64Key,
+    };
     await hook("config-changed");
     const before = {
       reloads: haproxy.reloads,
       starts: haproxy.starts,
-      text: await readFile(paths.haproxyConfig, "utf8"),
+      files: await fileIdentities(),
     };
+    expect(Object.keys(before.files)).toEqual(
+      expect.arrayContaining(["etc/haproxy.cfg", "lib/default.pem", "lib/service_web/503.http"]),
+    );
     await hook("reverseproxy-relation-changed", {
       JUJU_RELATION_ID: RELATION,
       JUJU_REMOTE_UNIT: "web/0",
     });
     await hook("config-changed");
+    await hook("update-status");
     expect({ reloads: haproxy.reloads, starts: haproxy.starts }).toEqual({
       reloads: before.reloads,
       starts: before.starts,
     });
-    expect(await readFile(paths.haproxyConfig, "utf8")).toBe(before.text);
+    // Not rewritten with the same text either.
+    expect(await fileIdentities()).toEqual(before.files);
   });
 
   it("keeps the live config serving when haproxy rejects a new one, and recovers on a good one", async () => {

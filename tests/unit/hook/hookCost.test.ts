@@ -1,0 +1,208 @@
+// README "Speed at scale", held by tests rather than the benchmark alone:
+// haproxy is validated (`haproxy -c`) at most once per hook and not at all
+// when the rendered file equals the live one, and a no-op update-status of
+// the bundled charm loads neither the model nor the templates.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { type Backend, startBackend } from "../../helpers/httpBackends.js";
+import { findFreePort } from "../../helpers/haproxyProcess.js";
+import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import { type PrivateBundle, buildPrivateBundle } from "../../helpers/privateBundle.js";
+import { startProductionUnit } from "../../helpers/productionUnit.js";
+import { recordingWrapper } from "../../helpers/recordingWrapper.js";
+import { createUnitSandbox } from "../../helpers/unitSandbox.js";
+
+const RELATION = "reverseproxy:1";
+
+let dir: string;
+let backends: Backend[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "hook-cost-"));
+  backends = await Promise.all(["web/0", "web/1", "web/2"].map((name) => startBackend(name)));
+});
+afterAll(async () => {
+  await Promise.all(backends.map((backend) => backend.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+const unitData = (backend: Backend | undefined) => ({
+  "private-address": "127.0.0.1",
+  port: String(backend?.port),
+});
+
+describe("haproxy -c per hook", () => {
+  it("runs at most once, and only when the rendered file differs from the live one", async () => {
+    const runs = path.join(dir, "haproxy-runs.log");
+    const haproxyBinary = await recordingWrapper(dir, "haproxy", "haproxy", runs);
+    const port = await findFreePort();
+    const tools = new MemoryHookTools();
+    const sandbox = await createUnitSandbox(tools, { probePorts: [port], haproxyBinary });
+    const services = (balance: string) =>
+      `- {service_name: web, service_host: 127.0.0.1, service_port: ${port}, ` +
+      `service_options: [balance ${balance}]}`;
+    const relation = (unit: string) => ({ JUJU_RELATION_ID: RELATION, JUJU_REMOTE_UNIT: unit });
+    tools.config = { services: services("roundrobin") };
+    tools.addUnit(RELATION, "web/0", unitData(backends[0]));
+
+    // Each step: what it is, what changes before its hook, the hook and its environment.
+    const steps: [string, () => void, string, Record<string, string>][] = [
+      ["install", () => undefined, "install", {}],
+      ["the first configuration", () => undefined, "config-changed", {}],
+      ["start", () => undefined, "start", {}],
+      [
+        "web/1 joins (joined only publishes)",
+        () => tools.addUnit(RELATION, "web/1", unitData(backends[1])),
+        "reverseproxy-relation-joined",
+        relation("web/1"),
+      ],
+      [
+        "web/1's first relation-changed",
+        () => undefined,
+        "reverseproxy-relation-changed",
+        relation("web/1"),
+      ],
+      [
+        "web/1's data, unchanged",
+        () => undefined,
+        "reverseproxy-relation-changed",
+        relation("web/1"),
+      ],
+      [
+        "web/2 joins",
+        () => tools.addUnit(RELATION, "web/2", unitData(backends[2])),
+        "reverseproxy-relation-changed",
+        relation("web/2"),
+      ],
+      ["update-status", () => undefined, "update-status", {}],
+      ["config unchanged", () => undefined, "config-changed", {}],
+      [
+        "the services option changes",
+        () => (tools.config = { services: services("leastconn") }),
+        "config-changed",
+        {},
+      ],
+      ["upgrade-charm, nothing new", () => undefined, "upgrade-charm", {}],
+      [
+        "a peer joins",
+        () => tools.addUnit("peer:0", "haproxy/1", { "private-address": "127.0.0.2" }),
+        "peer-relation-joined",
+        { JUJU_RELATION_ID: "peer:0", JUJU_REMOTE_UNIT: "haproxy/1" },
+      ],
+      [
+        "a website unit joins",
+        () => tools.addUnit("website:2", "apache2/0", { "private-address": "127.0.0.3" }),
+        "website-relation-changed",
+        { JUJU_RELATION_ID: "website:2", JUJU_REMOTE_UNIT: "apache2/0" },
+      ],
+      [
+        "web/2 departs",
+        () => tools.removeUnit(RELATION, "web/2"),
+        "reverseproxy-relation-departed",
+        { JUJU_RELATION_ID: RELATION, JUJU_DEPARTING_UNIT: "web/2" },
+      ],
+      ["update-status again", () => undefined, "update-status", {}],
+    ];
+    try {
+      const seen: { step: string; configChanged: boolean; checks: number }[] = [];
+      for (const [step, make, hook, env] of steps) {
+        make();
+        const before = await readFile(sandbox.paths.haproxyConfig, "utf8").catch(() => "");
+        await writeFile(runs, "");
+        await sandbox.hook(hook, env);
+        const after = await readFile(sandbox.paths.haproxyConfig, "utf8").catch(() => "");
+        const checks = (await readFile(runs, "utf8"))
+          .split("\n")
+          .filter((line) => /^haproxy -c /.test(line)).length;
+        seen.push({ step, configChanged: before !== after, checks });
+      }
+      expect(seen).toEqual(seen.map((step) => ({ ...step, checks: step.configChanged ? 1 : 0 })));
+      // The scenario exercises both sides of the rule.
+      expect(seen.filter((step) => step.configChanged).length).toBeGreaterThanOrEqual(4);
+      expect(seen.filter((step) => !step.configChanged).length).toBeGreaterThanOrEqual(6);
+    } finally {
+      await sandbox.cleanup();
+    }
+  });
+});
+
+describe("a no-op update-status of the bundled charm", () => {
+  let bundle: PrivateBundle;
+  beforeAll(async () => {
+    bundle = await buildPrivateBundle();
+  }, 60_000);
+  afterAll(() => bundle?.cleanup());
+
+  // What each part of the charm the README names is recognised by, in whichever chunk it lands.
+  const PARTS = {
+    model: "function planConfiguration(",
+    "YAML parser": "YAMLException",
+    renderer: "function renderHaproxyConfig(",
+    "template runtime": "HandlebarsEnvironment",
+  };
+
+  /** Which of PARTS the files a hook loaded contain. */
+  async function partsLoaded(files: readonly string[]): Promise<string[]> {
+    const texts = await Promise.all(files.map((file) => readFile(file, "utf8")));
+    return Object.entries(PARTS)
+      .filter(([, marker]) => texts.some((text) => text.includes(marker)))
+      .map(([part]) => part);
+  }
+
+  it("loads neither the model nor the templates, which config-changed does load", async () => {
+    // A loader hook in every Node.js the hook starts writes down each module it loads.
+    const loadLog = path.join(dir, "loaded.log");
+    const hooks = path.join(dir, "loadLog.mjs");
+    const preload = path.join(dir, "registerLoadLog.mjs");
+    await writeFile(
+      hooks,
+      `import { appendFileSync } from "node:fs";\n` +
+        `let log;\n` +
+        `export function initialize(data) { log = data.log; }\n` +
+        `export async function load(url, context, next) {\n` +
+        `  appendFileSync(log, url + "\\n");\n` +
+        `  return next(url, context);\n` +
+        `}\n`,
+    );
+    await writeFile(
+      preload,
+      `import { register } from "node:module";\n` +
+        `register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(loadLog)} } });\n`,
+    );
+    const port = await findFreePort();
+    const unit = await startProductionUnit({ bundle, probePorts: [port] });
+    const loadedBy = async (event: string): Promise<string[]> => {
+      await writeFile(loadLog, "");
+      const result = await unit.dispatch(event, { NODE_OPTIONS: `--import ${preload}` });
+      expect(result, event).toMatchObject({ exitCode: 0 });
+      const dist = pathToFileURL(path.join(unit.charmDir, "dist")).href;
+      const urls = (await readFile(loadLog, "utf8"))
+        .split("\n")
+        .filter((url) => url.startsWith(dist));
+      // The entry point at least: proof that the log sees the charm's modules.
+      expect(urls.length, event).toBeGreaterThan(0);
+      return urls.map((url) => new URL(url).pathname);
+    };
+    try {
+      unit.tools.config = {
+        services: `- {service_name: web, service_host: 127.0.0.1, service_port: ${port}}`,
+      };
+      unit.tools.addUnit(RELATION, "web/0", unitData(backends[0]));
+      for (const event of ["install", "config-changed", "start"]) {
+        expect(await unit.dispatch(event), event).toMatchObject({ exitCode: 0 });
+      }
+      expect(await unit.haproxy.isRunning()).toBe(true);
+
+      expect(await partsLoaded(await loadedBy("update-status"))).toEqual([]);
+      expect(unit.tools.status).toEqual({ status: "active", message: "Unit is ready" });
+      expect(await partsLoaded(await loadedBy("config-changed"))).toEqual(Object.keys(PARTS));
+    } finally {
+      await unit.cleanup();
+    }
+  }, 120_000);
+});
