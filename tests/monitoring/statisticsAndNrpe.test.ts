@@ -3,15 +3,58 @@
 // live statistics page as the nrpe server would run them.
 import { execFile } from "node:child_process";
 import { access, mkdir, readFile, readdir, stat } from "node:fs/promises";
+import { type ServerResponse, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 
 import { load } from "js-yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { type CharmUnit, startCharmUnit } from "./charmUnit.js";
+import { type CharmUnit, REVERSEPROXY, startCharmUnit } from "./charmUnit.js";
 
 const run = promisify(execFile);
+
+/** GET / through haproxy, waiting as long as haproxy queues it; resolves to the status. */
+function heldGet(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A server that holds every request until released, then answers them all. */
+async function startHeldBackend(): Promise<{
+  readonly port: number;
+  held(): number;
+  release(): void;
+  close(): Promise<void>;
+}> {
+  const waiting: ServerResponse[] = [];
+  let released = false;
+  const answer = (response: ServerResponse) => {
+    response.writeHead(200, { connection: "close" });
+    response.end("slow/0");
+  };
+  const server = createServer((_request, response) => {
+    if (released) answer(response);
+    else waiting.push(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    held: () => waiting.length,
+    release: () => {
+      released = true;
+      waiting.splice(0).forEach(answer);
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
 
 let unit: CharmUnit;
 
@@ -72,6 +115,16 @@ describe("nrpe checks", () => {
       ({ stdout }) => ({ code: 0, stdout }),
       (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
     );
+  }
+
+  /** Runs the check until it prints `stdout`, or 20 s have passed; its last result. */
+  async function checkSays(file: string, stdout: string) {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const result = await runCheck(file);
+      if (result.stdout === stdout || Date.now() > deadline) return result;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async function waitForCheck(file: string, args: string[], code: number) {
@@ -159,13 +212,49 @@ describe("nrpe checks", () => {
     expect((await waitForCheck(check, ["-c", "false"], 2)).code).toBe(2);
   });
 
-  it("checks queue depth per backend", async () => {
-    await installNrpe();
-    await unit.configure({});
-    expect(await runCheck(plugin("check_haproxy_queue_depth.sh"))).toEqual({
-      code: 0,
-      stdout: "OK: no backend queue above 10\n",
-    });
+  it("checks queue depth per backend: OK, WARNING above 10 queued requests, CRITICAL above 50", async () => {
+    // One slow server that takes one request at a time: the rest queue in its backend.
+    const slow = await startHeldBackend();
+    try {
+      await installNrpe();
+      for (const backend of unit.backends) unit.tools.removeUnit(REVERSEPROXY, backend.name);
+      unit.tools.addUnit(REVERSEPROXY, "slow/0", {
+        "private-address": "127.0.0.1",
+        port: String(slow.port),
+      });
+      await unit.configure({
+        services:
+          `- service_name: web\n  service_host: 127.0.0.1\n  service_port: ${unit.frontendPort}\n` +
+          "  server_options: [maxconn 1]\n",
+        // Queued requests wait for as long as the test may take to look at them.
+        default_timeouts: "queue 120s, client 120s, connect 5s, server 120s",
+      });
+      const check = plugin("check_haproxy_queue_depth.sh");
+      expect(await runCheck(check)).toEqual({ code: 0, stdout: "OK: no backend queue above 10\n" });
+
+      const pending: Promise<number>[] = [];
+      const send = (count: number) => {
+        for (let i = 0; i < count; i++) pending.push(heldGet(unit.frontendPort));
+      };
+      send(13);
+      expect(await checkSays(check, "WARNING: queued requests: web=12\n")).toEqual({
+        code: 1,
+        stdout: "WARNING: queued requests: web=12\n",
+      });
+      send(44);
+      expect(await checkSays(check, "CRITICAL: queued requests: web=56\n")).toEqual({
+        code: 2,
+        stdout: "CRITICAL: queued requests: web=56\n",
+      });
+      expect(slow.held()).toBe(1);
+
+      slow.release();
+      expect(await Promise.all(pending)).toEqual(Array.from({ length: 57 }, () => 200));
+      expect(await runCheck(check)).toEqual({ code: 0, stdout: "OK: no backend queue above 10\n" });
+    } finally {
+      slow.release();
+      await slow.close();
+    }
   });
 
   it("answers UNKNOWN, naming the allowed networks, when the page refuses loopback", async () => {
