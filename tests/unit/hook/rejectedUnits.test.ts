@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { type Backend, answeringBackends, startBackend } from "../../helpers/httpBackends.js";
+import { PROBE_BUDGET } from "../../../src/hook/rejectedUnits.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
 import { recordingWrapper } from "../../helpers/recordingWrapper.js";
@@ -121,6 +122,33 @@ describe("a related unit whose data haproxy rejects", () => {
     expect(tools.status?.message).toMatch(/ignoring 1 unit/);
     expect(await readFile(sandbox.paths.haproxyConfig, "utf8")).toContain("web-39-");
   });
+
+  it("bounds the checks of one hook however many units haproxy rejects", async () => {
+    // 100 more units, every third rejected: narrowing each would take hundreds of checks.
+    const [web0, web1] = backends as [Backend, Backend];
+    const added = 100;
+    for (let i = 1; i <= added; i += 1) {
+      const backend = i % 2 === 0 ? web0 : web1;
+      const bad = i % 3 === 0 ? { services: badServices(backend) } : {};
+      tools.addUnit(RELATION, `web/${100 + i}`, unitData(backend, bad));
+    }
+    await writeFile(haproxyRuns, "");
+    await sandbox.hook("config-changed");
+
+    // The hook's own check and its final apply, the search's budget, and one
+    // more check for each half still waiting when the budget runs out.
+    const units = added + 2;
+    const bound = 2 + PROBE_BUDGET + Math.ceil(Math.log2(units)) + 1;
+    const checks = await checksRun();
+    expect(checks).toBeLessThanOrEqual(bound);
+    expect(checks).toBeGreaterThan(PROBE_BUDGET);
+    expect(tools.status?.message).toMatch(
+      /^Unit is ready; ignoring \d+ units with invalid relation data/,
+    );
+    const live = await readFile(sandbox.paths.haproxyConfig, "utf8");
+    expect(live).not.toContain("frobnicate");
+    expect(live).toContain("web-0-");
+  }, 120_000);
 
   it("does not excuse the operator's own bad option: blocked, and the live config serves on", async () => {
     const live = await readFile(sandbox.paths.haproxyConfig, "utf8");
