@@ -18,7 +18,7 @@ import path from "node:path";
 import { execa } from "execa";
 import yaml from "js-yaml";
 
-import type { LogLevel, StatusName } from "../../src/juju/hookTools.js";
+import type { HookTools, LogLevel, StatusName } from "../../src/juju/hookTools.js";
 import { HaproxyProcess } from "./haproxyProcess.js";
 import { MemoryHookTools } from "./memoryHookTools.js";
 import type { PrivateBundle } from "./privateBundle.js";
@@ -292,7 +292,7 @@ function parseFlags(args: readonly string[]): { flags: Map<string, string>; word
 }
 
 async function hookTool(
-  tools: MemoryHookTools,
+  tools: HookTools,
   tool: string,
   args: readonly string[],
   input: string,
@@ -323,7 +323,7 @@ async function hookTool(
     case "unit-get":
       return json(await tools.unitGet(words[0] as "private-address" | "public-address"));
     case "network-get":
-      return json(await tools.networkGet());
+      return json(await tools.networkGet(words[0] ?? ""));
     case "open-port":
       await tools.openPort(Number((words[0] ?? "").split("/")[0]));
       return ok();
