@@ -129,7 +129,7 @@ describe("a related unit whose data haproxy rejects", () => {
     const added = 100;
     for (let i = 1; i <= added; i += 1) {
       const backend = i % 2 === 0 ? web0 : web1;
-      const bad = i % 3 === 0 ? { services: badServices(backend) } : {};
+      const bad: Record<string, string> = i % 3 === 0 ? { services: badServices(backend) } : {};
       tools.addUnit(RELATION, `web/${100 + i}`, unitData(backend, bad));
     }
     await writeFile(haproxyRuns, "");
