@@ -1,10 +1,13 @@
 // The haproxy.service of one machine, run the way Debian's systemd unit runs
 // it: `haproxy -Ws -f $CONFIG -p $PIDFILE $EXTRAOPTS` with /etc/default/haproxy
 // read first; reload checks the configuration (`-c -q`) and then sends the
-// master USR2; stop sends SIGTERM. systemd itself is not running here, so the
-// model plays its part for this one service.
+// master USR2; stop sends SIGTERM, then SIGKILL. A start or reload haproxy has
+// not reported done ("Loading success."/"Loading failure!") within systemd's
+// timeout fails. systemd itself is not running here, so the model plays its
+// part for this one service.
 
 import type { ChildProcess } from "node:child_process";
+import type { Readable } from "node:stream";
 import type { Machine } from "./machine.js";
 
 export interface ServiceResult {
@@ -21,13 +24,16 @@ const serviceEnvironment = {
 // Like EnvironmentFile=-/etc/default/haproxy: its settings win over the defaults above.
 const withDefaults = "[ -r /etc/default/haproxy ] && . /etc/default/haproxy; ";
 
-const readyTimeoutMs = 10_000;
+/** systemd's DefaultTimeoutStartSec and DefaultTimeoutStopSec, which Debian's unit keeps. */
+const defaultTimeoutMs = 90_000;
+const pollMs = 10;
 
 // What systemd prints when a start or reload fails; haproxy's own lines are
 // only in the journal.
-const systemdFailure =
-  "Job for haproxy.service failed because the control process exited with error code.\n" +
+const seeJournal =
   'See "systemctl status haproxy.service" and "journalctl -xeu haproxy.service" for details.';
+const systemdFailure = `Job for haproxy.service failed because the control process exited with error code.\n${seeJournal}`;
+const systemdTimeout = `Job for haproxy.service failed because a timeout was exceeded.\n${seeJournal}`;
 
 /** The journal keeps this many of haproxy's lines. */
 const journalLimit = 5000;
@@ -38,6 +44,11 @@ export interface JournalEntry {
   readonly message: string;
 }
 
+export interface HaproxyServiceOptions {
+  /** How long a start, a reload or a stop may take before it counts as failed. */
+  readonly timeoutMs?: number;
+}
+
 export class HaproxyService {
   private master?: ChildProcess;
   private output = "";
@@ -45,11 +56,16 @@ export class HaproxyService {
   /** How many times haproxy printed "Loading success." or "Loading failure!". */
   private loads = 0;
   private lastLoadFailed = false;
-  private readonly waiters = new Set<() => void>();
+  private readonly timeoutMs: number;
   /** Every start, reload and stop, for tests asserting what the charm asked for. */
   readonly history: string[] = [];
 
-  constructor(private readonly machine: Machine) {}
+  constructor(
+    private readonly machine: Machine,
+    options: HaproxyServiceOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+  }
 
   get active(): boolean {
     return (
@@ -84,11 +100,14 @@ export class HaproxyService {
     );
     this.master = master;
     const loadsBefore = this.loads;
-    const onOutput = (chunk: Buffer): void => this.record(chunk.toString());
-    master.stdout?.on("data", onOutput);
-    master.stderr?.on("data", onOutput);
-    master.on("exit", () => this.wake());
-    await this.waitFor(() => this.loads > loadsBefore || !this.active);
+    for (const stream of [master.stdout, master.stderr]) this.recordLines(stream);
+    const finished = await this.waitFor(() => this.loads > loadsBefore || !this.active);
+    if (!finished) {
+      // Like systemd: a start that never reports ready fails, and the service is stopped.
+      this.record("haproxy.service: start operation timed out. Terminating.\n");
+      await this.terminate(master);
+      return { ok: false, message: systemdTimeout };
+    }
     if (!this.active || this.lastLoadFailed) return { ok: false, message: systemdFailure };
     return { ok: true, message: "" };
   }
@@ -108,8 +127,12 @@ export class HaproxyService {
     if (check.exitCode !== 0) return { ok: false, message: systemdFailure };
     const loadsBefore = this.loads;
     master.kill("SIGUSR2");
-    // systemd returns once the signal is sent; waiting for the new worker keeps tests deterministic.
-    await this.waitFor(() => this.loads > loadsBefore || !this.active);
+    // systemd returns once the signal is sent; waiting for the new worker keeps tests
+    // deterministic, and a reload that never finishes must not pass for one that did.
+    if (!(await this.waitFor(() => this.loads > loadsBefore || !this.active))) {
+      this.record("haproxy.service: reload operation timed out.\n");
+      return { ok: false, message: systemdTimeout };
+    }
     return { ok: true, message: "" };
   }
 
@@ -117,9 +140,7 @@ export class HaproxyService {
     this.history.push("stop");
     const master = this.master;
     if (!this.active || master === undefined) return { ok: true, message: "" };
-    master.kill("SIGTERM");
-    await this.waitFor(() => !this.active);
-    if (this.active) master.kill("SIGKILL");
+    await this.terminate(master);
     this.master = undefined;
     return { ok: true, message: "" };
   }
@@ -127,6 +148,33 @@ export class HaproxyService {
   async restart(): Promise<ServiceResult> {
     await this.stop();
     return this.start();
+  }
+
+  /** SIGTERM, then SIGKILL once the stop timeout passes, as systemd stops a service. */
+  private async terminate(master: ChildProcess): Promise<void> {
+    const exited = (): boolean => master.exitCode !== null || master.signalCode !== null;
+    master.kill("SIGTERM");
+    if (await this.waitFor(exited)) return;
+    master.kill("SIGKILL");
+    if (!(await this.waitFor(exited))) {
+      throw new Error(`haproxy.service: pid ${master.pid} survived SIGKILL`);
+    }
+  }
+
+  /** Journal whole lines only: a pipe may split one of haproxy's lines between reads. */
+  private recordLines(stream: Readable | null): void {
+    let partial = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      const text = partial + chunk;
+      const end = text.lastIndexOf("\n") + 1;
+      partial = text.slice(end);
+      if (end > 0) this.record(text.slice(0, end));
+    });
+    stream?.on("end", () => {
+      if (partial !== "") this.record(`${partial}\n`);
+      partial = "";
+    });
   }
 
   private record(text: string): void {
@@ -141,26 +189,15 @@ export class HaproxyService {
     const loads = text.match(/Loading (success\.|failure!)/g) ?? [];
     this.loads += loads.length;
     if (loads.length > 0) this.lastLoadFailed = loads[loads.length - 1] === "Loading failure!";
-    this.wake();
   }
 
-  private wake(): void {
-    for (const waiter of this.waiters) waiter();
-  }
-
-  private waitFor(condition: () => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      const check = (): void => {
-        if (condition()) done();
-      };
-      const timer = setTimeout(done, readyTimeoutMs);
-      this.waiters.add(check);
-      check();
-    });
+  /** Whether `condition` held before the service's timeout passed. */
+  private async waitFor(condition: () => boolean): Promise<boolean> {
+    const deadline = Date.now() + this.timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    return true;
   }
 }

@@ -13,10 +13,21 @@
 // Every operation queues the hooks Juju would run and then runs them until
 // the model is idle (or only units in error are left), like `juju wait-for`.
 
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { Agent, writeClientScript } from "./agent.js";
 import { backendServerSource } from "./backendServer.js";
 import { readCharmMeta } from "./charmMeta.js";
@@ -61,6 +72,12 @@ export interface ModelOptions {
   readonly subnetBase?: string;
   /** A hook running longer than this is killed and counts as failed. */
   readonly hookTimeoutMs?: number;
+  /**
+   * The haproxy charm units' machines have installed as /usr/sbin/haproxy, where
+   * Debian's package puts it: haproxy.service runs it and it is the `haproxy` on
+   * the hooks' PATH. A command name or a path; absent, the host's own.
+   */
+  readonly haproxyBinary?: string;
 }
 
 export interface DeployOptions {
@@ -124,12 +141,15 @@ export class LocalModel implements ModelView {
     private readonly network: Network,
     private readonly agent: Agent,
     private readonly hookTimeoutMs: number,
+    /** What replaces the host's /usr/sbin/haproxy on charm units' machines, if anything. */
+    private readonly haproxyBinary: string | undefined,
   ) {}
 
   static async create(options: ModelOptions = {}): Promise<LocalModel> {
     if (process.getuid?.() !== 0) {
       throw new Error("the local model needs root: it creates network and mount namespaces");
     }
+    const haproxyBinary = replacementHaproxy(options.haproxyBinary);
     sweepAbandonedModels();
     modelCounter += 1;
     const prefix = `${resourcePrefix}-${process.pid}-${modelCounter}`;
@@ -146,6 +166,7 @@ export class LocalModel implements ModelView {
         network,
         agent,
         options.hookTimeoutMs ?? 120_000,
+        haproxyBinary,
       );
       model.writeTools();
       track(model);
@@ -644,6 +665,15 @@ export class LocalModel implements ModelView {
       });
       shims.set(target, file);
     }
+    if (this.haproxyBinary !== undefined && app.scripted === undefined) {
+      // A script that runs it, not the binary itself: a wrapper such as
+      // build/haproxy3/haproxy finds its libraries from its own path.
+      const file = join(shimDir, "haproxy");
+      writeFileSync(file, `#!/bin/sh\nexec ${shellQuote(this.haproxyBinary)} "$@"\n`, {
+        mode: 0o755,
+      });
+      shims.set(installedHaproxy, file);
+    }
     const machine = await Machine.create(this.network, {
       id: machineId,
       namespace: `${this.prefix}-m${machineId}`,
@@ -1063,6 +1093,28 @@ export class LocalModel implements ModelView {
     }
     return env;
   }
+}
+
+/** Where Debian's haproxy package installs the binary its unit file runs. */
+const installedHaproxy = "/usr/sbin/haproxy";
+
+/** The haproxy to put in the host's haproxy's place, or undefined when that is the host's. */
+function replacementHaproxy(binary: string | undefined): string | undefined {
+  if (binary === undefined) return undefined;
+  const path = binary.includes("/")
+    ? resolve(binary)
+    : execFileSync("/bin/sh", ["-c", 'command -v -- "$0"', binary], {
+        encoding: "utf8",
+        env: { PATH: basePath },
+      }).trim();
+  accessSync(path, constants.X_OK);
+  // The replacement is mounted over the host's binary, so that must exist.
+  if (!existsSync(installedHaproxy)) throw new Error(`${installedHaproxy} is not installed`);
+  return realpathSync(path) === realpathSync(installedHaproxy) ? undefined : path;
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Like the unit agent: dispatch if the charm has one, else the hook file, else nothing. */
