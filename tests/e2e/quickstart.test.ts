@@ -3,14 +3,17 @@
 //   juju deploy my-web-app -n 2
 //   juju integrate my-web-app:website haproxy:reverseproxy
 //   juju add-unit my-web-app
-// then real requests through haproxy, scaling both sides, and a failed hook.
+// then real requests through haproxy, scaling both sides, and a failed hook;
+// once with each haproxy version the tests have (haproxyVersions.ts).
 
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { LocalModel } from "../model/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
 import { deployMyWebApp } from "./webApp.js";
 import { answeringUnits } from "./traffic.js";
+import { unitHaproxy } from "./unitHaproxy.js";
 
 // Every step runs real hooks and haproxy reloads: allow for a busy machine.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -31,20 +34,37 @@ function unitStatus(name: string): { workload: string; message: string; agent: s
   return unit;
 }
 
-beforeAll(async () => {
+beforeAll(() => {
   charm = packCharm();
-  model = await LocalModel.create({ name: "quickstart" });
-  await model.deploy(charm.file);
-  // The seed's website-relation-joined: hostname from unit-get private-address, port 80.
-  await deployMyWebApp(model);
 });
 
 afterAll(() => {
-  model?.destroy();
   charm?.cleanup();
 });
 
-describe("the quick start", () => {
+for (const { version, binary } of haproxyVersions) {
+  describe(`haproxy ${version}`, () => {
+    beforeAll(async () => {
+      model = await LocalModel.create({ name: "quickstart", haproxyBinary: binary });
+      await model.deploy(charm.file);
+      // The seed's website-relation-joined: hostname from unit-get private-address, port 80.
+      await deployMyWebApp(model);
+    });
+
+    afterAll(() => {
+      model?.destroy();
+    });
+
+    it(`runs haproxy ${version} for the service and the charm's checks`, async () => {
+      expect(await unitHaproxy(model, "haproxy/0")).toEqual({ onPath: version, running: version });
+    });
+
+    describe("the quick start", quickStart);
+    describe("a hook that fails", failedHook);
+  });
+}
+
+function quickStart(): void {
   it("leaves haproxy active with port 80 open", () => {
     expect(unitStatus("haproxy/0")).toMatchObject({ workload: "active", agent: "idle" });
     expect(model.requireUnit("haproxy/0").openedPorts.has("80/tcp")).toBe(true);
@@ -86,9 +106,9 @@ describe("the quick start", () => {
       "my-web-app/1",
     ]);
   });
-});
+}
 
-describe("a hook that fails", () => {
+function failedHook(): void {
   it("leaves the unit in error and the previous configuration serving", async () => {
     // The machine's /etc/haproxy turns read-only, as a full or failing disk would.
     const readOnly = await model.exec("haproxy/0", [
@@ -115,4 +135,4 @@ describe("a hook that fails", () => {
     expect(unitStatus("haproxy/0")).toMatchObject({ workload: "active", agent: "idle" });
     expect(await model.readFile("haproxy/0", "/etc/haproxy/haproxy.cfg")).toContain("maxconn 2000");
   });
-});
+}

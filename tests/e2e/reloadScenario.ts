@@ -5,8 +5,11 @@
 import { LocalModel } from "../model/model.js";
 import type { WrkFigures } from "./wrkLoad.js";
 import { startWrk } from "./wrkLoad.js";
+import { unitHaproxy } from "./unitHaproxy.js";
 
 export interface ReloadFigures {
+  /** major.minor of the haproxy the unit ran. */
+  readonly haproxyVersion: string | undefined;
   readonly changes: number;
   readonly reloads: number;
   readonly keepAlive: WrkFigures;
@@ -22,11 +25,16 @@ export interface ReloadScenarioOptions {
   readonly configOnly?: boolean;
   readonly keepAliveConnections?: number;
   readonly newConnectionConnections?: number;
+  /** The haproxy the unit runs (LocalModel's haproxyBinary); absent, the host's. */
+  readonly haproxyBinary?: string;
   readonly progress?: (message: string) => void;
 }
 
 export async function reloadsUnderLoad(options: ReloadScenarioOptions): Promise<ReloadFigures> {
-  const model = await LocalModel.create({ name: options.modelName });
+  const model = await LocalModel.create({
+    name: options.modelName,
+    ...(options.haproxyBinary !== undefined && { haproxyBinary: options.haproxyBinary }),
+  });
   try {
     await model.deploy(options.charmFile);
     await model.deployScripted("app", {
@@ -38,6 +46,7 @@ export async function reloadsUnderLoad(options: ReloadScenarioOptions): Promise<
     const relationId = await model.integrate("app:website", "haproxy:reverseproxy");
     await model.deployScripted("client", { units: 1, endpoints: {} });
 
+    const { running: haproxyVersion } = await unitHaproxy(model, "haproxy/0");
     const haproxy = model.system("haproxy/0").haproxy;
     const url = `http://${model.requireUnit("haproxy/0").machine.address}/`;
     const client = model.requireUnit("client/0").machine.namespace;
@@ -82,7 +91,7 @@ export async function reloadsUnderLoad(options: ReloadScenarioOptions): Promise<
       newConnectionLoad.stop(),
     ]);
     const reloads = haproxy.history.filter((entry) => entry === "reload").length - reloadsBefore;
-    return { changes: options.changes, reloads, keepAlive, newConnections };
+    return { haproxyVersion, changes: options.changes, reloads, keepAlive, newConnections };
   } finally {
     model.destroy();
   }

@@ -1,9 +1,11 @@
 // Reloads under load, end to end: while wrk sends requests through haproxy
 // over keep-alive connections and over a new connection per request, units
-// join and leave and the config changes, reloading haproxy six times.
+// join and leave and the config changes, reloading haproxy six times; once
+// with each haproxy version the tests have (haproxyVersions.ts).
 // (`npm run bench:reload` is the same with more changes and more load.)
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
+import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
 import { type ReloadFigures, reloadsUnderLoad } from "./reloadScenario.js";
@@ -13,22 +15,31 @@ vi.setConfig({ testTimeout: 240_000, hookTimeout: 120_000 });
 let charm: PackedCharm;
 let figures: ReloadFigures;
 
-beforeAll(async () => {
+beforeAll(() => {
   charm = packCharm();
-  figures = await reloadsUnderLoad({
-    charmFile: charm.file,
-    modelName: "reloads",
-    changes: 6,
-    keepAliveConnections: 4,
-    newConnectionConnections: 2,
-  });
-}, 240_000);
+});
 afterAll(() => {
   charm?.cleanup();
 });
 
-describe("reloads under load", () => {
-  it("reload haproxy once per change", () => {
+for (const { version, binary } of haproxyVersions) {
+  describe(`reloads under load with haproxy ${version}`, () => reloadsWith(version, binary));
+}
+
+function reloadsWith(version: string, binary: string): void {
+  beforeAll(async () => {
+    figures = await reloadsUnderLoad({
+      charmFile: charm.file,
+      modelName: "reloads",
+      changes: 6,
+      keepAliveConnections: 4,
+      newConnectionConnections: 2,
+      haproxyBinary: binary,
+    });
+  }, 240_000);
+
+  it(`reload haproxy ${version} once per change`, () => {
+    expect(figures.haproxyVersion).toBe(version);
     expect(figures.reloads).toBe(6);
   });
 
@@ -47,4 +58,4 @@ describe("reloads under load", () => {
     expect(load.socketErrors).toEqual({ connect: 0, read: 0, write: 0, timeout: 0 });
     expect(load.non2xx).toBe(0);
   });
-});
+}

@@ -52,7 +52,8 @@ export function startWrk(namespace: string, url: string, options: WrkOptions): W
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  // "close", not "exit": wrk's summary may still be in the pipe when it has exited.
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
   return {
     async stop() {
       // wrk stops on SIGINT and still reports what it measured.

@@ -1,0 +1,24 @@
+// Which haproxy a unit of the local model has: the e2e tests run once per
+// version in haproxyVersions.ts and must know that the unit's haproxy.service
+// and the `haproxy` its hooks run (for `haproxy -c`) are that version.
+import type { LocalModel } from "../model/model.js";
+
+export interface UnitHaproxy {
+  /** major.minor of the `haproxy` on the hooks' PATH. */
+  readonly onPath: string | undefined;
+  /** major.minor of the running haproxy.service, as its admin socket reports it. */
+  readonly running: string | undefined;
+}
+
+const showInfo =
+  'const s=require("net").connect("/run/haproxy/admin.sock");let o="";' +
+  's.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.write("show info\\n");';
+
+export async function unitHaproxy(model: LocalModel, unit: string): Promise<UnitHaproxy> {
+  const version = await model.exec(unit, ["haproxy", "-v"]);
+  const info = await model.exec(unit, [process.execPath, "-e", showInfo]);
+  return {
+    onPath: /^HAProxy version (\d+\.\d+)\./m.exec(version.stdout)?.[1],
+    running: /^Version: (\d+\.\d+)\./m.exec(info.stdout)?.[1],
+  };
+}
