@@ -1,5 +1,6 @@
 // Turns a placed service into its frontend and backends, plus the files
 // (error pages, certificates) those stanzas refer to.
+import { moveHttpchkHeaders } from "./httpchkHeaders.js";
 import { splitOptions } from "./splitOptions.js";
 import type {
   BackendStanza,
@@ -37,7 +38,7 @@ export function serviceFilesDir(libDir: string, serviceName: string): string {
 
 export function buildProxy(service: PlacedService, context: StanzaContext): BuiltProxy {
   const dir = serviceFilesDir(context.libDir, service.name);
-  const options = splitOptions(service.serviceOptions);
+  const options = splitOptions(moveHttpchkHeaders(service.serviceOptions));
 
   const errorfiles = service.errorfiles.map((errorfile) => ({
     status: errorfile.status,
