@@ -14,7 +14,9 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 mirror=http://deb.debian.org/debian
 security_mirror=http://deb.debian.org/debian-security
 
-if [ -x "$wrapper" ] && "$wrapper" -v 2>/dev/null | grep -q '^HAProxy version 3\.0\.'; then
+# Output is captured whole: a reader that stops early (head, grep -q) would kill haproxy -v
+# with SIGPIPE, which pipefail turns into a failure.
+if [ -x "$wrapper" ] && [[ $("$wrapper" -v 2>/dev/null || true) == "HAProxy version 3.0."* ]]; then
 	exit 0
 fi
 for tool in apt-get apt-cache dpkg dpkg-deb gpgv; do
@@ -128,6 +130,7 @@ chmod +x "$wrapper.new"
 rm -rf "$out/root" "$apt_dir" "$debs"
 mv "$root" "$out/root"
 # The wrapper appears last, once it runs: its presence is what says the tree is complete.
-"$wrapper.new" -v | head -n1
+version=$("$wrapper.new" -v)
+echo "${version%%$'\n'*}"
 mv "$wrapper.new" "$wrapper"
 echo "haproxy3: build/haproxy3 ready ($(du -sh "$out" | cut -f1), $((SECONDS - started))s)"
