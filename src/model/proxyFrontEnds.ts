@@ -5,6 +5,7 @@
 // wrote differently from the one it read, so it never took effect.
 import type { RemoteUnit } from "../inputs.js";
 import type { ParsedService } from "./parseServices.js";
+import { proxyMode } from "./splitOptions.js";
 
 const FORWARDFOR = "option forwardfor";
 
@@ -53,14 +54,9 @@ export function forwardForProxies(
   }
   return services.map((service) => {
     const options = service.serviceOptions ?? [];
-    if (!proxied.has(service.name) || modeOf(options, defaults.mode) !== "http") return service;
+    // haproxy ignores `option forwardfor` in tcp mode, with a warning.
+    if (!proxied.has(service.name) || proxyMode(options, defaults.mode) !== "http") return service;
     if (options.some((option) => /^(no\s+)?option\s+forwardfor\b/.test(option))) return service;
     return { ...service, serviceOptions: [...options, FORWARDFOR] };
   });
-}
-
-// haproxy ignores `option forwardfor` in tcp mode, with a warning.
-function modeOf(options: readonly string[], defaultMode: string): string {
-  const modes = options.filter((option) => /^mode\s/.test(option));
-  return modes.length > 0 ? ((modes.at(-1) as string).split(/\s+/)[1] ?? defaultMode) : defaultMode;
 }

@@ -1,7 +1,7 @@
 // Turns a placed service into its frontend and backends, plus the files
 // (error pages, certificates) those stanzas refer to.
 import { moveHttpchkHeaders } from "./httpchkHeaders.js";
-import { splitOptions } from "./splitOptions.js";
+import { proxyMode, splitOptions } from "./splitOptions.js";
 import type {
   BackendStanza,
   CrtSpec,
@@ -103,8 +103,7 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
 // instead. It exists for HTTP frontends only (haproxy warns elsewhere), and an
 // operator's own `[no] option idle-close-on-response` wins.
 function reloadSafety(frontendOptions: readonly string[], defaultMode: string): string[] {
-  const modes = frontendOptions.filter((option) => /^mode\s/.test(option));
-  const mode = modes.length > 0 ? (modes.at(-1) as string).split(/\s+/)[1] : defaultMode;
+  const mode = proxyMode(frontendOptions, defaultMode);
   const chosen = frontendOptions.some((option) => option.includes("idle-close-on-response"));
   return mode === "http" && !chosen ? ["option idle-close-on-response"] : [];
 }

@@ -40,6 +40,12 @@ const FRONTEND_ONLY_PREFIXES = [
 // The proxy mode and the log format must agree on both sides.
 const BOTH_SIDES = ["mode tcp", "mode http", "option tcplog", "option httplog"];
 
+/** The proxy's mode: its last `mode` line, else the defaults section's. */
+export function proxyMode(options: readonly string[], defaultMode: string): string {
+  const modes = options.filter((option) => /^mode\s/.test(option));
+  return modes.length > 0 ? ((modes.at(-1) as string).split(/\s+/)[1] ?? defaultMode) : defaultMode;
+}
+
 export interface SplitOptions {
   readonly frontend: readonly string[];
   readonly backend: readonly string[];

@@ -4,6 +4,7 @@
 // backend; otherwise the charm adds a service of its own for them.
 import { ServiceConflictError } from "../../errors.js";
 import { completeService } from "../../model/placeServices.js";
+import { proxyMode } from "../../model/splitOptions.js";
 import type { HttpRoute, PlacedService } from "../../model/types.js";
 import type { SkippedApp } from "./ingressRequirers.js";
 
@@ -87,7 +88,8 @@ function attach(
       [owner.name, "ingress"],
       `ingress needs port ${port} ${need}, but service ${owner.name} serves it ${has}`,
     );
-  if (modeOf(owner, context.defaultMode) !== "http") throw clash("for HTTP", "in tcp mode");
+  if (proxyMode(owner.serviceOptions, context.defaultMode) !== "http")
+    throw clash("for HTTP", "in tcp mode");
   const tls = owner.crts.length > 0;
   if (certificateFile !== undefined && !tls) throw clash("for HTTPS", "without TLS");
   if (certificateFile === undefined && tls) throw clash("for plain HTTP", "with TLS");
@@ -102,9 +104,4 @@ function attach(
         }
       : service,
   );
-}
-
-function modeOf(service: PlacedService, defaultMode: string): string {
-  const modes = service.serviceOptions.filter((option) => /^mode\s/.test(option));
-  return modes.length > 0 ? ((modes.at(-1) as string).split(/\s+/)[1] ?? defaultMode) : defaultMode;
 }
