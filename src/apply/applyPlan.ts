@@ -15,9 +15,14 @@ import {
   syncDirectory,
   writeFileAtomic,
 } from "./atomicFile.js";
+import { askAdminSocket } from "../metrics/statsSocket.js";
+import { adminSocketPath, serverStateFilePath } from "../model/globalSections.js";
+import { planServerDelta } from "../model/serverDelta.js";
 import { validateHaproxyConfig } from "./haproxyCheck.js";
 import { resolveInsideLibrary } from "./libraryPath.js";
+import { type AskHaproxy, applyServerDeltas } from "./runtimeServers.js";
 import type { ServiceManager } from "./serviceManager.js";
+import { ensureServerStateFile, saveServerState } from "./serverStateFile.js";
 
 export interface ApplyPlanInput {
   readonly haproxyCfg: string;
@@ -30,6 +35,8 @@ export interface ApplyEnvironment {
   readonly service: ServiceManager;
   /** Owner of secret files (keys, certificates): haproxy reads them after dropping root. */
   readonly fileOwner: string;
+  /** Asks the running haproxy one command; absent, its admin socket under `paths.haproxyRun`. */
+  readonly askHaproxy?: AskHaproxy;
 }
 
 export interface ApplyResult {
@@ -37,9 +44,12 @@ export interface ApplyResult {
   readonly configChanged: boolean;
   /** Managed files whose content was (re)written, as absolute paths. */
   readonly filesWritten: string[];
-  readonly action: "none" | "reloaded" | "started";
+  /** `updated`: servers changed through the runtime API, no reload. */
+  readonly action: "none" | "updated" | "reloaded" | "started";
   /** Things an operator may want to know, e.g. a missing file owner. */
   readonly warnings: string[];
+  /** Why servers could not be changed without a reload, when they were tried. */
+  readonly runtimeFallback?: string;
 }
 
 /** haproxy.cfg holds the statistics password and userlist passwords: root only. */
@@ -70,11 +80,17 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   if (!configChanged) await ensureModeAndOwner(paths.haproxyConfig, { mode: liveConfigMode });
   const marker = join(paths.charmState, reloadPendingMarker);
 
+  const ask = env.askHaproxy ?? askOver(adminSocketPath(paths.haproxyRun));
+  const stateFile = serverStateFilePath(paths.haproxyRun);
+  await ensureServerStateFile(stateFile);
+
   if (!configChanged && changed.length === 0) {
     // A candidate left by a run killed before its rename is of no use now.
     await unlink(candidatePath(paths)).catch(() => undefined);
     if (await exists(marker)) {
-      const action = await reloadOrStart(service);
+      const action = await reloadOrStart(service, () =>
+        saveServerState(ask, stateFile, plan.haproxyCfg),
+      );
       await unlink(marker).catch(() => undefined);
       return { configChanged, filesWritten, action, warnings: [...warnings] };
     }
@@ -104,9 +120,36 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
     throw new ApplyError(`cannot replace ${paths.haproxyConfig}: ${describe(error)}`);
   }
   await syncDirectory(dirname(paths.haproxyConfig));
-  const action = await reloadOrStart(service);
+  let runtimeFallback: string | undefined;
+  // Only servers changed and haproxy runs: change them in place, no new worker.
+  if (live !== undefined && changed.length === 0 && (await service.isRunning())) {
+    const delta = planServerDelta(live, plan.haproxyCfg);
+    if (delta.kind === "runtime") {
+      try {
+        await applyServerDeltas(ask, delta.backends);
+        await saveServerState(ask, stateFile, plan.haproxyCfg);
+        await unlink(marker).catch(() => undefined);
+        return { configChanged, filesWritten, action: "updated", warnings: [...warnings] };
+      } catch (error) {
+        runtimeFallback = describe(error);
+      }
+    }
+  }
+  const action = await reloadOrStart(service, () =>
+    saveServerState(ask, stateFile, plan.haproxyCfg),
+  );
   await unlink(marker).catch(() => undefined);
-  return { configChanged, filesWritten, action, warnings: [...warnings] };
+  return {
+    configChanged,
+    filesWritten,
+    action,
+    warnings: [...warnings],
+    ...(runtimeFallback !== undefined && { runtimeFallback }),
+  };
+}
+
+function askOver(socket: string): AskHaproxy {
+  return (command) => askAdminSocket(socket, command, 5000);
 }
 
 /**
@@ -142,8 +185,13 @@ async function writeAndValidateCandidate(
   await validateHaproxyConfig(haproxyBinary, candidate);
 }
 
-async function reloadOrStart(service: ServiceManager): Promise<"reloaded" | "started"> {
+/** `beforeReload` saves what the running haproxy knows for the new worker. */
+async function reloadOrStart(
+  service: ServiceManager,
+  beforeReload: () => Promise<void>,
+): Promise<"reloaded" | "started"> {
   if (await service.isRunning()) {
+    await beforeReload();
     await service.reload();
     return "reloaded";
   }

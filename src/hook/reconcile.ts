@@ -142,7 +142,15 @@ async function applyInputs(
       { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
       environment,
     );
-    if (result.action !== "none") {
+    if (result.runtimeFallback !== undefined) {
+      await tools.log("INFO", `servers not changed at run time: ${result.runtimeFallback}`);
+    }
+    if (result.action === "updated") {
+      await tools.log(
+        "INFO",
+        `haproxy servers changed without a reload (${plan.serverCount} servers)`,
+      );
+    } else if (result.action !== "none") {
       await tools.log("INFO", `haproxy ${result.action} with ${plan.serverCount} servers`);
     }
   } catch (error) {

@@ -17,6 +17,11 @@ export function adminSocketPath(runDir: string): string {
   return `${runDir}/admin.sock`;
 }
 
+/** Where the runtime state of servers waits across a reload (see serverStateFile.ts). */
+export function serverStateFilePath(runDir: string): string {
+  return `${runDir}/server-state`;
+}
+
 // Old workers must not linger forever after reloads (a long download would
 // keep one alive for hours): the charm's bound when the option is empty.
 export const DEFAULT_HARD_STOP_AFTER = "10m";
@@ -75,6 +80,7 @@ export function buildGlobalSection(config: CharmConfig, runDir: string): GlobalS
       `${adminSocketPath(runDir)} mode 600 level admin expose-fd listeners`,
       ...(config.global_stats_socket ? [`${LEGACY_STATS_SOCKET} mode 0600`] : []),
     ],
+    serverStateFile: serverStateFilePath(runDir),
   };
 }
 

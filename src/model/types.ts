@@ -85,6 +85,8 @@ export interface GlobalSection {
   readonly bindOptions?: string;
   /** Complete `stats socket` arguments, one line each. */
   readonly statsSockets: readonly string[];
+  /** Server states saved before a reload, loaded by the new worker. */
+  readonly serverStateFile: string;
 }
 
 export interface DefaultsSection {

@@ -35,6 +35,7 @@ const minimalGlobal: GlobalSection = {
   dhParam: 2048,
   bindCiphers: "ECDHE+AESGCM",
   statsSockets: [],
+  serverStateFile: "/run/haproxy/server-state",
 };
 
 const minimalDefaults: DefaultsSection = {
@@ -54,12 +55,14 @@ const minimalGlobalText = `global
     spread-checks 0
     tune.ssl.default-dh-param 2048
     ssl-default-bind-ciphers ECDHE+AESGCM
+    server-state-file /run/haproxy/server-state
 `;
 
 const minimalDefaultsText = `defaults
     log global
     mode http
     retries 3
+    load-server-state-from-file global
     timeout client 50000
     timeout connect 5000
     timeout server 50000
@@ -94,6 +97,7 @@ const cases: readonly (readonly [string, (fx: Fixtures) => RenderCase])[] = [
             "/run/haproxy/admin.sock mode 0600 level admin",
             "ipv4@127.0.0.1:9999 level user",
           ],
+          serverStateFile: "/run/haproxy/server-state",
         },
         defaults: {
           log: "global",
@@ -136,6 +140,7 @@ const cases: readonly (readonly [string, (fx: Fixtures) => RenderCase])[] = [
     ssl-default-bind-options no-sslv3 no-tls-tickets
     stats socket /run/haproxy/admin.sock mode 0600 level admin
     stats socket ipv4@127.0.0.1:9999 level user
+    server-state-file /run/haproxy/server-state
 
 defaults
     log global
@@ -143,6 +148,7 @@ defaults
     option tcplog
     option dontlognull
     retries 5
+    load-server-state-from-file global
     timeout queue 20000
     timeout client 50000
     timeout connect 5000
@@ -394,6 +400,7 @@ backend bare
     tune.ssl.default-dh-param 2048
     ssl-default-bind-ciphers ECDHE+AESGCM
     ssl-default-bind-options no-sslv3
+    server-state-file /run/haproxy/server-state
 
 ${minimalDefaultsText}
 frontend haproxy-0-443

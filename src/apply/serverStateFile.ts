@@ -1,0 +1,62 @@
+// The server state haproxy carries across a reload (`server-state-file`,
+// `load-server-state-from-file global`): a server that is DOWN stays DOWN
+// instead of taking traffic until its checks fail again, and weights and
+// maintenance set at run time persist.
+//
+// haproxy applies a line's port (and, for `init-addr last`, its address)
+// over the configuration's, so the file keeps only servers that the new
+// configuration has with the same address and port: any other starts as
+// the file describes it.
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+
+import { configuredServers, isAddressLiteral } from "../model/serverDelta.js";
+import { readIfExists, writeFileAtomic } from "./atomicFile.js";
+import type { AskHaproxy } from "./runtimeServers.js";
+
+/** What haproxy accepts as a state file with no servers in it. */
+const EMPTY_STATE = "1\n";
+
+// `show servers state` columns (format 1).
+const BACKEND = 1;
+const NAME = 3;
+const ADDRESS = 4;
+const PORT = 18;
+
+/**
+ * Writes the running haproxy's server state, cut down to what `configText`
+ * agrees with; when haproxy cannot be asked, the previous file cut down the
+ * same way.
+ */
+export async function saveServerState(
+  ask: AskHaproxy,
+  file: string,
+  configText: string,
+): Promise<void> {
+  const dump = await ask("show servers state").catch(() => undefined);
+  const source = dump?.startsWith("1\n") ? dump : ((await readIfExists(file)) ?? EMPTY_STATE);
+  await writeFileAtomic(file, serverStateFor(source, configText), { mode: 0o600 });
+}
+
+/** Creates an empty state file when there is none, so haproxy never warns of a missing one. */
+export async function ensureServerStateFile(file: string): Promise<void> {
+  if ((await readIfExists(file)) === undefined) {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, EMPTY_STATE, { mode: 0o600 });
+  }
+}
+
+/** The lines of `state` whose server `configText` has at the same address and port. */
+export function serverStateFor(state: string, configText: string): string {
+  const servers = configuredServers(configText);
+  const lines = state.split("\n");
+  const kept = lines.filter((line) => {
+    if (!/^\d+ /.test(line)) return false;
+    const row = line.split(" ");
+    const server = servers.get(row[BACKEND] ?? "")?.find((entry) => entry.name === row[NAME]);
+    if (server === undefined || String(server.port) !== row[PORT]) return false;
+    return !isAddressLiteral(server.address) || server.address === row[ADDRESS];
+  });
+  const header = lines.find((line) => line.startsWith("# be_id"));
+  return ["1", ...(header === undefined ? [] : [header]), ...kept, ""].join("\n");
+}
