@@ -27,7 +27,11 @@ export async function checkHaproxyConfig(
   const dir = await mkdtemp(join(tmpdir(), "haproxy-check-"));
   try {
     const file = join(dir, "haproxy.cfg");
-    await writeFile(file, text);
+    // The server state file exists on a unit before haproxy first reads it
+    // (the apply step makes it); here it is a fresh, empty one.
+    const stateFile = join(dir, "server-state");
+    await writeFile(stateFile, "1\n");
+    await writeFile(file, text.replace(/^(\s*server-state-file) .*$/m, `$1 ${stateFile}`));
     const result = await execa(binary, ["-c", "-f", file], { all: true, reject: false });
     // No exit code: haproxy did not run (missing, killed); say why instead.
     if (result.exitCode === undefined)
