@@ -78,22 +78,22 @@ export async function applyServerDeltas(
 async function addServer(ask: AskHaproxy, backend: string, server: ConfiguredServer): Promise<void> {
   const target = `${backend}/${server.name}`;
   const address = server.address.includes(":") ? `[${server.address}]` : server.address;
-  const checked = server.options.includes("check");
-  // With checks, a new server must earn UP by passing them (`rise`): a dead
-  // unit gets no traffic meanwhile. `ready` makes it UP and only then can
-  // `health down` take that back, so it waits at weight 0 in between.
-  const options = [...server.options, ...(checked ? ["weight", "0"] : [])].join(" ");
-  const command = `add server ${target} ${address}:${server.port} ${options}`.trim();
-  const answer = await ask(command);
+  const command = `add server ${target} ${address}:${server.port} ${server.options.join(" ")}`;
+  const answer = await ask(command.trim());
   if (!answer.includes("New server registered")) throw new RuntimeChangeError(command, answer);
+  const checked = server.options.includes("check");
   if (checked) await expectSilence(ask, `enable health ${target}`);
   if (server.options.includes("agent-check")) await expectSilence(ask, `enable agent ${target}`);
   if (isDisabled(server.options)) return;
-  await expectSilence(ask, `set server ${target} state ready`);
+  // With checks, a new server must earn UP by passing them (`rise`): a dead
+  // unit gets no traffic meanwhile. Leaving maintenance counts a server as
+  // UP, so it leaves through drain (no new traffic), where `health down`
+  // holds once it is ready.
   if (checked) {
+    await expectSilence(ask, `set server ${target} state drain`);
     await expectSilence(ask, `set server ${target} health down`);
-    await expectSilence(ask, `set server ${target} weight ${weightOf(server.options)}`);
   }
+  await expectSilence(ask, `set server ${target} state ready`);
 }
 
 /** In maintenance, a server gets no new requests; it can go once its last one has ended. */

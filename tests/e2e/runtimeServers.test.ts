@@ -1,0 +1,118 @@
+// Units joining and leaving without a reload, in the local model with the
+// packed charm: `juju add-unit my-web-app` and `juju remove-unit` change
+// the servers of the running haproxy worker through its admin socket. The
+// master reloads no worker, the worker's pid stays, and the new unit gets
+// traffic; the departed unit's server is gone.
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+import { haproxyVersions } from "../helpers/haproxyVersions.js";
+import { LocalModel } from "../model/model.js";
+import type { PackedCharm } from "./packedCharm.js";
+import { packCharm } from "./packedCharm.js";
+import { answeringUnits, eventually } from "./traffic.js";
+import { deployMyWebApp } from "./webApp.js";
+
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 120_000 });
+
+let charm: PackedCharm;
+
+beforeAll(() => {
+  charm = packCharm();
+});
+
+afterAll(() => {
+  charm?.cleanup();
+});
+
+// haproxy takes `cookie` on a server added at run time from 3.0 on; the
+// default service's servers carry one, so on 2.6 a service without it.
+const WITHOUT_COOKIES = `- service_name: web
+  service_host: 0.0.0.0
+  service_port: 80
+  service_options: [balance leastconn]
+  server_options: maxconn 100 check inter 500
+`;
+
+/** `show info` or `show servers state` on the unit's admin socket. */
+async function askUnit(model: LocalModel, unit: string, command: string): Promise<string> {
+  const script =
+    'const s=require("net").connect("/run/haproxy/admin.sock");let o="";' +
+    `s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.write(${JSON.stringify(`${command}\n`)});`;
+  return (await model.exec(unit, [process.execPath, "-e", script])).stdout;
+}
+
+for (const { version, binary } of haproxyVersions) {
+  const configs: [string, Record<string, string>][] = [
+    ["a leastconn service without cookies", { services: WITHOUT_COOKIES }],
+    ...(version === "2.6" ? [] : [["the default service", {}] as [string, Record<string, string>]]),
+  ];
+  describe.each(configs)(`haproxy ${version}, %s`, (_, config) => {
+    let model: LocalModel;
+    const url = () => `http://${model.requireUnit("haproxy/0").machine.address}/`;
+    const reloads = () =>
+      model.system("haproxy/0").haproxy.history.filter((entry) => entry === "reload").length;
+    const workerPid = async () =>
+      /^Pid: (\d+)$/m.exec(await askUnit(model, "haproxy/0", "show info"))?.[1];
+    const servers = async () =>
+      (await askUnit(model, "haproxy/0", "show servers state"))
+        .split("\n")
+        .filter((line) => /^\d+ /.test(line))
+        .map((line) => line.split(" ")[3]);
+
+    beforeAll(async () => {
+      model = await LocalModel.create({ name: "runtime", haproxyBinary: binary });
+      await model.deploy(charm.file, { config });
+      await deployMyWebApp(model);
+    });
+
+    afterAll(() => {
+      model?.destroy();
+    });
+
+    it("a joining unit takes traffic from the same worker, without a reload", async () => {
+      const [reloadsBefore, workerBefore] = [reloads(), await workerPid()];
+      expect(workerBefore).toBeDefined();
+
+      await model.addUnit("my-web-app");
+
+      expect(reloads()).toBe(reloadsBefore);
+      expect(await workerPid()).toBe(workerBefore);
+      expect(
+        model
+          .requireUnit("haproxy/0")
+          .log.map((line) => line.message)
+          .join("\n"),
+      ).toMatch(/haproxy servers changed without a reload \(3 servers\)/);
+      await eventually(async () => {
+        expect(await answeringUnits(model, url())).toEqual([
+          "my-web-app/0",
+          "my-web-app/1",
+          "my-web-app/2",
+        ]);
+      });
+    });
+
+    // The last one: the default service's cookies follow the server's index
+    // (`cookie S{i}`), so an earlier one leaving renumbers them, and reloads.
+    it("a departing unit's server leaves the same worker, without a reload", async () => {
+      const [reloadsBefore, workerBefore] = [reloads(), await workerPid()];
+
+      await model.removeUnit("my-web-app/2");
+
+      expect(reloads()).toBe(reloadsBefore);
+      expect(await workerPid()).toBe(workerBefore);
+      expect(await servers()).toEqual(["my-web-app-0-80", "my-web-app-1-80"]);
+      expect(await answeringUnits(model, url())).toEqual(["my-web-app/0", "my-web-app/1"]);
+    });
+
+    it("a restart of haproxy serves what the worker served: the file says the same", async () => {
+      const before = await servers();
+      await model.system("haproxy/0").haproxy.stop();
+      await model.trigger("haproxy/0", "update-status");
+      expect(await servers()).toEqual(before);
+      await eventually(async () => {
+        expect(await answeringUnits(model, url())).toEqual(["my-web-app/0", "my-web-app/1"]);
+      }, 5000);
+    });
+  });
+}
