@@ -3,7 +3,8 @@
 // application join `reverseproxy` one at a time, then N units of another
 // join `ingress`; for the N-th join it reports the relation-changed hook's
 // wall time and hook-tool calls, and the total hook time of all N joins. Then the cost of a no-op update-status, of
-// rendering 1,000 servers, and of `haproxy -c` on that configuration.
+// rendering 1,000 servers, and of `haproxy -c` on that configuration. Last,
+// reloads and workers over 100 joins (bench/serverJoins.ts).
 // Figures go to stdout and to bench/results.md.
 //
 //   npm run bench                 # N = 10, 100, 500
@@ -16,6 +17,7 @@ import path from "node:path";
 import { planConfiguration } from "../src/model/planConfiguration.js";
 import { renderHaproxyConfig } from "../src/render/renderHaproxyConfig.js";
 import { packCharm } from "../tests/e2e/packedCharm.js";
+import { measureServerJoins } from "./serverJoins.js";
 import { LocalModel } from "../tests/model/model.js";
 
 const sizes = process.argv
@@ -182,7 +184,8 @@ try {
     `| render 1,000 servers (plan + template, median of 9) | ${renderMs.toFixed(1)} ms |`,
     `| \`haproxy -c\` on that configuration (median of 5) | ${checkMs.toFixed(0)} ms |`,
   ];
-  const table = lines.join("\n");
+  const joinsTable = await measureServerJoins(charm.file);
+  const table = [...lines, "", joinsTable].join("\n");
   process.stdout.write(`${table}\n`);
   // npm runs scripts from the repository root.
   writeFileSync(path.resolve("bench", "results.md"), `# Hook cost benchmark\n\n${table}\n`);
