@@ -4,7 +4,7 @@ import { connect } from "node:net";
 
 export class StatsSocketError extends Error {
   constructor(socketPath: string, problem: string) {
-    super(`cannot read haproxy statistics from ${socketPath}: ${problem}`);
+    super(`cannot ask haproxy at ${socketPath}: ${problem}`);
     this.name = "StatsSocketError";
   }
 }
