@@ -40,8 +40,8 @@ let newPlan: ApplyPlanInput;
 
 // File system steps of applying the new plan over the old one (README:
 // "Crash consistency"), and the file writes among them, each also torn.
-const APPLY_STEPS = 38;
-const TORN_WRITES = 5;
+const APPLY_STEPS = 44;
+const TORN_WRITES = 6;
 
 const base64 = (text: string) => Buffer.from(text).toString("base64");
 const page = (body: string) =>
