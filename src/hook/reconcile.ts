@@ -72,7 +72,10 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   );
   for (const warning of certificate.warnings) await deps.tools.log("WARNING", warning);
   const { inputs } = certificate;
-  const outcome = await applyInputs(deps, inputs);
+  // A unit coming or going reloads haproxy in every one of its hooks; Juju's
+  // own log names each hook, so the reload is logged for the other events only.
+  const logReload = context.remoteUnit === undefined && context.departingUnit === undefined;
+  const outcome = await applyInputs(deps, inputs, logReload);
   await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
   const scope = publishScope(context);
   // A CSR goes out whatever haproxy made of the rest.
@@ -92,6 +95,7 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
 async function applyInputs(
   deps: HookDeps,
   inputs: HookInputs,
+  logReload: boolean,
   rejected: readonly SkippedUnit[] = [],
 ): Promise<Outcome> {
   const { tools } = deps;
@@ -142,7 +146,7 @@ async function applyInputs(
       { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
       environment,
     );
-    if (result.action !== "none") {
+    if (result.action === "started" || (result.action === "reloaded" && logReload)) {
       await tools.log("INFO", `haproxy ${result.action} with ${plan.serverCount} servers`);
     }
   } catch (error) {
@@ -159,7 +163,7 @@ async function applyInputs(
       if (isolation !== undefined) {
         const units = isolation.rejected.map((unit) => unit.unit);
         await rememberSuspectUnits(suspectsFile, units);
-        return applyInputs(deps, isolation.inputs, isolation.rejected);
+        return applyInputs(deps, isolation.inputs, logReload, isolation.rejected);
       }
       await tools.log("ERROR", error.output.trim() || error.message);
       return { status: "blocked", message: error.message, plan };

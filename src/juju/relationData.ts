@@ -122,6 +122,10 @@ export class RelationData {
     const { event } = this.options;
     const cached = (await this.loadCache())?.ids[endpoint];
     if (cached !== undefined && event !== undefined && event.endpoint !== endpoint) return cached;
+    // The event's own endpoint: a relation that is cached already is not new, and
+    // any relation created since has its own hooks to come (it is not cached, so
+    // they read live); only -broken removes one.
+    if (cached?.includes(event?.relationId ?? "") && event?.broken === false) return cached;
     const all = await this.tools.relationIds(endpoint);
     return all.filter((id) => !(event?.broken && id === event.relationId));
   }
