@@ -2,7 +2,8 @@
 // addresses, the opened ports, what this unit (and, as leader, its
 // application) last wrote in each relation bag, and the last status. Pure:
 // the document, its defensive parsing and the rules that keep it true. It is
-// only ever a hint: anything missing or malformed is read (or set) live.
+// only ever a hint: a file missing or malformed is no cache, and what it
+// held is read (or set) live again.
 import type { RelationSettings, StatusName } from "./hookTools.js";
 
 export type AddressKey = "private-address" | "public-address";
@@ -23,12 +24,13 @@ export const emptyHookToolCache: HookToolCache = { addresses: {}, unitBags: {}, 
 
 const VERSION = 1;
 const STATUSES: readonly string[] = ["maintenance", "blocked", "waiting", "active"];
+const ADDRESS_KEYS: readonly string[] = ["private-address", "public-address"];
 
 export function serializeHookToolCache(cache: HookToolCache): string {
   return JSON.stringify({ version: VERSION, ...cache });
 }
 
-/** Any field that is not exactly what this version wrote is dropped, never trusted. */
+/** A file that is not exactly what this version writes is no cache at all. */
 export function parseHookToolCache(text: string | undefined): HookToolCache {
   let document: unknown;
   try {
@@ -38,25 +40,29 @@ export function parseHookToolCache(text: string | undefined): HookToolCache {
   }
   if (!isObject(document) || document.version !== VERSION) return emptyHookToolCache;
   const { config, addresses, openedPorts, unitBags, appBags, status } = document;
+  const valid =
+    (config === undefined || isObject(config)) &&
+    isObject(addresses) &&
+    Object.entries(addresses).every(
+      ([key, value]) => ADDRESS_KEYS.includes(key) && typeof value === "string",
+    ) &&
+    (openedPorts === undefined || isStringList(openedPorts)) &&
+    isBags(unitBags) &&
+    isBags(appBags) &&
+    (status === undefined ||
+      (isObject(status) &&
+        typeof status.status === "string" &&
+        STATUSES.includes(status.status) &&
+        typeof status.message === "string"));
+  if (!valid) return emptyHookToolCache;
   return {
-    ...(isObject(config) && { config }),
-    addresses: isObject(addresses)
-      ? Object.fromEntries(
-          (["private-address", "public-address"] as const).flatMap((key) =>
-            typeof addresses[key] === "string" ? [[key, addresses[key]]] : [],
-          ),
-        )
-      : {},
-    ...(isStringList(openedPorts) && { openedPorts }),
-    unitBags: bagsOf(unitBags),
-    appBags: bagsOf(appBags),
-    ...(isObject(status) &&
-      typeof status.status === "string" &&
-      STATUSES.includes(status.status) &&
-      typeof status.message === "string" && {
-        status: { status: status.status as StatusName, message: status.message },
-      }),
-  };
+    ...(config !== undefined && { config }),
+    addresses,
+    ...(openedPorts !== undefined && { openedPorts }),
+    unitBags,
+    appBags,
+    ...(status !== undefined && { status: status as HookToolCache["status"] }),
+  } as HookToolCache;
 }
 
 /** Whether setting `settings` would leave a bag that holds `last` as it is. */
@@ -76,13 +82,8 @@ export function withPort(opened: readonly string[], port: number, open: boolean)
   return open ? [...others, entry] : others;
 }
 
-function bagsOf(value: unknown): Record<string, RelationSettings> {
-  if (!isObject(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter(([, bag]) => isSettings(bag))) as Record<
-    string,
-    RelationSettings
-  >;
-}
+const isBags = (v: unknown): v is Record<string, RelationSettings> =>
+  isObject(v) && Object.values(v).every(isSettings);
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
