@@ -157,6 +157,30 @@ describe("hook-tool calls of a reverseproxy join", () => {
     }
   }, 60_000);
 
+  it("forgets what a failed hook set: Juju discards it", async () => {
+    const { memory, sandbox, callsOf, join } = await unitWith(2);
+    try {
+      await join(2);
+      const before = memory.local.get(RELATION);
+      memory.publicAddress = "203.0.113.77";
+      // A tool that fails after the relation-set (upkeep, which follows publishing).
+      const relationIds = memory.relationIds;
+      memory.relationIds = (endpoint) =>
+        endpoint === "statistics"
+          ? Promise.reject(new Error("the agent went away"))
+          : relationIds.call(memory, endpoint);
+      await expect(callsOf("config-changed")).rejects.toThrow("the agent went away");
+      expect(memory.local.get(RELATION)).toMatchObject({ "public-address": "203.0.113.77" });
+      memory.relationIds = relationIds;
+      // As Juju does with a failed hook's writes; then `juju resolve --no-retry`.
+      memory.local.set(RELATION, { ...before });
+      await join(3);
+      expect(memory.local.get(RELATION)).toMatchObject({ "public-address": "203.0.113.77" });
+    } finally {
+      await sandbox.cleanup();
+    }
+  }, 60_000);
+
   it("only costs calls when the cache file is lost, garbled or of another version", async () => {
     const { memory, sandbox, callsOf, join } = await unitWith(2);
     const file = path.join(sandbox.paths.charmState, hookToolCacheFile);
