@@ -4,8 +4,8 @@
 // it is about plus the relation's membership, and the rest comes from a cache
 // in the unit's state directory. Hook-tool calls per hook stay constant
 // however many units a relation has. The same holds for the remote
-// applications' bags and for the relation ids of the other endpoints: only a
-// hook of an endpoint changes that endpoint's relations.
+// applications' bags and for relation ids: only a hook of an endpoint changes
+// that endpoint's relations, and a relation the cache already lists is not new.
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
