@@ -14,6 +14,7 @@ import {
   type HookToolCache,
   bagUnchanged,
   parseHookToolCache,
+  readBack,
   serializeHookToolCache,
   withPort,
 } from "./hookToolCache.js";
@@ -47,7 +48,8 @@ export class CachingHookTools implements HookTools {
     const unitBags: Record<string, RelationSettings> = {};
     for (const relationId of Object.keys(this.current.unitBags)) {
       try {
-        unitBags[relationId] = await this.tools.relationGet(relationId, unitName);
+        const actual = await this.tools.relationGet(relationId, unitName);
+        unitBags[relationId] = readBack(this.current.unitBags[relationId], actual);
       } catch (error) {
         // A relation gone without its hooks (none ran): nothing to remember of it.
         if (!(error instanceof HookToolError)) throw error;

@@ -75,6 +75,18 @@ export function bagUnchanged(
   );
 }
 
+/**
+ * What a bag read back from Juju says in the cache's terms: a key the cache
+ * knew that the bag no longer holds was deleted, which the cache writes "".
+ */
+export function readBack(
+  last: RelationSettings | undefined,
+  actual: RelationSettings,
+): RelationSettings {
+  const deleted = Object.keys(last ?? {}).filter((key) => !(key in actual));
+  return { ...actual, ...Object.fromEntries(deleted.map((key) => [key, ""])) };
+}
+
 /** What `opened-ports` lists after opening (or closing) one TCP port. */
 export function withPort(opened: readonly string[], port: number, open: boolean): string[] {
   const entry = `${port}/tcp`;
