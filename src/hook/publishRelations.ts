@@ -1,7 +1,7 @@
 // Relation data haproxy writes after each change: its address and
 // certificate for the units behind it, its services for its peers and for
-// the front ends (apache2) before it. Juju only wakes the other side when a
-// value really changes, so publishing unchanged values costs one call each.
+// the front ends (apache2) before it. The hook tools leave out a relation-set
+// of the values a bag already holds (juju/cachingHookTools.ts).
 import { parseCharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../inputs.js";
 import type { HookTools } from "../juju/hookTools.js";
@@ -85,7 +85,7 @@ export async function publishAll(
 
 /**
  * Each unit's `config` for its cos-agent subordinate: the scrape job, alert
- * rules and dashboard. Written only when it differs from what the bag holds.
+ * rules and dashboard. The hook tools skip it when it is what was last set.
  */
 async function publishCosAgent(
   tools: HookTools,
@@ -96,10 +96,7 @@ async function publishCosAgent(
   if (relationIds.length === 0) return;
   const { cosAgentDocument } = await import("../relations/cosAgent/cosAgentDocument.js");
   const document = cosAgentDocument(inputs);
-  for (const relationId of relationIds) {
-    const current = await tools.relationGet(relationId, inputs.unitName);
-    if (current.config !== document) await tools.relationSet(relationId, { config: document });
-  }
+  for (const relationId of relationIds) await tools.relationSet(relationId, { config: document });
 }
 
 /** The leader tells each ingress application its URL (or clears it). */

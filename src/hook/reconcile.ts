@@ -72,7 +72,11 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   );
   for (const warning of certificate.warnings) await deps.tools.log("WARNING", warning);
   const { inputs } = certificate;
-  const outcome = await applyInputs(deps, inputs);
+  // A unit coming or going changes haproxy's servers in every one of its
+  // hooks; Juju's own log names each hook, so how is logged for the other
+  // events only.
+  const logReload = context.remoteUnit === undefined && context.departingUnit === undefined;
+  const outcome = await applyInputs(deps, inputs, logReload);
   await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
   const scope = publishScope(context);
   // A CSR goes out whatever haproxy made of the rest.
@@ -92,6 +96,7 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
 async function applyInputs(
   deps: HookDeps,
   inputs: HookInputs,
+  logReload: boolean,
   rejected: readonly SkippedUnit[] = [],
 ): Promise<Outcome> {
   const { tools } = deps;
@@ -142,15 +147,22 @@ async function applyInputs(
       { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
       environment,
     );
-    if (result.runtimeFallback !== undefined) {
-      await tools.log("INFO", `servers not changed at run time: ${result.runtimeFallback}`);
+    // Routine in a unit's own hooks (a join, a departure): logged for the other
+    // events only, but for a runtime change that failed for another reason
+    // than an option this haproxy does not take on a new server.
+    const fallback = result.runtimeFallback;
+    if (
+      fallback !== undefined &&
+      (logReload || !/not accepted for dynamic server/.test(fallback))
+    ) {
+      await tools.log("INFO", `servers not changed at run time: ${fallback}`);
     }
-    if (result.action === "updated") {
+    if (result.action === "updated" && logReload) {
       await tools.log(
         "INFO",
         `haproxy servers changed without a reload (${plan.serverCount} servers)`,
       );
-    } else if (result.action !== "none") {
+    } else if (result.action === "started" || (result.action === "reloaded" && logReload)) {
       await tools.log("INFO", `haproxy ${result.action} with ${plan.serverCount} servers`);
     }
   } catch (error) {
@@ -167,7 +179,7 @@ async function applyInputs(
       if (isolation !== undefined) {
         const units = isolation.rejected.map((unit) => unit.unit);
         await rememberSuspectUnits(suspectsFile, units);
-        return applyInputs(deps, isolation.inputs, isolation.rejected);
+        return applyInputs(deps, isolation.inputs, logReload, isolation.rejected);
       }
       await tools.log("ERROR", error.output.trim() || error.message);
       return { status: "blocked", message: error.message, plan };

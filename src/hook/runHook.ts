@@ -2,6 +2,12 @@
 import { access, mkdir } from "node:fs/promises";
 import path from "node:path";
 
+import {
+  CachingHookTools,
+  loadHookToolCache,
+  saveHookToolCache,
+} from "../juju/cachingHookTools.js";
+import { isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
 import { haproxyFailedMarker } from "./watchedService.js";
@@ -47,7 +53,27 @@ const MONITORING_HOOKS = new Set([
 const QUIET_HOOKS =
   /^(remove|.*-relation-created|(munin|nrpe-external-master|local-monitors|statistics)-relation-.*)$/;
 
+/** The hook-tool cache: config, addresses, opened ports, what was last published. */
+export const hookToolCacheFile = "hook-tool-cache.json";
+
 export async function runHook(deps: HookDeps, context: HookContext): Promise<void> {
+  const file = path.join(deps.paths.charmState, hookToolCacheFile);
+  const trusted = refreshedCache(await loadHookToolCache(file), context);
+  const tools = new CachingHookTools(deps.tools, trusted, { audit: isAudit(context) });
+  try {
+    if (isAudit(context)) await tools.audit(context.unitName);
+    await handleEvent({ ...deps, tools }, context);
+    await tools.finish();
+  } catch (error) {
+    // Juju discards a failed hook's relation-set, status-set and ports: the
+    // cache stays as this hook trusted it, without what it was to refresh.
+    await saveHookToolCache(file, trusted).catch(() => undefined);
+    throw error;
+  }
+  await saveHookToolCache(file, tools.cache);
+}
+
+async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> {
   const { hookName } = context;
   const { tools, service } = deps;
 

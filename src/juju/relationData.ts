@@ -4,8 +4,8 @@
 // it is about plus the relation's membership, and the rest comes from a cache
 // in the unit's state directory. Hook-tool calls per hook stay constant
 // however many units a relation has. The same holds for the remote
-// applications' bags and for the relation ids of the other endpoints: only a
-// hook of an endpoint changes that endpoint's relations.
+// applications' bags and for relation ids: only a hook of an endpoint changes
+// that endpoint's relations, and a relation the cache already lists is not new.
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -122,6 +122,10 @@ export class RelationData {
     const { event } = this.options;
     const cached = (await this.loadCache())?.ids[endpoint];
     if (cached !== undefined && event !== undefined && event.endpoint !== endpoint) return cached;
+    // The event's own endpoint: a relation that is cached already is not new, and
+    // any relation created since has its own hooks to come (it is not cached, so
+    // they read live); only -broken removes one.
+    if (cached?.includes(event?.relationId ?? "") && event?.broken === false) return cached;
     const all = await this.tools.relationIds(endpoint);
     return all.filter((id) => !(event?.broken && id === event.relationId));
   }

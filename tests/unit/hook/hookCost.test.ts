@@ -1,13 +1,19 @@
 // README "Speed at scale", held by tests rather than the benchmark alone:
-// haproxy is validated (`haproxy -c`) at most once per hook and not at all
-// when the rendered file equals the live one, and a no-op update-status of
-// the bundled charm loads neither the model nor the templates.
+// a joining reverseproxy unit's relation-changed makes at most 4 hook-tool
+// calls whatever the number of units, while what changes still reaches
+// relation data and status; haproxy is validated (`haproxy -c`) at most once
+// per hook and not at all when the rendered file equals the live one, and a
+// no-op update-status of the bundled charm loads neither the model nor the
+// templates.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import type { HookTools } from "../../../src/juju/hookTools.js";
+import { hookToolCacheFile } from "../../../src/hook/runHook.js";
 
 import { type Backend, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
@@ -34,6 +40,186 @@ afterAll(async () => {
 const unitData = (backend: Backend | undefined) => ({
   "private-address": "127.0.0.1",
   port: String(backend?.port),
+});
+
+/** Hook tools that write down the name of each call, for messages that say which calls. */
+function namingCalls(tools: MemoryHookTools): { tools: HookTools; names: string[] } {
+  const names: string[] = [];
+  const proxy = new Proxy(tools, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        names.push(
+          property === "relationSet" ? `relationSet ${String(args[0])}` : String(property),
+        );
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { tools: proxy, names };
+}
+
+describe("hook-tool calls of a reverseproxy join", () => {
+  const PEER = "peer:0";
+
+  /** haproxy/0 configured, started and related to `units` units of web (no backends needed). */
+  async function unitWith(units: number) {
+    const memory = new MemoryHookTools();
+    const { tools, names } = namingCalls(memory);
+    const port = await findFreePort();
+    const sandbox = await createUnitSandbox(tools, { probePorts: [port] });
+    memory.config = {
+      services: `- {service_name: web, service_host: 127.0.0.1, service_port: ${port}}`,
+      // As config-get gives it, with its default: published as a deleted key.
+      ssl_cert: "",
+    };
+    memory.endpoints.set(PEER, "peer");
+    for (let i = 0; i < units; i++) {
+      memory.addUnit(RELATION, `web/${i}`, { "private-address": "127.0.0.1", port: `${9000 + i}` });
+    }
+    for (const hook of ["install", "config-changed", "start"]) await sandbox.hook(hook);
+    /** The calls of `hook`, by name. */
+    const callsOf = async (hook: string, env: Record<string, string> = {}) => {
+      names.length = 0;
+      await sandbox.hook(hook, env);
+      return [...names];
+    };
+    /** web/N joins: its joined, then its changed hook; the calls of the latter. */
+    const join = async (n: number) => {
+      memory.addUnit(RELATION, `web/${n}`, { "private-address": "127.0.0.1", port: `${9000 + n}` });
+      const env = { JUJU_RELATION_ID: RELATION, JUJU_REMOTE_UNIT: `web/${n}` };
+      await callsOf("reverseproxy-relation-joined", env);
+      const calls = await callsOf("reverseproxy-relation-changed", env);
+      const live = await readFile(sandbox.paths.haproxyConfig, "utf8");
+      expect(live).toContain(`server web-${n}-${9000 + n} 127.0.0.1:${9000 + n}`);
+      return calls;
+    };
+    return { memory, sandbox, callsOf, join };
+  }
+
+  it.each([10, 50])(
+    "makes at most 4 calls in the %i-th unit's relation-changed, also after update-status",
+    async (n) => {
+      const { sandbox, callsOf, join } = await unitWith(n - 2);
+      try {
+        expect((await join(n - 2)).length).toBeLessThanOrEqual(4);
+        // update-status reads the cache back from Juju: it still holds.
+        await callsOf("update-status");
+        const calls = await join(n - 1);
+        expect(calls.length, calls.join(", ")).toBeLessThanOrEqual(4);
+        // What those calls are: the joining unit, the membership, the peers' services
+        // (the reverseproxy bag, unchanged, is not set again).
+        expect(calls.sort()).toEqual(["relationGet", "relationList", `relationSet ${PEER}`]);
+      } finally {
+        await sandbox.cleanup();
+      }
+    },
+    60_000,
+  );
+
+  it("still publishes what changes, and sets a status that changes", async () => {
+    const { memory, sandbox, callsOf, join } = await unitWith(2);
+    try {
+      await join(2);
+      // A new address comes with config-changed (Juju runs it when addresses change).
+      memory.publicAddress = "203.0.113.99";
+      await callsOf("config-changed");
+      expect(memory.local.get(RELATION)).toMatchObject({ "public-address": "203.0.113.99" });
+      // The join after it serves the new unit with what config-changed read.
+      await join(3);
+      expect(memory.local.get(RELATION)).toMatchObject({ "public-address": "203.0.113.99" });
+
+      const services = memory.config.services;
+      memory.config = { services: "- {service_name: 'bad name', service_port: 80}" };
+      await callsOf("config-changed");
+      expect(memory.status?.status).toBe("blocked");
+      memory.config = { services };
+      await callsOf("config-changed");
+      expect(memory.status).toEqual({ status: "active", message: "Unit is ready" });
+    } finally {
+      await sandbox.cleanup();
+    }
+  }, 60_000);
+
+  it("converges on update-status after a status or a bag was set behind its back", async () => {
+    const { memory, sandbox, callsOf, join } = await unitWith(2);
+    try {
+      await join(2);
+      const published = memory.local.get(RELATION);
+      memory.status = { status: "maintenance", message: "someone else's status" };
+      memory.local.set(RELATION, { "public-address": "192.0.2.1" });
+      // A join skips the unchanged status and bag: its cache says so.
+      await join(3);
+      expect(memory.status.message).toBe("someone else's status");
+      await callsOf("update-status");
+      expect(memory.status).toEqual({ status: "active", message: "Unit is ready" });
+      // update-status read the bag back, so the next hook sets it again.
+      await join(4);
+      expect(memory.local.get(RELATION)).toEqual(published);
+    } finally {
+      await sandbox.cleanup();
+    }
+  }, 60_000);
+
+  it("forgets what a failed hook set: Juju discards it", async () => {
+    const { memory, sandbox, callsOf, join } = await unitWith(2);
+    try {
+      await join(2);
+      const before = memory.local.get(RELATION);
+      memory.publicAddress = "203.0.113.77";
+      // A tool that fails after the relation-set (upkeep, which follows publishing).
+      const relationIds = memory.relationIds;
+      memory.relationIds = (endpoint) =>
+        endpoint === "statistics"
+          ? Promise.reject(new Error("the agent went away"))
+          : relationIds.call(memory, endpoint);
+      await expect(callsOf("config-changed")).rejects.toThrow("the agent went away");
+      expect(memory.local.get(RELATION)).toMatchObject({ "public-address": "203.0.113.77" });
+      memory.relationIds = relationIds;
+      // As Juju does with a failed hook's writes; then `juju resolve --no-retry`.
+      memory.local.set(RELATION, { ...before });
+      await join(3);
+      expect(memory.local.get(RELATION)).toMatchObject({ "public-address": "203.0.113.77" });
+    } finally {
+      await sandbox.cleanup();
+    }
+  }, 60_000);
+
+  it("only costs calls when the cache file is lost, garbled or of another version", async () => {
+    const { memory, sandbox, callsOf, join } = await unitWith(2);
+    const file = path.join(sandbox.paths.charmState, hookToolCacheFile);
+    try {
+      await join(2);
+      const cached = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+      const wrong = {
+        config: { services: "- {service_name: stale, service_port: 1}" },
+        addresses: { "public-address": "192.0.2.66", "private-address": "192.0.2.66" },
+        unitBags: { [RELATION]: { "public-address": memory.publicAddress, ssl_cert: "" } },
+        status: { status: "active", message: "Unit is ready" },
+      };
+      for (const [what, text] of [
+        ["garbled", "{not json"],
+        ["of another version", JSON.stringify({ ...cached, ...wrong, version: 0 })],
+        ["of the wrong shape", JSON.stringify({ ...cached, addresses: [1], unitBags: 7 })],
+      ] as const) {
+        memory.local.set(RELATION, {});
+        memory.status = { status: "maintenance", message: "not set yet" };
+        await writeFile(file, text);
+        const calls = await join(Number(memory.remote.get(RELATION)?.size));
+        expect(calls.length, what).toBeGreaterThan(4);
+        expect(memory.local.get(RELATION), what).toMatchObject({
+          "public-address": memory.publicAddress,
+        });
+        expect(memory.status, what).toEqual({ status: "active", message: "Unit is ready" });
+        expect(await readFile(sandbox.paths.haproxyConfig, "utf8"), what).not.toContain("stale");
+      }
+      await rm(file);
+      expect((await callsOf("update-status")).length).toBeGreaterThan(0);
+    } finally {
+      await sandbox.cleanup();
+    }
+  }, 60_000);
 });
 
 describe("haproxy -c per hook", () => {
