@@ -73,6 +73,8 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
       return;
     }
     await startIfStopped(deps, context);
+    const { refreshVipStatus } = await import("../vip/maintainVip.js");
+    await refreshVipStatus(deps);
     return;
   }
   if (hookName === "reverseproxy-relation-joined") {
@@ -137,6 +139,8 @@ async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcom
   const result = await upkeep(deps, context, outcome.plan);
   if (result.blockedMessage !== undefined && outcome.status !== "blocked") {
     await deps.tools.statusSet("blocked", result.blockedMessage);
+    const { noteBlockedStatus } = await import("../vip/maintainVip.js");
+    await noteBlockedStatus(deps.paths, result.blockedMessage);
   }
 }
 
