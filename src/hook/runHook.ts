@@ -58,6 +58,8 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
     return;
   }
   if (hookName === "stop") {
+    const { releaseVip } = await import("../vip/maintainVip.js");
+    await releaseVip(deps);
     if (await service.isRunning()) await service.stop();
     return;
   }

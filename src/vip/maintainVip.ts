@@ -164,6 +164,16 @@ export async function refreshVipStatus(deps: VipDeps): Promise<void> {
   await saveRecord(recordFile, { ...record, held });
 }
 
+/** The stop hook: the address moves to a peer now, before haproxy stops here. */
+export async function releaseVip(deps: VipDeps): Promise<void> {
+  const { host } = deps;
+  const system = deps.paths.system;
+  if (host === undefined || system === undefined) return;
+  if (await removeKeepalived(host, keepalivedFiles(system.keepalived))) {
+    await deps.tools.log("INFO", "vip: keepalived stopped, the address moves to a peer");
+  }
+}
+
 /** Another part of the hook blocked the unit: update-status must not undo it. */
 export async function noteBlockedStatus(paths: Paths, message: string): Promise<void> {
   const recordFile = vipStatusFile(paths);
