@@ -49,8 +49,10 @@ export function renderKeepalivedConfig(
     `  virtual_router_id ${plan.routerId}`,
     `  priority ${plan.priority}`,
     "  advert_int 1",
-    // Unicast: clouds rarely pass multicast, and only the peers' adverts count.
+    // Unicast: clouds rarely pass multicast. No authentication, but adverts
+    // from anything other than the peers are dropped.
     `  unicast_src_ip ${plan.sourceAddress}`,
+    "  check_unicast_src",
     "  unicast_peer {",
     ...plan.peerAddresses.map((address) => `    ${address}`),
     "  }",

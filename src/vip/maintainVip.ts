@@ -96,6 +96,7 @@ export async function maintainVip<T extends ServedOutcome>(
   let config: string;
   let script: string;
   let addresses: readonly string[];
+  let peerCount: number;
   try {
     const plan = planVip(option, {
       unitName: inputs.unitName,
@@ -107,6 +108,7 @@ export async function maintainVip<T extends ServedOutcome>(
       }),
     });
     addresses = plan.bareAddresses;
+    peerCount = plan.peerAddresses.length;
     script = renderCheckScript(
       probedListeners(served.plan.services, inputs.privateAddress),
       HAPROXY_PID_FILE,
@@ -115,6 +117,16 @@ export async function maintainVip<T extends ServedOutcome>(
   } catch (error) {
     if (error instanceof ConfigError) return blocked(deps, served, error.message);
     throw error;
+  }
+  // A unit that just joined knows no peer yet, and alone it would claim the
+  // address the others hold. Only the leader may start without peers (a single unit).
+  if (
+    peerCount === 0 &&
+    (await readIfExists(files.config)) === undefined &&
+    !(await tools.isLeader())
+  ) {
+    await tools.log("INFO", "vip: waiting for the peers' addresses before starting keepalived");
+    return served;
   }
   try {
     if (await ensureKeepalivedInstalled(host)) await tools.log("INFO", "vip: keepalived installed");

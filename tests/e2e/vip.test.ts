@@ -5,6 +5,7 @@
 // the old holder coming back does not take it back, a unit leaves, a bad
 // value blocks without stopping anything, and emptying the option releases
 // the address everywhere.
+import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { LocalModel } from "../model/model.js";
@@ -90,6 +91,28 @@ describe("a VIP among three haproxy units", () => {
     }
   });
 
+  it("binds a service on the VIP on every unit (ip_nonlocal_bind), served by the holder", async () => {
+    const web0 = model.requireUnit("my-web-app/0").machine.address;
+    const services = yaml.dump([
+      { service_name: "haproxy_service", service_host: "0.0.0.0", service_port: 80 },
+      {
+        service_name: "on_vip",
+        service_host: vip,
+        service_port: 8080,
+        servers: [["web0", web0, 80, ""]],
+      },
+    ]);
+    await model.config("haproxy", { services });
+    for (const unit of haproxyUnits()) {
+      expect(statusOf(unit)).toMatchObject({ workload: "active" });
+      expect(await model.readFile(unit, "/etc/haproxy/haproxy.cfg")).toContain(`bind ${vip}:8080`);
+    }
+    const response = await model.http(`http://${vip}:8080/`);
+    expect(response.status).toBe(200);
+    expect(response.body.trim()).toBe("my-web-app/0");
+    await model.config("haproxy", { services: null });
+  });
+
   it("moves the address when haproxy stops on the holder, and the client is served again", async () => {
     const holder = await onlyHolder();
     const loop = clientLoop(model, `http://${vip}/`);
@@ -114,8 +137,27 @@ describe("a VIP among three haproxy units", () => {
     expect(await onlyHolder()).toBe(newHolder);
   });
 
-  it("survives the holder's removal, and the others' peers shrink", async () => {
+  it("reloads keepalived everywhere when a unit joins, without moving the address", async () => {
     const holder = await onlyHolder();
+    const pids = new Map(haproxyUnits().map((unit) => [unit, model.system(unit).keepalived.pid]));
+    const [added] = await model.addUnit("haproxy", 1);
+    for (const unit of haproxyUnits()) {
+      const config = await model.readFile(unit, "/etc/keepalived/keepalived.conf");
+      expect(config.match(/^ {4}\d+\.\d+\.\d+\.\d+$/gm)).toHaveLength(3);
+      if (unit === added?.name) continue;
+      expect(model.system(unit).keepalived.pid).toBe(pids.get(unit));
+      expect(model.system(unit).keepalived.history.at(-1)).toBe("reload");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(await onlyHolder()).toBe(holder);
+  });
+
+  it("keeps the address when another unit leaves, and moves it when the holder leaves", async () => {
+    const holder = await onlyHolder();
+    const other = haproxyUnits().find((unit) => unit !== holder) ?? "";
+    await model.removeUnit(other);
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(await onlyHolder()).toBe(holder);
     await model.removeUnit(holder);
     const next = await onlyHolder();
     expect(next).not.toBe(holder);

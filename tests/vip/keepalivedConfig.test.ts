@@ -79,7 +79,7 @@ describe("renderKeepalivedConfig", () => {
     expect(text).toContain("  state BACKUP\n  nopreempt\n");
     expect(text).toContain("  virtual_router_id 42\n  priority 230\n  advert_int 1\n");
     expect(text).toContain(
-      "  unicast_src_ip 10.86.0.11\n  unicast_peer {\n    10.86.0.10\n    10.86.0.12\n  }\n",
+      "  unicast_src_ip 10.86.0.11\n  check_unicast_src\n  unicast_peer {\n    10.86.0.10\n    10.86.0.12\n  }\n",
     );
     expect(text).toContain("    10.86.0.100/16 dev eth0\n    10.86.0.101/32 dev eth0\n");
     expect(text).toContain("  track_script {\n    haproxy_check\n  }\n");
