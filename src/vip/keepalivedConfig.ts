@@ -10,6 +10,9 @@ import type { VipPlan } from "./vipPlan.js";
 
 export const VRRP_INSTANCE = "haproxy_vip";
 
+/** How long a starting keepalived waits before it may take the address. */
+export const STARTUP_DELAY_SECONDS = 30;
+
 export interface Listener {
   readonly host: string;
   readonly port: number;
@@ -32,6 +35,10 @@ export function renderKeepalivedConfig(
     "  vrrp_garp_master_delay 1",
     "  vrrp_garp_master_repeat 3",
     "  vrrp_garp_master_refresh 60",
+    // A unit that just joined hears no adverts until the holder lists it as a
+    // peer, one of the holder's hooks later; claiming the address meanwhile
+    // would put it on two units. Failover is not delayed, only a fresh start.
+    `  vrrp_startup_delay ${STARTUP_DELAY_SECONDS}`,
     "}",
     "",
     "vrrp_script haproxy_check {",

@@ -65,14 +65,19 @@ function parseVipAddress(word: string): VipAddress {
   return prefix === undefined ? { address } : { address, prefix };
 }
 
-/** The addresses when the option parses, else undefined: what relations advertise (pure). */
+/** The VIPs when the option parses, else none (pure): what relations and peering use. */
+export function floatingAddresses(config: Pick<CharmConfig, "vip" | "vip_router_id">): string[] {
+  try {
+    return parseVipOption(config)?.addresses.map((entry) => entry.address) ?? [];
+  } catch (error) {
+    if (error instanceof ConfigError) return [];
+    throw error;
+  }
+}
+
+/** The first VIP, which the relations advertise instead of the unit's address. */
 export function advertisedVip(
   config: Pick<CharmConfig, "vip" | "vip_router_id">,
 ): string | undefined {
-  try {
-    return parseVipOption(config)?.addresses[0]?.address;
-  } catch (error) {
-    if (error instanceof ConfigError) return undefined;
-    throw error;
-  }
+  return floatingAddresses(config)[0];
 }

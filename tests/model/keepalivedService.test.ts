@@ -38,7 +38,7 @@ async function holders(): Promise<number[]> {
   return held;
 }
 
-async function until(condition: () => Promise<boolean>, ms = 15_000): Promise<void> {
+async function until(condition: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("timed out");
