@@ -105,11 +105,16 @@ export function probedListeners(
 }
 
 /** Exits non-zero when haproxy is not running or one of its listeners does not accept. */
-export function renderCheckScript(listeners: readonly Listener[], haproxyPidFile: string): string {
+export function renderCheckScript(
+  listeners: readonly Listener[],
+  haproxyPidFile: string,
+  ready = true,
+): string {
   return [
     "#!/bin/bash",
     "# Written by the haproxy charm: keepalived's check. While it fails this unit",
     "# gives up the VIP, so the address leaves a unit whose haproxy is down.",
+    ...(ready ? [] : ["exit 1 # not yet a peer of every unit it knows (vipReadiness.ts)"]),
     `kill -0 "$(cat ${haproxyPidFile} 2>/dev/null)" 2>/dev/null || exit 1`,
     ...listeners.map(
       ({ host, port }) =>

@@ -28,6 +28,7 @@ import {
 import { allowNonlocalBind, forbidNonlocalBind } from "./nonlocalBind.js";
 import { type VipOption, parseVipOption } from "./vipOption.js";
 import { planVip } from "./vipPlan.js";
+import { VIP_PEERS_KEY, readyToHold } from "./vipReadiness.js";
 import {
   type VipStatusRecord,
   parseVipStatusRecord,
@@ -82,6 +83,11 @@ export async function maintainVip<T extends ServedOutcome>(
   const files = keepalivedFiles(system.keepalived);
   const recordFile = vipStatusFile(deps.paths);
   if (option === undefined) {
+    const record = parseVipStatusRecord(await readIfExists(recordFile));
+    const peerRelation = inputs.peers[0]?.relationId;
+    if (record?.published !== undefined && peerRelation !== undefined) {
+      await tools.relationSet(peerRelation, { [VIP_PEERS_KEY]: "" });
+    }
     if (await removeKeepalived(host, files)) {
       await tools.log("INFO", "vip emptied: keepalived stopped and the address released");
     }
@@ -93,10 +99,17 @@ export async function maintainVip<T extends ServedOutcome>(
   if (served.plan === undefined) return served;
 
   const interfaces = parseInterfaceAddresses(await ipAddresses(host));
+  const record = parseVipStatusRecord(await readIfExists(recordFile));
+  const ready = await readyToHold({
+    settled: record?.settled === true,
+    leader: () => tools.isLeader(),
+    unitAddress: inputs.privateAddress,
+    peers: inputs.peers,
+  });
   let config: string;
   let script: string;
   let addresses: readonly string[];
-  let peerCount: number;
+  let published: string;
   try {
     const plan = planVip(option, {
       unitName: inputs.unitName,
@@ -108,26 +121,18 @@ export async function maintainVip<T extends ServedOutcome>(
       }),
     });
     addresses = plan.bareAddresses;
-    peerCount = plan.peerAddresses.length;
+    published = plan.peerAddresses.join(" ");
     script = renderCheckScript(
       probedListeners(served.plan.services, inputs.privateAddress),
       HAPROXY_PID_FILE,
+      ready,
     );
     config = renderKeepalivedConfig(plan, inputs.unitName, files.checkScript);
   } catch (error) {
     if (error instanceof ConfigError) return blocked(deps, served, error.message);
     throw error;
   }
-  // A unit that just joined knows no peer yet, and alone it would claim the
-  // address the others hold. Only the leader may start without peers (a single unit).
-  if (
-    peerCount === 0 &&
-    (await readIfExists(files.config)) === undefined &&
-    !(await tools.isLeader())
-  ) {
-    await tools.log("INFO", "vip: waiting for the peers' addresses before starting keepalived");
-    return served;
-  }
+  if (!ready) await tools.log("INFO", "vip: waiting for every peer to list this unit");
   try {
     if (await ensureKeepalivedInstalled(host)) await tools.log("INFO", "vip: keepalived installed");
     const action = await applyKeepalived(host, files, config, script);
@@ -139,12 +144,19 @@ export async function maintainVip<T extends ServedOutcome>(
     const reason = error instanceof KeepalivedConfigError ? message : `keepalived: ${message}`;
     return blocked(deps, served, `config option vip: ${reason}`);
   }
+  // The peers learn which addresses this unit's adverts accept (vipReadiness.ts).
+  const peerRelation = inputs.peers[0]?.relationId;
+  if (peerRelation !== undefined && record?.published !== published) {
+    await tools.relationSet(peerRelation, { [VIP_PEERS_KEY]: published });
+  }
   const held = heldAddresses(interfaces, addresses);
   await saveRecord(recordFile, {
     addresses,
     status: served.status,
     message: served.message,
     held,
+    settled: ready,
+    ...(peerRelation !== undefined && { published }),
   });
   return served.status === "active"
     ? { ...served, message: withHeldVips(served.message, held) }

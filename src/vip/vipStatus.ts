@@ -8,6 +8,10 @@ export interface VipStatusRecord {
   readonly message: string;
   /** The VIPs this unit held when that status was set. */
   readonly held: readonly string[];
+  /** The unit has been ready to hold the VIP (vipReadiness.ts). */
+  readonly settled?: boolean;
+  /** The `vip-peers` this unit last published on the peer relation. */
+  readonly published?: string;
 }
 
 export function withHeldVips(message: string, held: readonly string[]): string {

@@ -161,6 +161,17 @@ describe("renderCheckScript", () => {
     expect(await check(freePort, String(process.pid))).toBe(1);
   });
 
+  it("fails while the unit is not yet ready to hold the address", async () => {
+    const file = path.join(dir, "check-not-ready");
+    await writeFile(
+      file,
+      renderCheckScript([{ host: "127.0.0.1", port }], path.join(dir, "haproxy.pid"), false),
+      { mode: 0o755 },
+    );
+    await writeFile(path.join(dir, "haproxy.pid"), String(process.pid));
+    await expect(run(file)).rejects.toMatchObject({ code: 1 });
+  });
+
   it("fails when haproxy's pid is gone", async () => {
     expect(await check(port, "999999999")).toBe(1);
   });
