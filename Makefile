@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BUNDLE := dist/haproxy-charm.mjs
 NODE18 := build/node18/bin/node
 HAPROXY3 := build/haproxy3/haproxy
-SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz
+SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz keepalived
 
 .PHONY: build deps system-deps lint typecheck bundle test charm demo clean
 
@@ -27,7 +27,8 @@ $(HAPROXY3):
 	@scripts/haproxy3.sh
 
 # Debian packages the tests drive for real: haproxy, openssl, curl, zip, iproute2, wrk,
-# xz-utils (the bundle xz-compresses the dashboard) and prometheus for its promtool.
+# xz-utils (the bundle xz-compresses the dashboard), keepalived (the vip option; it
+# stays stopped without a keepalived.conf) and prometheus for its promtool.
 # Without its recommends (node-exporter) and, when this step installed it, without
 # the server it starts, which would stay running on port 9090.
 system-deps:
@@ -36,7 +37,7 @@ system-deps:
 		echo "installing Debian packages for:$$missing"; \
 		dpkg -s prometheus >/dev/null 2>&1 && had_prometheus=yes || had_prometheus=no; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			haproxy openssl curl zip unzip iproute2 wrk xz-utils >/dev/null && \
+			haproxy openssl curl zip unzip iproute2 wrk xz-utils keepalived >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			prometheus >/dev/null && \
 		if [ "$$had_prometheus" = no ]; then \

@@ -31,6 +31,10 @@ export interface SystemPaths {
   readonly logrotateConfig: string;
   /** apt's sources.list.d/ and keyrings/ parent, for `source` and `key`. */
   readonly apt: string;
+  /** keepalived's directory: its keepalived.conf and the charm's check script, for `vip`. */
+  readonly keepalived: string;
+  /** The sysctl.d file that lets haproxy bind a VIP the unit does not hold. */
+  readonly vipSysctlConfig: string;
 }
 
 export const productionPaths: Paths = {
@@ -46,5 +50,7 @@ export const productionPaths: Paths = {
     sysctlConfig: "/etc/sysctl.d/50-haproxy.conf",
     logrotateConfig: "/etc/logrotate.d/haproxy",
     apt: "/etc/apt",
+    keepalived: "/etc/keepalived",
+    vipSysctlConfig: "/etc/sysctl.d/50-haproxy-vip.conf",
   },
 };

@@ -75,7 +75,11 @@ export async function applyServerDeltas(
   for (const delta of deltas) await confirm(ask, delta);
 }
 
-async function addServer(ask: AskHaproxy, backend: string, server: ConfiguredServer): Promise<void> {
+async function addServer(
+  ask: AskHaproxy,
+  backend: string,
+  server: ConfiguredServer,
+): Promise<void> {
   const target = `${backend}/${server.name}`;
   const address = server.address.includes(":") ? `[${server.address}]` : server.address;
   const command = `add server ${target} ${address}:${server.port} ${server.options.join(" ")}`;

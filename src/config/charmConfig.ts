@@ -46,6 +46,8 @@ export interface CharmConfig {
   readonly source: string;
   readonly key: string;
   readonly peering_mode: string;
+  readonly vip: string;
+  readonly vip_router_id: number;
 }
 
 export const DEFAULT_SERVICES = `- service_name: haproxy_service
@@ -102,6 +104,8 @@ export const CONFIG_DEFAULTS: CharmConfig = {
   source: "",
   key: "",
   peering_mode: "active-passive",
+  vip: "",
+  vip_router_id: 0,
 };
 
 /**

@@ -12,6 +12,7 @@ import { ingressPublications } from "../relations/ingress/ingressUrls.js";
 import type { HookContext } from "./hookContext.js";
 import { relationEventOf } from "./hookContext.js";
 import type { CertificateRequestPublication } from "./relationCertificate.js";
+import { advertisedVip } from "../vip/vipOption.js";
 
 /** What a hook publishes beyond the classic relations. */
 export interface PublishScope {
@@ -42,9 +43,10 @@ export async function publishToReverseproxy(
   inputs: HookInputs,
   relationIds: readonly string[],
 ): Promise<void> {
+  const config = parseCharmConfig(inputs.config);
   const settings = reverseproxySettings(
-    parseCharmConfig(inputs.config),
-    inputs.publicAddress,
+    config,
+    advertisedVip(config) ?? inputs.publicAddress,
     inputs.selfSignedPem,
   );
   for (const relationId of relationIds) await tools.relationSet(relationId, settings);
@@ -77,7 +79,11 @@ export async function publishAll(
         .flatMap((unit) => (unit.settings.service_name ? [unit.settings.service_name] : [])),
     );
     await tools.relationSet(relationId, {
-      ...websiteEndpoint(plan.services, requested, inputs.privateAddress),
+      ...websiteEndpoint(
+        plan.services,
+        requested,
+        advertisedVip(plan.charmConfig) ?? inputs.privateAddress,
+      ),
       all_services: servedServices,
     });
   }
@@ -110,7 +116,7 @@ async function publishIngressUrls(
   if (relationIds.length === 0 || !(await tools.isLeader())) return;
   const publications = ingressPublications(relationIds, plan.ingress, {
     externalHostname: plan.externalHostname,
-    publicAddress: inputs.publicAddress,
+    publicAddress: advertisedVip(plan.charmConfig) ?? inputs.publicAddress,
     tls: plan.ingressTls,
   });
   for (const [relationId, settings] of publications) {

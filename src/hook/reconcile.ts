@@ -23,6 +23,7 @@ import type { CliEntry } from "../monitoring/metricsSchedule.js";
 import type { Paths } from "../paths.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
 import type { HostCommands } from "../system/hostCommands.js";
+import { maintainVip, prepareVipBinding } from "../vip/maintainVip.js";
 import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
 import { publishAll, publishCertificateRequest, publishScope } from "./publishRelations.js";
@@ -76,7 +77,9 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   // hooks; Juju's own log names each hook, so how is logged for the other
   // events only.
   const logReload = context.remoteUnit === undefined && context.departingUnit === undefined;
-  const outcome = await applyInputs(deps, inputs, logReload);
+  await prepareVipBinding(deps, inputs);
+  const served = await applyInputs(deps, inputs, logReload);
+  const outcome = await maintainVip(deps, inputs, served);
   await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
   const scope = publishScope(context);
   // A CSR goes out whatever haproxy made of the rest.
@@ -84,8 +87,8 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     await publishCertificateRequest(deps.tools, certificate.request);
   }
   // Only a configuration that is live is worth telling the other side about.
-  if (outcome.plan !== undefined && outcome.status !== "blocked") {
-    await publishAll(deps.tools, relations, inputs, outcome.plan, scope);
+  if (served.plan !== undefined && served.status !== "blocked") {
+    await publishAll(deps.tools, relations, inputs, served.plan, scope);
   }
   await relations.save();
   await deps.tools.statusSet(outcome.status, outcome.message);

@@ -84,6 +84,8 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     return;
   }
   if (hookName === "stop") {
+    const { releaseVip } = await import("../vip/maintainVip.js");
+    await releaseVip(deps);
     if (await service.isRunning()) await service.stop();
     return;
   }
@@ -99,6 +101,8 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
       return;
     }
     await startIfStopped(deps, context);
+    const { refreshVipStatus } = await import("../vip/maintainVip.js");
+    await refreshVipStatus(deps);
     return;
   }
   if (hookName === "reverseproxy-relation-joined") {
@@ -163,6 +167,8 @@ async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcom
   const result = await upkeep(deps, context, outcome.plan);
   if (result.blockedMessage !== undefined && outcome.status !== "blocked") {
     await deps.tools.statusSet("blocked", result.blockedMessage);
+    const { noteBlockedStatus } = await import("../vip/maintainVip.js");
+    await noteBlockedStatus(deps.paths, result.blockedMessage);
   }
 }
 

@@ -44,6 +44,8 @@ export interface PeeringContext {
   readonly unitName: string;
   readonly privateAddress: string;
   readonly peers: readonly RemoteUnit[];
+  /** The `vip` addresses, which move between units. */
+  readonly floatingAddresses?: readonly string[];
 }
 
 /**
@@ -100,6 +102,9 @@ export function applyActivePassive(
     };
     const balancer: PlacedService = {
       ...service,
+      // The forwarders reach port+1 at each unit's own address: a service bound
+      // to a VIP has its balancer there, not on the VIP only the holder has.
+      ...(context.floatingAddresses?.includes(service.host) && { host: context.privateAddress }),
       name: `${service.name}_be`,
       port: service.port + 1,
     };

@@ -8,6 +8,7 @@ import { InvalidField, checkLine } from "./fieldChecks.js";
 import { buildDefaultsSection, buildGlobalSection, parseUserlists } from "./globalSections.js";
 import { type ParsedService, parseServicesYaml } from "./parseServices.js";
 import { type PeeringMode, applyActivePassive } from "./peering.js";
+import { floatingAddresses } from "../vip/vipOption.js";
 import { forwardForProxies } from "./proxyFrontEnds.js";
 import {
   assignHostPorts,
@@ -116,7 +117,10 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
 
   const served =
     peeringMode(charmConfig) === "active-passive"
-      ? applyActivePassive(placement.services, inputs)
+      ? applyActivePassive(placement.services, {
+          ...inputs,
+          floatingAddresses: floatingAddresses(charmConfig),
+        })
       : placement.services;
   const listeners = [...(monitoring ? [monitoring] : []), ...served];
   assertDistinctPorts([

@@ -38,6 +38,7 @@ import { HookContext } from "./hookContext.js";
 import { HookQueue, hookName } from "./hookQueue.js";
 import type { QueuedEvent } from "./hookQueue.js";
 import { HaproxyService } from "./haproxyService.js";
+import { KeepalivedService } from "./keepalivedService.js";
 import type { HttpOptions, HttpResponse } from "./httpClient.js";
 import { httpRequest } from "./httpClient.js";
 import type { ExecResult } from "./machine.js";
@@ -701,6 +702,7 @@ export class LocalModel implements ModelView {
     const system: MachineSystem = {
       machine,
       haproxy: new HaproxyService(machine),
+      keepalived: new KeepalivedService(machine),
       commands: [],
       selections: [],
       kernelSettings: new Map(),

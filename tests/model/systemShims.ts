@@ -1,7 +1,8 @@
 // systemctl, service, apt-get, dpkg, sysctl and journalctl as a unit of the local model
 // sees them. systemd is not running here and the host's packages and kernel
 // settings must stay untouched, so these answer for the machine:
-// haproxy.service is the machine's HaproxyService, packages already on the
+// haproxy.service is the machine's HaproxyService, keepalived.service its
+// KeepalivedService (a real keepalived), packages already on the
 // host count as installed, net.* sysctls apply to the machine's own network
 // namespace (the others are only recorded), haproxy.service's journal is
 // what its haproxy printed, and anything else fails loudly
@@ -9,6 +10,7 @@
 
 import { execa } from "execa";
 import type { HaproxyService, ServiceResult } from "./haproxyService.js";
+import type { KeepalivedService } from "./keepalivedService.js";
 import type { Machine } from "./machine.js";
 
 export interface ShimResult {
@@ -21,6 +23,7 @@ export interface ShimResult {
 export interface MachineSystem {
   readonly machine: Machine;
   readonly haproxy: HaproxyService;
+  readonly keepalived: KeepalivedService;
   /** Every apt-get, dpkg and service command the charm ran, in order. */
   readonly commands: string[];
   readonly selections: string[];
@@ -110,6 +113,9 @@ async function systemctlUnit(
   quiet: boolean,
   system: MachineSystem,
 ): Promise<ShimResult> {
+  if (unit === "keepalived" || unit === "keepalived.service") {
+    return keepalivedUnit(verb, quiet, system.keepalived);
+  }
   const known = unit === "haproxy" || unit === "haproxy.service";
   const fullName = unit.includes(".") ? unit : `${unit}.service`;
   const haproxy = system.haproxy;
@@ -153,7 +159,44 @@ async function systemctlUnit(
   }
 }
 
-async function driveService(verb: string, haproxy: HaproxyService): Promise<ServiceResult> {
+async function keepalivedUnit(
+  verb: string,
+  quiet: boolean,
+  keepalived: KeepalivedService,
+): Promise<ShimResult> {
+  switch (verb) {
+    case "is-active":
+      return {
+        code: keepalived.active ? 0 : 3,
+        stdout: quiet ? "" : keepalived.active ? "active\n" : "inactive\n",
+        stderr: "",
+      };
+    case "is-enabled":
+      return {
+        code: keepalived.enabled ? 0 : 1,
+        stdout: quiet ? "" : keepalived.enabled ? "enabled\n" : "disabled\n",
+        stderr: "",
+      };
+    case "enable":
+    case "disable":
+      keepalived.enabled = verb === "enable";
+      return ok();
+    default:
+      if (!serviceVerbs.has(verb)) return failed(1, `Unknown command verb '${verb}'.`);
+      return fromService(await driveService(verb, keepalived));
+  }
+}
+
+/** The verbs haproxy.service and keepalived.service both answer. */
+interface DrivenService {
+  readonly active: boolean;
+  start(): Promise<ServiceResult>;
+  stop(): Promise<ServiceResult>;
+  reload(): Promise<ServiceResult>;
+  restart(): Promise<ServiceResult>;
+}
+
+async function driveService(verb: string, haproxy: DrivenService): Promise<ServiceResult> {
   switch (verb) {
     case "start":
       return haproxy.start();

@@ -64,6 +64,8 @@ export async function startCharmUnit(
       sysctlConfig: path.join(root, "etc", "sysctl.d", "50-haproxy.conf"),
       logrotateConfig: path.join(root, "etc", "logrotate.d", "haproxy"),
       apt: path.join(root, "etc", "apt"),
+      keepalived: path.join(root, "etc", "keepalived"),
+      vipSysctlConfig: path.join(root, "etc", "sysctl.d", "50-haproxy-vip.conf"),
     },
   };
   await mkdir(path.dirname(paths.haproxyConfig), { recursive: true });

@@ -1,0 +1,249 @@
+// The VIP in a hook: haproxy may bind it before haproxy is applied, then
+// keepalived is installed, configured and reloaded to match the option and the
+// peers, and the status says whether this unit holds the address. A bad value
+// blocks the unit naming the option; haproxy, already applied, keeps serving,
+// and keepalived keeps its last good configuration.
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+
+import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
+import { type CharmConfig, parseCharmConfig } from "../config/charmConfig.js";
+import { ConfigError, HookToolError } from "../errors.js";
+import type { HookInputs } from "../inputs.js";
+import type { HookTools, StatusName } from "../juju/hookTools.js";
+import type { Plan } from "../model/planConfiguration.js";
+import type { Paths } from "../paths.js";
+import { removeIfPresent } from "../system/managedFiles.js";
+import type { HostCommands } from "../system/hostCommands.js";
+import { heldAddresses, parseInterfaceAddresses } from "./interfaceAddresses.js";
+import { probedListeners, renderCheckScript, renderKeepalivedConfig } from "./keepalivedConfig.js";
+import {
+  KeepalivedConfigError,
+  applyKeepalived,
+  ensureKeepalivedInstalled,
+  keepalivedFiles,
+  removeKeepalived,
+  startIfConfigured,
+} from "./keepalivedService.js";
+import { allowNonlocalBind, forbidNonlocalBind } from "./nonlocalBind.js";
+import { type VipOption, parseVipOption } from "./vipOption.js";
+import { planVip } from "./vipPlan.js";
+import { VIP_PEERS_KEY, readyToHold } from "./vipReadiness.js";
+import {
+  type VipStatusRecord,
+  parseVipStatusRecord,
+  sameHolding,
+  withHeldVips,
+} from "./vipStatus.js";
+
+export interface VipDeps {
+  readonly tools: HookTools;
+  readonly paths: Paths;
+  readonly host?: HostCommands;
+}
+
+/** What a hook's status would be without the VIP. */
+export interface ServedOutcome {
+  readonly status: StatusName;
+  readonly message: string;
+  readonly plan?: Plan;
+}
+
+/** Where Debian's haproxy.service keeps its master's pid. */
+const HAPROXY_PID_FILE = "/run/haproxy.pid";
+
+/** Before haproxy is applied: a service bound to the VIP must be able to start on any unit. */
+export async function prepareVipBinding(deps: VipDeps, inputs: HookInputs): Promise<void> {
+  const { host } = deps;
+  const system = deps.paths.system;
+  if (host === undefined || system === undefined) return;
+  const option = optionOf(inputs.config);
+  if (option === undefined || option instanceof ConfigError) return;
+  try {
+    if (await allowNonlocalBind(system, host)) {
+      await deps.tools.log("INFO", "vip: net.ipv4.ip_nonlocal_bind=1, haproxy may bind the VIP");
+    }
+  } catch (error) {
+    if (error instanceof HookToolError) throw error;
+    await deps.tools.log("WARNING", `vip: ${(error as Error).message}`);
+  }
+}
+
+/** After haproxy is applied: keepalived in line with the option and peers, and the status. */
+export async function maintainVip<T extends ServedOutcome>(
+  deps: VipDeps,
+  inputs: HookInputs,
+  served: T,
+): Promise<T> {
+  const { tools, host } = deps;
+  const system = deps.paths.system;
+  if (host === undefined || system === undefined) return served;
+  const option = optionOf(inputs.config);
+  if (option instanceof ConfigError) return blocked(deps, served, option.message);
+  const files = keepalivedFiles(system.keepalived);
+  const recordFile = vipStatusFile(deps.paths);
+  if (option === undefined) {
+    const record = parseVipStatusRecord(await readIfExists(recordFile));
+    const peerRelation = inputs.peers[0]?.relationId;
+    if (record?.published !== undefined && peerRelation !== undefined) {
+      await tools.relationSet(peerRelation, { [VIP_PEERS_KEY]: "" });
+    }
+    if (await removeKeepalived(host, files)) {
+      await tools.log("INFO", "vip emptied: keepalived stopped and the address released");
+    }
+    await forbidNonlocalBind(system, host);
+    await removeIfPresent(recordFile);
+    return served;
+  }
+  // An invalid configuration: the status already says so, keepalived stays as it was.
+  if (served.plan === undefined) return served;
+
+  const interfaces = parseInterfaceAddresses(await ipAddresses(host));
+  const record = parseVipStatusRecord(await readIfExists(recordFile));
+  const ready = await readyToHold({
+    settled: record?.settled === true,
+    leader: () => tools.isLeader(),
+    unitAddress: inputs.privateAddress,
+    peers: inputs.peers,
+  });
+  let config: string;
+  let script: string;
+  let addresses: readonly string[];
+  let published: string;
+  try {
+    const plan = planVip(option, {
+      unitName: inputs.unitName,
+      unitAddress: inputs.privateAddress,
+      interfaces,
+      peers: inputs.peers.flatMap(({ unit, settings }) => {
+        const address = settings["private-address"];
+        return address === undefined || address === "" ? [] : [{ unit, address }];
+      }),
+    });
+    addresses = plan.bareAddresses;
+    published = plan.peerAddresses.join(" ");
+    script = renderCheckScript(
+      probedListeners(served.plan.services, inputs.privateAddress),
+      HAPROXY_PID_FILE,
+      ready,
+    );
+    config = renderKeepalivedConfig(plan, inputs.unitName, files.checkScript);
+  } catch (error) {
+    if (error instanceof ConfigError) return blocked(deps, served, error.message);
+    throw error;
+  }
+  if (!ready) await tools.log("INFO", "vip: waiting for every peer to list this unit");
+  try {
+    if (await ensureKeepalivedInstalled(host)) await tools.log("INFO", "vip: keepalived installed");
+    const action = await applyKeepalived(host, files, config, script);
+    if (action !== "none") await tools.log("INFO", `vip: keepalived ${action}`);
+  } catch (error) {
+    if (error instanceof HookToolError) throw error;
+    const message = (error as Error).message;
+    await tools.log("ERROR", `vip: ${message}`);
+    const reason = error instanceof KeepalivedConfigError ? message : `keepalived: ${message}`;
+    return blocked(deps, served, `config option vip: ${reason}`);
+  }
+  // The peers learn which addresses this unit's adverts accept (vipReadiness.ts).
+  const peerRelation = inputs.peers[0]?.relationId;
+  if (peerRelation !== undefined && record?.published !== published) {
+    await tools.relationSet(peerRelation, { [VIP_PEERS_KEY]: published });
+  }
+  const held = heldAddresses(interfaces, addresses);
+  await saveRecord(recordFile, {
+    addresses,
+    status: served.status,
+    message: served.message,
+    held,
+    settled: ready,
+    ...(peerRelation !== undefined && { published }),
+  });
+  return served.status === "active"
+    ? { ...served, message: withHeldVips(served.message, held) }
+    : served;
+}
+
+/**
+ * update-status: keepalived moves the address between hooks. A keepalived that
+ * died is started again, and the status follows the address.
+ */
+export async function refreshVipStatus(deps: VipDeps): Promise<void> {
+  const { host, tools } = deps;
+  const system = deps.paths.system;
+  if (host === undefined || system === undefined) return;
+  const recordFile = vipStatusFile(deps.paths);
+  const record = parseVipStatusRecord(await readIfExists(recordFile));
+  if (record === undefined) return;
+  try {
+    if (await startIfConfigured(host, keepalivedFiles(system.keepalived))) {
+      await tools.log("WARNING", "vip: keepalived was not running; started it");
+    }
+  } catch (error) {
+    await tools.log("ERROR", `vip: ${(error as Error).message}`);
+  }
+  if (record.status !== "active") return;
+  const held = heldAddresses(parseInterfaceAddresses(await ipAddresses(host)), record.addresses);
+  if (sameHolding(held, record.held)) return;
+  await tools.statusSet("active", withHeldVips(record.message, held));
+  await saveRecord(recordFile, { ...record, held });
+}
+
+/** The stop hook: the address moves to a peer now, before haproxy stops here. */
+export async function releaseVip(deps: VipDeps): Promise<void> {
+  const { host } = deps;
+  const system = deps.paths.system;
+  if (host === undefined || system === undefined) return;
+  if (await removeKeepalived(host, keepalivedFiles(system.keepalived))) {
+    await deps.tools.log("INFO", "vip: keepalived stopped, the address moves to a peer");
+  }
+}
+
+/** Another part of the hook blocked the unit: update-status must not undo it. */
+export async function noteBlockedStatus(paths: Paths, message: string): Promise<void> {
+  const recordFile = vipStatusFile(paths);
+  const record = parseVipStatusRecord(await readIfExists(recordFile));
+  if (record !== undefined) await saveRecord(recordFile, { ...record, status: "blocked", message });
+}
+
+function optionOf(raw: Readonly<Record<string, unknown>>): VipOption | ConfigError | undefined {
+  let config: CharmConfig;
+  try {
+    config = parseCharmConfig(raw);
+  } catch {
+    // Another option's type is wrong: the plan blocks the unit for it.
+    return undefined;
+  }
+  try {
+    return parseVipOption(config);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+}
+
+async function blocked<T extends ServedOutcome>(
+  deps: VipDeps,
+  served: T,
+  message: string,
+): Promise<T> {
+  await deps.tools.log("ERROR", `vip not applied: ${message}`);
+  await noteBlockedStatus(deps.paths, message);
+  // The first problem keeps the status; haproxy serves what it was given either way.
+  return served.status === "blocked" ? served : { ...served, status: "blocked", message };
+}
+
+async function ipAddresses(host: HostCommands): Promise<string> {
+  const result = await host.run("ip", ["-4", "-o", "addr", "show"]);
+  if (result.exitCode !== 0) throw new Error(`ip -4 -o addr show: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+function vipStatusFile(paths: Paths): string {
+  return path.join(paths.charmState, "vip-status.json");
+}
+
+async function saveRecord(file: string, record: VipStatusRecord): Promise<void> {
+  if ((await readIfExists(file)) === JSON.stringify(record)) return;
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, JSON.stringify(record), { mode: 0o600 });
+}
