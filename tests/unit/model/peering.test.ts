@@ -55,10 +55,12 @@ describe("active-passive peering", () => {
         "    mode tcp",
         "    option tcplog",
         "    balance leastconn",
+        "    option redispatch",
         "    timeout server 30s",
-        "    server haproxy-0 10.1.0.0:81 check",
-        "    server haproxy-1 10.1.0.1:81 check backup",
-        "    server haproxy-2 10.1.0.2:81 check backup",
+        // A peer that refuses a connection is down at once; the next peer takes it.
+        "    server haproxy-0 10.1.0.0:81 check observe layer4 error-limit 1 on-error mark-down",
+        "    server haproxy-1 10.1.0.1:81 check observe layer4 error-limit 1 on-error mark-down backup",
+        "    server haproxy-2 10.1.0.2:81 check observe layer4 error-limit 1 on-error mark-down backup",
         "",
         "frontend haproxy-2-81",
         "    bind 0.0.0.0:81",
@@ -79,7 +81,7 @@ describe("active-passive peering", () => {
       render(
         unit,
         others.map((n) => peer(n)),
-      ).text.match(/server (haproxy-\d+) \S+ check\n/)?.[1];
+      ).text.match(/server (haproxy-\d+) \S+ check [a-z0-9 -]+mark-down\n/)?.[1];
     expect(first(2, [10, 1])).toBe("haproxy-1");
     expect(first(10, [1, 2])).toBe("haproxy-1");
     expect(first(1, [10, 2])).toBe("haproxy-1");
@@ -96,7 +98,7 @@ describe("active-passive peering", () => {
   it("ignores a peer whose all_services cannot be read", () => {
     const broken = { ...peer(1), settings: { "private-address": "10.1.0.1", all_services: "{[" } };
     expect(render(0, [broken, peer(2)]).text).toContain(
-      "server haproxy-2 10.1.0.2:81 check backup",
+      "server haproxy-2 10.1.0.2:81 check observe layer4 error-limit 1 on-error mark-down backup",
     );
   });
 
