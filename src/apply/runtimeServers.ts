@@ -1,6 +1,7 @@
 // Applies a server delta to the running haproxy through its admin socket,
 // then reads the result back. Any answer other than the expected one stops
 // the run: the caller reloads, and the file decides.
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import {
@@ -21,15 +22,20 @@ export class RuntimeChangeError extends Error {
   }
 }
 
+export type AcceptsConnections = (address: string, port: number) => Promise<boolean>;
+
 export interface RuntimeOptions {
   /** How long a removed server may take to finish its requests before the caller reloads. */
   readonly drainMs?: number;
+  /** Whether a new server is up now; by default a TCP connection from this machine. */
+  readonly accepts?: AcceptsConnections;
 }
 
 // A departing unit's last requests usually end within a second; longer ones
 // (downloads, websockets) are better left to an old worker after a reload.
 const DEFAULT_DRAIN_MS = 3000;
 const DRAIN_POLL_MS = 50;
+const PROBE_TIMEOUT_MS = 1000;
 
 export async function applyServerDeltas(
   ask: AskHaproxy,
@@ -40,7 +46,9 @@ export async function applyServerDeltas(
   // Additions first: the one a haproxy refuses (2.6 takes no `cookie` on them)
   // fails before anything else changed.
   for (const delta of deltas) {
-    for (const server of delta.add) await addServer(ask, delta.backend, server);
+    for (const server of delta.add) {
+      await addServer(ask, delta.backend, server, options.accepts ?? acceptsConnections);
+    }
   }
   for (const delta of deltas) {
     for (const update of delta.update) {
@@ -79,6 +87,7 @@ async function addServer(
   ask: AskHaproxy,
   backend: string,
   server: ConfiguredServer,
+  accepts: AcceptsConnections,
 ): Promise<void> {
   const target = `${backend}/${server.name}`;
   const address = server.address.includes(":") ? `[${server.address}]` : server.address;
@@ -89,15 +98,29 @@ async function addServer(
   if (checked) await expectSilence(ask, `enable health ${target}`);
   if (server.options.includes("agent-check")) await expectSilence(ask, `enable agent ${target}`);
   if (isDisabled(server.options)) return;
-  // With checks, a new server must earn UP by passing them (`rise`): a dead
-  // unit gets no traffic meanwhile. Leaving maintenance counts a server as
-  // UP, so it leaves through drain (no new traffic), where `health down`
-  // holds once it is ready.
-  if (checked) {
+  // A server that accepts connections takes traffic at once, as after a
+  // reload, and its checks then judge it. One that does not must earn UP by
+  // passing them (`rise`): leaving maintenance counts a server as UP, so it
+  // leaves through drain (no new traffic), where `health down` holds.
+  if (checked && !(await accepts(server.address, server.port))) {
     await expectSilence(ask, `set server ${target} state drain`);
     await expectSilence(ask, `set server ${target} health down`);
   }
   await expectSilence(ask, `set server ${target} state ready`);
+}
+
+/** Whether address:port accepts a TCP connection now, within a second. */
+export function acceptsConnections(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port, timeout: PROBE_TIMEOUT_MS });
+    const done = (accepted: boolean) => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("timeout", () => done(false));
+    socket.once("error", () => done(false));
+  });
 }
 
 /** In maintenance, a server gets no new requests; it can go once its last one has ended. */

@@ -18,6 +18,8 @@ import { unitHaproxy } from "./unitHaproxy.js";
 let charm: PackedCharm;
 let model: LocalModel;
 const haproxyUnits = ["haproxy/0", "haproxy/1", "haproxy/2"];
+// A forwarder's server: checked, and down at the first connection it refuses.
+const FORWARDER_CHECKS = "check observe layer4 error-limit 1 on-error mark-down";
 
 const address = (unit: string) => model.requireUnit(unit).machine.address;
 
@@ -88,9 +90,13 @@ function activePassive(): void {
 
   it("forwards port 80 to the first peer's port 81, the others as backup", async () => {
     const config = await model.readFile("haproxy/2", "/etc/haproxy/haproxy.cfg");
-    expect(config).toContain(`server haproxy-0 ${address("haproxy/0")}:81 check\n`);
-    expect(config).toContain(`server haproxy-1 ${address("haproxy/1")}:81 check backup\n`);
-    expect(config).toContain(`server haproxy-2 ${address("haproxy/2")}:81 check backup\n`);
+    expect(config).toContain(`server haproxy-0 ${address("haproxy/0")}:81 ${FORWARDER_CHECKS}\n`);
+    expect(config).toContain(
+      `server haproxy-1 ${address("haproxy/1")}:81 ${FORWARDER_CHECKS} backup\n`,
+    );
+    expect(config).toContain(
+      `server haproxy-2 ${address("haproxy/2")}:81 ${FORWARDER_CHECKS} backup\n`,
+    );
     expect(config).toContain("backend haproxy_service_be\n");
   });
 
@@ -194,7 +200,7 @@ function activeActive(everything: boolean): void {
       ]);
       const config = await model.readFile("haproxy/3", "/etc/haproxy/haproxy.cfg");
       expect(config).not.toContain("haproxy-1 ");
-      expect(config).toContain(`server haproxy-0 ${address("haproxy/0")}:81 check\n`);
+      expect(config).toContain(`server haproxy-0 ${address("haproxy/0")}:81 ${FORWARDER_CHECKS}\n`);
       expect(await answeringUnits(model, `http://${address("haproxy/3")}/`)).toEqual([
         "my-web-app/0",
         "my-web-app/1",
