@@ -8,7 +8,7 @@ import path from "node:path";
 import { ConfigError } from "../errors.js";
 import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
 import { removeIfPresent, writeIfChanged } from "./managedFiles.js";
-import type { HostCommands } from "./hostCommands.js";
+import { type HostCommands, aptGetInstall, mustRun } from "./hostCommands.js";
 
 export type AptSource =
   | { readonly kind: "none" }
@@ -131,14 +131,7 @@ export async function applyAptSource(
   await mustRun(host, "apt-get", ["-o", "DPkg::Lock::Timeout=600", "update", "-q"]);
   let upgraded = false;
   if (source.kind !== "none" && !holdPackage) {
-    await mustRun(host, "apt-get", [
-      "-o",
-      "DPkg::Lock::Timeout=600",
-      "install",
-      "-y",
-      "-q",
-      "haproxy",
-    ]);
+    await aptGetInstall(host, "haproxy");
     upgraded = true;
   }
   await writeFileAtomic(locations.stateFile, wanted, { mode: 0o600 });
@@ -155,18 +148,6 @@ function parsePrevious(text: string | undefined): AptSourceOptions | undefined {
     return JSON.parse(text) as AptSourceOptions;
   } catch {
     return undefined;
-  }
-}
-
-async function mustRun(
-  host: HostCommands,
-  command: string,
-  args: readonly string[],
-): Promise<void> {
-  const result = await host.run(command, args);
-  if (result.exitCode !== 0) {
-    const detail = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-3).join(" ");
-    throw new Error(`${command} ${args.join(" ")} failed (exit ${result.exitCode}): ${detail}`);
   }
 }
 

@@ -29,3 +29,22 @@ export const execaHostCommands: HostCommands = {
     };
   },
 };
+
+/** Runs `command`; a non-zero exit throws with its last lines of output. */
+export async function mustRun(
+  host: HostCommands,
+  command: string,
+  args: readonly string[],
+): Promise<CommandResult> {
+  const result = await host.run(command, args);
+  if (result.exitCode !== 0) {
+    const detail = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-3).join(" ");
+    throw new Error(`${command} ${args.join(" ")} failed (exit ${result.exitCode}): ${detail}`);
+  }
+  return result;
+}
+
+/** `apt-get install` of one package, waiting for another dpkg run to finish rather than failing. */
+export async function aptGetInstall(host: HostCommands, name: string): Promise<void> {
+  await mustRun(host, "apt-get", ["-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", name]);
+}

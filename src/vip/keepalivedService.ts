@@ -7,7 +7,7 @@ import path from "node:path";
 
 import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
 import { removeIfPresent, writeIfChanged } from "../system/managedFiles.js";
-import type { HostCommands } from "../system/hostCommands.js";
+import { type HostCommands, aptGetInstall, mustRun } from "../system/hostCommands.js";
 
 export interface KeepalivedFiles {
   /** Where Debian's keepalived.service reads it (and only starts when it is not empty). */
@@ -31,14 +31,7 @@ export class KeepalivedConfigError extends Error {
 export async function ensureKeepalivedInstalled(host: HostCommands): Promise<boolean> {
   const status = await host.run("dpkg", ["-s", "keepalived"]);
   if (status.exitCode === 0 && /^Status: install ok installed$/m.test(status.stdout)) return false;
-  await mustRun(host, "apt-get", [
-    "-o",
-    "DPkg::Lock::Timeout=600",
-    "install",
-    "-y",
-    "-q",
-    "keepalived",
-  ]);
+  await aptGetInstall(host, "keepalived");
   return true;
 }
 
@@ -104,13 +97,4 @@ export async function removeKeepalived(
   await removeIfPresent(files.config);
   await removeIfPresent(files.checkScript);
   return true;
-}
-
-async function mustRun(host: HostCommands, command: string, args: readonly string[]) {
-  const result = await host.run(command, args);
-  if (result.exitCode !== 0) {
-    const detail = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-3).join(" ");
-    throw new Error(`${command} ${args.join(" ")} failed (exit ${result.exitCode}): ${detail}`);
-  }
-  return result;
 }
