@@ -7,8 +7,8 @@
 // part for this one service.
 
 import type { ChildProcess } from "node:child_process";
-import type { Readable } from "node:stream";
 import type { Machine } from "./machine.js";
+import { onWholeLines } from "./wholeLines.js";
 
 export interface ServiceResult {
   readonly ok: boolean;
@@ -100,7 +100,8 @@ export class HaproxyService {
     );
     this.master = master;
     const loadsBefore = this.loads;
-    for (const stream of [master.stdout, master.stderr]) this.recordLines(stream);
+    for (const stream of [master.stdout, master.stderr])
+      onWholeLines(stream, (text) => this.record(text));
     const finished = await this.waitFor(() => this.loads > loadsBefore || !this.active);
     if (!finished) {
       // Like systemd: a start that never reports ready fails, and the service is stopped.
@@ -159,22 +160,6 @@ export class HaproxyService {
     if (!(await this.waitFor(exited))) {
       throw new Error(`haproxy.service: pid ${master.pid} survived SIGKILL`);
     }
-  }
-
-  /** Journal whole lines only: a pipe may split one of haproxy's lines between reads. */
-  private recordLines(stream: Readable | null): void {
-    let partial = "";
-    stream?.setEncoding("utf8");
-    stream?.on("data", (chunk: string) => {
-      const text = partial + chunk;
-      const end = text.lastIndexOf("\n") + 1;
-      partial = text.slice(end);
-      if (end > 0) this.record(text.slice(0, end));
-    });
-    stream?.on("end", () => {
-      if (partial !== "") this.record(`${partial}\n`);
-      partial = "";
-    });
   }
 
   private record(text: string): void {

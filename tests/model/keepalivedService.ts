@@ -8,8 +8,8 @@
 // the service's journal here.
 
 import type { ChildProcess } from "node:child_process";
-import type { Readable } from "node:stream";
 import type { Machine } from "./machine.js";
+import { onWholeLines } from "./wholeLines.js";
 import type { JournalEntry, ServiceResult } from "./haproxyService.js";
 
 const CONFIG = "/etc/keepalived/keepalived.conf";
@@ -56,7 +56,8 @@ export class KeepalivedService {
         "exec /usr/sbin/keepalived --dont-fork --log-console $DAEMON_ARGS",
     ]);
     this.main = main;
-    for (const stream of [main.stdout, main.stderr]) this.recordLines(stream);
+    for (const stream of [main.stdout, main.stderr])
+      onWholeLines(stream, (text) => this.record(text));
     if (!(await this.waitFor(() => this.startups > before || !this.active))) {
       await this.stop();
       return {
@@ -104,17 +105,6 @@ export class KeepalivedService {
   async restart(): Promise<ServiceResult> {
     await this.stop();
     return this.start();
-  }
-
-  private recordLines(stream: Readable | null): void {
-    let partial = "";
-    stream?.setEncoding("utf8");
-    stream?.on("data", (chunk: string) => {
-      const text = partial + chunk;
-      const end = text.lastIndexOf("\n") + 1;
-      partial = text.slice(end);
-      if (end > 0) this.record(text.slice(0, end));
-    });
   }
 
   private record(text: string): void {
