@@ -22,26 +22,13 @@ import type { HookTools, LogLevel, StatusName } from "../../src/juju/hookTools.j
 import { HaproxyProcess } from "./haproxyProcess.js";
 import { MemoryHookTools } from "./memoryHookTools.js";
 import type { PrivateBundle } from "./privateBundle.js";
+import { HOOK_TOOL_NAMES } from "./hookToolNames.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const basePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const overlaid = ["/etc", "/var/lib", "/var/log", "/usr/local/lib"];
 
-const HOOK_TOOLS = [
-  "config-get",
-  "relation-ids",
-  "relation-list",
-  "relation-get",
-  "relation-set",
-  "unit-get",
-  "network-get",
-  "open-port",
-  "close-port",
-  "opened-ports",
-  "status-set",
-  "juju-log",
-  "is-leader",
-];
+const HOOK_TOOLS = HOOK_TOOL_NAMES;
 const HOST_TOOLS = ["systemctl", "journalctl", "sysctl", "dpkg", "apt-get", "apt"];
 /** The only ones that read stdin: the others must not wait for it, as the real ones do not. */
 const READING_STDIN = new Set(["relation-set", "dpkg"]);

@@ -8,22 +8,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_SERVICES } from "../../src/config/charmConfig.js";
 import { HookToolError } from "../../src/errors.js";
 import { ExecaHookTools } from "../../src/juju/execaHookTools.js";
+import { HOOK_TOOL_NAMES } from "../helpers/hookToolNames.js";
 
-const TOOLS = [
-  "config-get",
-  "relation-ids",
-  "relation-list",
-  "relation-get",
-  "relation-set",
-  "unit-get",
-  "network-get",
-  "open-port",
-  "close-port",
-  "opened-ports",
-  "status-set",
-  "juju-log",
-  "is-leader",
-];
+const TOOLS = HOOK_TOOL_NAMES;
 
 // Appends {argv, stdin} to calls.jsonl, then answers with <tool>.out on
 // stdout, <tool>.err on stderr and the exit code in <tool>.exit, if present.
