@@ -7,7 +7,7 @@
 // over the configuration's, so the file keeps only servers that the new
 // configuration has with the same address and port: any other starts as
 // the file describes it.
-import { mkdir } from "node:fs/promises";
+import { access, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
 import { configuredServers, isAddressLiteral } from "../model/serverDelta.js";
@@ -40,7 +40,12 @@ export async function saveServerState(
 
 /** Creates an empty state file when there is none, so haproxy never warns of a missing one. */
 export async function ensureServerStateFile(file: string): Promise<void> {
-  if ((await readIfExists(file)) === undefined) {
+  // Only whether it is there: the file can hold thousands of servers.
+  const present = await access(file).then(
+    () => true,
+    () => false,
+  );
+  if (!present) {
     await mkdir(dirname(file), { recursive: true });
     await writeFileAtomic(file, EMPTY_STATE, { mode: 0o600 });
   }
