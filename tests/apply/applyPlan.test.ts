@@ -1,6 +1,5 @@
-import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { createServer, get, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -14,6 +13,7 @@ import { ApplyError, ValidationError } from "../../src/errors.js";
 import type { ManagedFile } from "../../src/model/types.js";
 import type { Paths } from "../../src/paths.js";
 import { findFreePort, HaproxyProcess } from "../helpers/haproxyProcess.js";
+import { temporaryPaths } from "../helpers/temporaryPaths.js";
 
 interface Backend {
   readonly port: number;
@@ -29,14 +29,7 @@ let alpha: Backend;
 let beta: Backend;
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), "apply-plan-"));
-  paths = {
-    haproxyConfig: join(root, "etc", "haproxy.cfg"),
-    haproxyLib: join(root, "lib"),
-    haproxyRun: join(root, "run"),
-    charmState: join(root, "state"),
-  };
-  await Promise.all([mkdir(paths.haproxyLib), mkdir(paths.haproxyRun)]);
+  ({ root, paths } = await temporaryPaths("apply-plan-"));
   [alpha, beta] = await Promise.all([startBackend("alpha"), startBackend("beta")]);
   webPort = await findFreePort();
   do sorryPort = await findFreePort();

@@ -3,10 +3,9 @@
 // socket; the file still says the same, a forced reload keeps what the
 // runtime API did (and the servers' health), and anything haproxy refuses
 // falls back to a reload.
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
@@ -15,6 +14,7 @@ import { askAdminSocket } from "../../src/metrics/statsSocket.js";
 import type { Paths } from "../../src/paths.js";
 import { findFreePort, HaproxyProcess } from "../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
+import { temporaryPaths } from "../helpers/temporaryPaths.js";
 
 interface Unit {
   readonly name: string;
@@ -51,14 +51,7 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
   let units: Unit[];
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), "runtime-servers-"));
-    paths = {
-      haproxyConfig: join(root, "etc", "haproxy.cfg"),
-      haproxyLib: join(root, "lib"),
-      haproxyRun: join(root, "run"),
-      charmState: join(root, "state"),
-    };
-    await Promise.all([mkdir(paths.haproxyLib), mkdir(paths.haproxyRun)]);
+    ({ root, paths } = await temporaryPaths("runtime-servers-"));
     units = await Promise.all(["app-0", "app-1", "app-2"].map((name) => startUnit(name)));
     webPort = await findFreePort();
     haproxy = new HaproxyProcess({
