@@ -44,6 +44,11 @@ export interface HookInputs {
   readonly awaitingCertificate?: boolean;
   /** The monitoring password to use when config says `changeme`. */
   readonly generatedMonitoringPassword?: string;
+  /**
+   * The addresses backend names from relation data resolved to, looked up by
+   * the hook: a name that resolves to this machine's loopback is refused.
+   */
+  readonly resolvedHosts?: Readonly<Record<string, readonly string[]>>;
   /** Certificate and key PEM generated for `ssl_cert=SELFSIGNED`. */
   readonly selfSignedPem?: string;
 }

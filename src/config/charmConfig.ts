@@ -48,6 +48,7 @@ export interface CharmConfig {
   readonly peering_mode: string;
   readonly vip: string;
   readonly vip_router_id: number;
+  readonly trust_relation_data: boolean;
 }
 
 export const DEFAULT_SERVICES = `- service_name: haproxy_service
@@ -106,6 +107,7 @@ export const CONFIG_DEFAULTS: CharmConfig = {
   peering_mode: "active-passive",
   vip: "",
   vip_router_id: 0,
+  trust_relation_data: false,
 };
 
 /**

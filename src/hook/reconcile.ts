@@ -29,6 +29,7 @@ import { withGeneratedSecrets } from "./generatedSecrets.js";
 import { publishAll, publishCertificateRequest, publishScope } from "./publishRelations.js";
 import { withRelationCertificate } from "./relationCertificate.js";
 import { readInputs } from "./readInputs.js";
+import { resolveRelationHosts } from "./resolveRelationHosts.js";
 import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";
 import { forgetSuspectUnits, readSuspectUnits, rememberSuspectUnits } from "./suspectUnits.js";
 import { WatchedService, haproxyFailedMarker } from "./watchedService.js";
@@ -105,7 +106,13 @@ async function applyInputs(
   const { tools } = deps;
   let plan: Plan;
   try {
-    const planned = planConfiguration(inputs, deps.paths);
+    let planned = planConfiguration(inputs, deps.paths);
+    if (planned.unresolvedRelationHosts.length > 0) {
+      // Names from relation data are served only once it is known where they lead.
+      const resolvedHosts = await resolveRelationHosts(planned.unresolvedRelationHosts);
+      inputs = { ...inputs, resolvedHosts: { ...inputs.resolvedHosts, ...resolvedHosts } };
+      planned = planConfiguration(inputs, deps.paths);
+    }
     plan = { ...planned, skippedUnits: [...planned.skippedUnits, ...rejected] };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof ServiceConflictError) {

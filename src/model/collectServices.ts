@@ -5,6 +5,7 @@ import type { RemoteUnit } from "../inputs.js";
 import { InvalidField, checkHost, checkName, checkPort } from "./fieldChecks.js";
 import { mergeService, unionServers } from "./mergeServices.js";
 import { type ParsedService, parseServicesYaml } from "./parseServices.js";
+import { RelationPolicy } from "./relationPolicy.js";
 import type { ServerSpec } from "./types.js";
 import { appOfUnit, compareUnitsOnRelations, unitSlug } from "./unitNames.js";
 
@@ -55,9 +56,13 @@ class ServiceTable {
   }
 }
 
+/** What the operator did not say: relation data is untrusted. */
+const UNTRUSTED = new RelationPolicy({ trusted: false });
+
 export function collectServices(
   configServices: readonly ParsedService[],
   remoteUnits: readonly RemoteUnit[],
+  policy: RelationPolicy = UNTRUSTED,
 ): ServiceCollection {
   const table = new ServiceTable();
   const skipped: SkippedUnit[] = [];
@@ -70,7 +75,7 @@ export function collectServices(
   // Units that describe their services themselves.
   for (const unit of units) {
     try {
-      relationDrivenServices(unit).forEach((service) => table.add(service));
+      relationDrivenServices(unit, policy).forEach((service) => table.add(service));
     } catch (error) {
       if (!(error instanceof InvalidField)) throw error;
       skip(unit, error.message);
@@ -85,7 +90,7 @@ export function collectServices(
       continue;
     }
     try {
-      const { serviceNames, server } = singleServiceServer(unit, table);
+      const { serviceNames, server } = singleServiceServer(unit, table, policy);
       serviceNames.forEach((name) => table.addServer(name, server(table.byName.get(name))));
     } catch (error) {
       if (!(error instanceof InvalidField)) throw error;
@@ -100,34 +105,43 @@ export function collectServices(
   };
 }
 
-function relationDrivenServices(unit: RemoteUnit): ParsedService[] {
+function relationDrivenServices(unit: RemoteUnit, policy: RelationPolicy): ParsedService[] {
   const { services, all_services: allServices } = unit.settings;
-  if (services !== undefined) return parseServicesYaml(services, "services");
+  if (services !== undefined) {
+    return parseServicesYaml(services, "services").map((service, i) =>
+      policy.service(service, `services[${i}]`),
+    );
+  }
   if (allServices === undefined) return [];
   // apache2 publishes the services it fronts; haproxy reaches them through
   // the apache2 unit itself, on each service's port. Every unit publishes
   // the same list, so the unit's name keeps its servers' names apart.
-  const address = checkHost(unit.settings["private-address"], "private-address");
+  const address = unitAddress(unit, policy);
   const slug = unitSlug(unit.unit);
-  return parseServicesYaml(allServices, "all_services").map((service) => {
-    if (!service.servers) return service;
+  return parseServicesYaml(allServices, "all_services").map((service, i) => {
+    if (!service.servers) return policy.service(service, `all_services[${i}]`);
     if (service.port === undefined) {
       throw new InvalidField(`all_services (${service.name}).service_port`, "missing");
     }
     const port = String(service.port);
-    const servers = service.servers.map((server, i) => ({
+    const servers = service.servers.map((server, j) => ({
       ...server,
-      name: checkName(`${slug}-${server.name}`, `all_services (${service.name}).servers[${i}]`),
+      name: checkName(`${slug}-${server.name}`, `all_services (${service.name}).servers[${j}]`),
       address,
       port,
     }));
-    return { ...service, servers };
+    return policy.service({ ...service, servers }, `all_services[${i}]`);
   });
 }
 
-function singleServiceServer(unit: RemoteUnit, table: ServiceTable) {
-  const port = checkPort(unit.settings.port, "port");
+function unitAddress(unit: RemoteUnit, policy: RelationPolicy): string {
   const address = checkHost(unit.settings["private-address"], "private-address");
+  return policy.backendAddress(address, "private-address");
+}
+
+function singleServiceServer(unit: RemoteUnit, table: ServiceTable, policy: RelationPolicy) {
+  const port = checkPort(unit.settings.port, "port");
+  const address = unitAddress(unit, policy);
   const serviceNames = new Set<string>();
 
   const requested = unit.settings.service_name;

@@ -23,6 +23,7 @@ import {
   prometheusExporterOptions,
 } from "./prometheusExporter.js";
 import { buildProxy, defaultCertificatePath } from "./proxyStanzas.js";
+import { RelationPolicy } from "./relationPolicy.js";
 import type { HaproxyConfig, ManagedFile, PlacedService, ProxyStanza } from "./types.js";
 import { externalHostname } from "../config/externalHostname.js";
 import {
@@ -67,6 +68,8 @@ export interface Plan {
   /** A certificate for external_hostname is served on port 443. */
   readonly ingressTls: boolean;
   readonly externalHostname: string;
+  /** Backend names from relation data whose addresses the hook must look up before serving them. */
+  readonly unresolvedRelationHosts: readonly string[];
 }
 
 /** The certificates relation's certificate, chain and key, as haproxy loads it. */
@@ -79,7 +82,12 @@ export const MONITORING_SERVICE = "haproxy_monitoring";
 export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
   const charmConfig = parseCharmConfig(inputs.config);
   const configServices = parseConfigServices(charmConfig);
-  const collection = collectServices(configServices, inputs.reverseproxy);
+  const policy = new RelationPolicy({
+    trusted: charmConfig.trust_relation_data,
+    ownAddresses: [inputs.privateAddress, inputs.publicAddress],
+    ...(inputs.resolvedHosts !== undefined && { resolvedHosts: inputs.resolvedHosts }),
+  });
+  const collection = collectServices(configServices, inputs.reverseproxy, policy);
 
   const hostname = externalHostname(charmConfig);
   const relationCertificate = hostname === "" ? undefined : inputs.relationCertificatePem;
@@ -99,7 +107,7 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     reserved,
   );
 
-  const ingress = readIngressRequests(inputs.ingressApps ?? [], inputs.ingressUnits ?? []);
+  const ingress = readIngressRequests(inputs.ingressApps ?? [], inputs.ingressUnits ?? [], policy);
   const routeContext = { externalHostname: hostname, tls: certificateFile !== undefined };
   const offers: RouteOffer[] = ingress.requests
     .filter((request) => request.units.length > 0)
@@ -177,6 +185,7 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     skippedApps: [...ingress.skipped, ...withIngress.skipped],
     ingressTls: certificateFile !== undefined,
     externalHostname: hostname,
+    unresolvedRelationHosts: policy.unresolvedNames,
   };
 }
 

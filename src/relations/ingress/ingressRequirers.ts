@@ -9,6 +9,7 @@ import type { RemoteApp, RemoteUnit } from "../../inputs.js";
 import type { RelationSettings } from "../../juju/hookTools.js";
 import { InvalidField, describe } from "../../model/fieldChecks.js";
 import { compareUnitsOnRelations } from "../../model/unitNames.js";
+import { RelationPolicy } from "../../model/relationPolicy.js";
 
 export type UpstreamScheme = "http" | "https" | "h2c";
 
@@ -71,6 +72,7 @@ const PATH = /^\/[A-Za-z0-9._~!$&()*+,;=:@%/?-]{0,1023}$/;
 export function readIngressRequests(
   apps: readonly RemoteApp[],
   units: readonly RemoteUnit[],
+  policy: RelationPolicy = new RelationPolicy({ trusted: false }),
 ): IngressRequests {
   const requests: IngressRequest[] = [];
   const skipped: SkippedApp[] = [];
@@ -91,6 +93,7 @@ export function readIngressRequests(
       const request = readRequest(
         remote,
         units.filter((unit) => unit.relationId === remote.relationId),
+        policy,
       );
       const route = `${request.model}-${request.name}`;
       const taken = routes.get(route);
@@ -107,7 +110,11 @@ export function readIngressRequests(
   return { requests, skipped };
 }
 
-function readRequest(remote: RemoteApp, units: readonly RemoteUnit[]): IngressRequest {
+function readRequest(
+  remote: RemoteApp,
+  units: readonly RemoteUnit[],
+  policy: RelationPolicy,
+): IngressRequest {
   const bag = remote.settings;
   const model = jujuName(field(bag, "model"), "model");
   const name = jujuName(field(bag, "name"), "name");
@@ -123,11 +130,10 @@ function readRequest(remote: RemoteApp, units: readonly RemoteUnit[]): IngressRe
     const ip = field(unit.settings, "ip");
     const host = field(unit.settings, "host");
     if (host === undefined && ip === undefined) continue;
-    const address =
-      ip !== undefined && ip !== ""
-        ? hostValue(ip, `${unit.unit}.ip`)
-        : hostValue(host, `${unit.unit}.host`);
-    served.push({ unit: unit.unit, address });
+    const useIp = ip !== undefined && ip !== "";
+    const key = `${unit.unit}.${useIp ? "ip" : "host"}`;
+    const address = hostValue(useIp ? ip : host, key);
+    served.push({ unit: unit.unit, address: policy.backendAddress(address, key) });
   }
   return {
     relationId: remote.relationId,

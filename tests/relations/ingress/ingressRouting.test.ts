@@ -120,7 +120,9 @@ async function serve(
       unitName: "haproxy/0",
       privateAddress: "127.0.0.1",
       publicAddress: "127.0.0.1",
-      config: { services: "", ...config },
+      // The units listen on two loopback addresses: routing, not the relation
+      // data policy, is what these tests are about.
+      config: { services: "", trust_relation_data: true, ...config },
       reverseproxy: [],
       peers: [],
       ingressApps: apps.map((entry) => entry.app),

@@ -178,7 +178,7 @@ describe("relation data haproxy publishes", () => {
     }[];
     expect(services.map((s) => [s.service_name, s.servers.length])).toEqual([["web", 1]]);
 
-    tools.addUnit("reverseproxy:1", "shop/1", { "private-address": "127.0.0.2", port: "8080" });
+    tools.addUnit("reverseproxy:1", "shop/1", { "private-address": "127.0.0.1", port: "8080" });
     await hook("reverseproxy-relation-changed", {
       JUJU_RELATION_ID: "reverseproxy:1",
       JUJU_REMOTE_UNIT: "shop/1",
@@ -188,7 +188,7 @@ describe("relation data haproxy publishes", () => {
     }[];
     expect(refreshed[0]?.servers).toEqual([
       ["shop-0-" + backend.port, "127.0.0.1", String(backend.port), ""],
-      ["shop-1-8080", "127.0.0.2", "8080", ""],
+      ["shop-1-8080", "127.0.0.1", "8080", ""],
     ]);
   });
 

@@ -136,18 +136,34 @@ describe("hostile relation data is left out with a reason, the good unit still s
     expect(renderHaproxyConfig(plan.config)).toContain("server web-0-8000 10.0.0.10:8000");
   });
 
-  it("still accepts ordinary options and certificate directories", () => {
+  it("still accepts ordinary options", () => {
     const plan = planConfiguration(
       inputs({}, [
         good,
         describing(
-          "- {service_name: api, service_port: 9443, crts: [/etc/ssl/private/api.d], service_options: [mode http, 'acl a path_beg /a', 'http-request deny if a # say no']}",
+          "- {service_name: api, service_port: 9443, service_options: [mode http, 'acl a path_beg /a', 'http-request deny if a # say no']}",
         ),
       ]),
       paths,
     );
     expect(plan.skippedUnits).toEqual([]);
-    expect(renderHaproxyConfig(plan.config)).toContain(
+    expect(renderHaproxyConfig(plan.config)).toContain("    http-request deny if a # say no\n");
+  });
+
+  it("takes a certificate directory from a relation only when the operator trusts relation data", () => {
+    const api = describing(
+      "- {service_name: api, service_port: 9443, crts: [/etc/ssl/private/api.d]}",
+    );
+    const untrusted = planConfiguration(inputs({}, [good, api]), paths);
+    expect(untrusted.skippedUnits.map((unit) => [unit.unit, unit.reason])).toEqual([
+      [
+        "aaa/0",
+        'services[0] (api).crts[0]: "/etc/ssl/private/api.d" names a directory on the haproxy machine',
+      ],
+    ]);
+    const trusted = planConfiguration(inputs({ trust_relation_data: true }, [good, api]), paths);
+    expect(trusted.skippedUnits).toEqual([]);
+    expect(renderHaproxyConfig(trusted.config)).toContain(
       "bind 0.0.0.0:9443 ssl crt /etc/ssl/private/api.d\n",
     );
   });
