@@ -294,7 +294,7 @@ export class RelationPolicy {
     if (this.trusted || this.ownAddresses.has(bareAddress(host))) return host;
     const direct = refusedAddressKind(host);
     if (direct !== undefined)
-      throw new InvalidField(field, `${describe(host)} is a ${direct} address`);
+      throw new InvalidField(field, `${describe(host)} is ${anAddress(direct)}`);
     if (!isNameToResolve(host)) return host;
     if (LOCALHOST_NAME.test(host)) {
       throw new InvalidField(field, `${describe(host)} names this machine (loopback)`);
@@ -313,7 +313,7 @@ export class RelationPolicy {
       if (kind !== undefined) {
         throw new InvalidField(
           field,
-          `${describe(host)} resolves to ${address}, a ${kind} address`,
+          `${describe(host)} resolves to ${address}, ${anAddress(kind)}`,
         );
       }
     }
@@ -350,6 +350,10 @@ export class RelationPolicy {
     if (this.trusted) return path;
     throw new InvalidField(field, `${describe(path)} names a directory on the haproxy machine`);
   }
+}
+
+function anAddress(kind: string): string {
+  return `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} address`;
 }
 
 function refused(field: string, line: string, problem: string): InvalidField {
