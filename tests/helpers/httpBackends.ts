@@ -16,13 +16,13 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1 that answers every request with its name. */
-export async function startBackend(name: string): Promise<Backend> {
+/** Starts a server on `host` (a loopback address) that answers every request with its name. */
+export async function startBackend(name: string, host = "127.0.0.1"): Promise<Backend> {
   const server: Server = createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/plain", connection: "close" });
     res.end(name);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
     name,
