@@ -11,8 +11,12 @@ out="$PWD/build/haproxy3"
 wrapper="$out/haproxy"
 suite=trixie
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-mirror=http://deb.debian.org/debian
-security_mirror=http://deb.debian.org/debian-security
+# The Debian archive and its security archive as the system's apt already reaches them.
+system_uris=$(grep -hoE '^(URIs:[[:space:]]*|deb[[:space:]]+(\[[^]]*\][[:space:]]+)?)[a-z+]+://[^[:space:]]+' \
+	/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+	grep -oE '[a-z+]+://[^[:space:]]+' || true)
+mirror=$(grep -v -- '-security' <<<"$system_uris" | head -n 1 || true)
+security_mirror=$(grep -- '-security' <<<"$system_uris" | head -n 1 || true)
 
 # Output is captured whole: a reader that stops early (head, grep -q) would kill haproxy -v
 # with SIGPIPE, which pipefail turns into a failure.
@@ -22,6 +26,10 @@ fi
 for tool in apt-get apt-cache dpkg dpkg-deb gpgv; do
 	command -v "$tool" >/dev/null || { echo "haproxy3: $tool is needed" >&2; exit 1; }
 done
+if [ -z "$mirror" ] || [ -z "$security_mirror" ]; then
+	echo "haproxy3: no Debian archive and security archive found in the system's apt sources" >&2
+	exit 1
+fi
 # Debian 12's debian-archive-keyring already carries Debian 13's signing keys.
 if [ ! -r "$keyring" ]; then
 	echo "haproxy3: $keyring is missing (install debian-archive-keyring)" >&2
