@@ -188,6 +188,7 @@ describe("applyPlan against a real haproxy", () => {
       isRunning: () => haproxy.isRunning(),
       start: () => haproxy.start(),
       stop: () => haproxy.stop(),
+      reloadOutput: () => haproxy.reloadOutput(),
       reload: async () => {
         if (failNextReload) {
           failNextReload = false;
