@@ -19,7 +19,7 @@ import { NotLoadedError } from "../../src/errors.js";
 import { askAdminSocket } from "../../src/metrics/statsSocket.js";
 import { adminSocketPath } from "../../src/model/globalSections.js";
 import type { Paths } from "../../src/paths.js";
-import { findFreePort, HaproxyProcess } from "../helpers/haproxyProcess.js";
+import { findFreePort, type HaproxyProcess, haproxyIn } from "../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { type Backend, answeringBackends, startBackend } from "../helpers/httpBackends.js";
 import { temporaryPaths } from "../helpers/temporaryPaths.js";
@@ -47,12 +47,7 @@ describe.each(haproxyVersions)("a reload haproxy $version does not load", (versi
     ({ root, paths } = await temporaryPaths("confirmed-reload-"));
     webPort = await findFreePort();
     foreignPort = await findFreePort();
-    haproxy = new HaproxyProcess({
-      configFile: paths.haproxyConfig,
-      pidFile: join(paths.haproxyRun, "haproxy.pid"),
-      probePorts: [webPort],
-      haproxyBinary: version.binary,
-    });
+    haproxy = haproxyIn(paths, { probePorts: [webPort], haproxyBinary: version.binary });
   });
 
   afterEach(async () => {

@@ -7,7 +7,9 @@
 import { spawn } from "node:child_process";
 import { open, readFile, stat } from "node:fs/promises";
 import { createServer, connect } from "node:net";
+import { join } from "node:path";
 import type { ServiceManager } from "../../src/apply/serviceManager.js";
+import type { Paths } from "../../src/paths.js";
 
 export interface HaproxyProcessOptions {
   readonly configFile: string;
@@ -130,6 +132,18 @@ async function sizeOf(file: string): Promise<number> {
 async function readFrom(file: string, offset: number): Promise<string> {
   const text = await readFile(file).catch(() => Buffer.alloc(0));
   return text.subarray(offset).toString("utf8");
+}
+
+/** The haproxy of a test's temporary `paths` (tests/helpers/temporaryPaths.ts). */
+export function haproxyIn(
+  paths: Paths,
+  options: Omit<HaproxyProcessOptions, "configFile" | "pidFile"> = {},
+): HaproxyProcess {
+  return new HaproxyProcess({
+    configFile: paths.haproxyConfig,
+    pidFile: join(paths.haproxyRun, "haproxy.pid"),
+    ...options,
+  });
 }
 
 /** A loopback TCP port nobody listens on right now. */
