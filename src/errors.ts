@@ -41,6 +41,15 @@ export class ApplyError extends Error {
   override readonly name = "ApplyError";
 }
 
+/**
+ * haproxy was reloaded but did not load its new file (a `bind` on an address
+ * the unit does not hold passes `haproxy -c`): unit goes blocked, the old
+ * workers keep serving the previous configuration, the next hook reloads again.
+ */
+export class NotLoadedError extends Error {
+  override readonly name = "NotLoadedError";
+}
+
 /** Two services that both have servers claim one port: unit goes blocked, live config stays. */
 export class ServiceConflictError extends Error {
   override readonly name = "ServiceConflictError";

@@ -5,9 +5,11 @@
 import { readFile } from "node:fs/promises";
 
 import type { ServiceManager } from "../apply/serviceManager.js";
-import { validateHaproxyConfig } from "../apply/haproxyCheck.js";
+import { askOver } from "../apply/applyPlan.js";
+import { reloadConfirmed } from "../apply/confirmedReload.js";
+import { firstHaproxyError, validateHaproxyConfig } from "../apply/haproxyCheck.js";
 import { parseCharmConfig } from "../config/charmConfig.js";
-import { ValidationError } from "../errors.js";
+import { NotLoadedError, ValidationError } from "../errors.js";
 import type { HookTools } from "../juju/hookTools.js";
 import { parseShowStat } from "../metrics/statsCsv.js";
 import { askAdminSocket } from "../metrics/statsSocket.js";
@@ -104,8 +106,16 @@ async function reload(deps: ActionDeps): Promise<void> {
     throw error;
   }
   const running = await deps.service.isRunning();
-  if (running) await deps.service.reload();
-  else await deps.service.start();
+  try {
+    if (running) {
+      await reloadConfirmed(deps.service, askOver(adminSocketPath(deps.paths.haproxyRun)));
+    } else await deps.service.start();
+  } catch (error) {
+    if (error instanceof NotLoadedError) {
+      throw new ActionFailure(`not reloaded: ${firstHaproxyError(error.message)}`);
+    }
+    throw error;
+  }
   await deps.tools.actionSet({ result: running ? "reloaded" : "started" });
 }
 

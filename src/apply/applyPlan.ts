@@ -1,6 +1,7 @@
 // Stage, validate, swap, reload: the only place the charm touches haproxy's
-// files and process. A configuration haproxy rejects never goes live, and
-// an unchanged one never causes a reload.
+// files and process. A configuration haproxy rejects never goes live, an
+// unchanged one never causes a reload, and a reload haproxy did not load
+// is never taken for one it did.
 
 import { mkdir, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
@@ -18,6 +19,7 @@ import {
 import { askAdminSocket } from "../metrics/statsSocket.js";
 import { adminSocketPath, serverStateFilePath } from "../model/globalSections.js";
 import { planServerDelta } from "../model/serverDelta.js";
+import { reloadConfirmed } from "./confirmedReload.js";
 import { validateHaproxyConfig } from "./haproxyCheck.js";
 import { resolveInsideLibrary } from "./libraryPath.js";
 import { type AskHaproxy, applyServerDeltas } from "./runtimeServers.js";
@@ -57,7 +59,10 @@ const liveConfigMode = 0o600;
 /** Secrets are never readable by anyone but their owner, whatever the plan says. */
 const secretMode = 0o600;
 
-/** Name of the marker that survives a failed reload, so the next hook retries it. */
+/**
+ * Name of the marker that lives from the rename until haproxy has loaded the
+ * file: the next hook reloads while it is there, even with nothing changed.
+ */
 export const reloadPendingMarker = "haproxy-reload-pending";
 
 interface ChangedFile {
@@ -88,7 +93,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
     // A candidate left by a run killed before its rename is of no use now.
     await unlink(candidatePath(paths)).catch(() => undefined);
     if (await exists(marker)) {
-      const action = await reloadOrStart(service, () =>
+      const action = await reloadOrStart(service, ask, () =>
         saveServerState(ask, stateFile, plan.haproxyCfg),
       );
       await unlink(marker).catch(() => undefined);
@@ -110,6 +115,9 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
     throw asKnownError(error);
   }
 
+  // While a marker is left, the running haproxy may not run the live file:
+  // servers changed at run time would be judged against the wrong one.
+  const reloadPending = await exists(marker);
   // From here the new files are live: a failed reload must be retried by
   // the next hook even though the files will then look unchanged.
   await mkdir(paths.charmState, { recursive: true });
@@ -122,7 +130,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   await syncDirectory(dirname(paths.haproxyConfig));
   let runtimeFallback: string | undefined;
   // Only servers changed and haproxy runs: change them in place, no new worker.
-  if (live !== undefined && changed.length === 0 && (await service.isRunning())) {
+  if (live !== undefined && !reloadPending && changed.length === 0 && (await service.isRunning())) {
     const delta = planServerDelta(live, plan.haproxyCfg);
     if (delta.kind === "runtime") {
       try {
@@ -135,7 +143,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
       }
     }
   }
-  const action = await reloadOrStart(service, () =>
+  const action = await reloadOrStart(service, ask, () =>
     saveServerState(ask, stateFile, plan.haproxyCfg),
   );
   await unlink(marker).catch(() => undefined);
@@ -148,7 +156,8 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   };
 }
 
-function askOver(socket: string): AskHaproxy {
+/** Asks the haproxy answering at `socket`, for at most 5 s a question. */
+export function askOver(socket: string): AskHaproxy {
   return (command) => askAdminSocket(socket, command, 5000);
 }
 
@@ -185,14 +194,18 @@ async function writeAndValidateCandidate(
   await validateHaproxyConfig(haproxyBinary, candidate);
 }
 
-/** `beforeReload` saves what the running haproxy knows for the new worker. */
+/**
+ * `beforeReload` saves what the running haproxy knows for the new worker. A
+ * reload haproxy did not load throws NotLoadedError, and the marker stays.
+ */
 async function reloadOrStart(
   service: ServiceManager,
+  ask: AskHaproxy,
   beforeReload: () => Promise<void>,
 ): Promise<"reloaded" | "started"> {
   if (await service.isRunning()) {
     await beforeReload();
-    await service.reload();
+    await reloadConfirmed(service, ask);
     return "reloaded";
   }
   await service.start();

@@ -2,6 +2,9 @@
 // tests pass a manager that runs haproxy directly. When systemd cannot start
 // or reload haproxy it prints only its own summary; haproxy's reason (a port
 // taken, a file it cannot read) is in the journal, so it is fetched from there.
+// A reload only signals haproxy's master (Debian's unit: `kill -USR2`), so it
+// succeeds even when the master then cannot load the file: what haproxy
+// printed since is how the apply step learns whether, and why not.
 
 import { execa } from "execa";
 import { ApplyError } from "../errors.js";
@@ -11,6 +14,8 @@ export interface ServiceManager {
   start(): Promise<void>;
   reload(): Promise<void>;
   stop(): Promise<void>;
+  /** What haproxy printed since the last reload() began; "" when that cannot be read. */
+  reloadOutput(): Promise<string>;
 }
 
 export interface SystemctlOptions {
@@ -21,13 +26,15 @@ export interface SystemctlOptions {
   readonly unit?: string;
 }
 
-/** How many journal lines of a failed start or reload to look at. */
+/** How many journal lines of a start or reload to look at. */
 const journalLines = 50;
 
 export class SystemctlServiceManager implements ServiceManager {
   private readonly systemctl: string;
   private readonly journalctl: string;
   private readonly unit: string;
+  /** When the last reload began, in ms since the epoch. */
+  private lastReload: number | undefined;
 
   constructor(options: SystemctlOptions = {}) {
     this.systemctl = options.systemctl ?? "systemctl";
@@ -49,7 +56,12 @@ export class SystemctlServiceManager implements ServiceManager {
   }
 
   reload(): Promise<void> {
+    this.lastReload = Date.now();
     return this.run("reload", { readJournal: true });
+  }
+
+  async reloadOutput(): Promise<string> {
+    return this.lastReload === undefined ? "" : this.journalSince(this.lastReload);
   }
 
   stop(): Promise<void> {

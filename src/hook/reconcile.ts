@@ -8,7 +8,13 @@ import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
-import { ConfigError, ServiceConflictError, ValidationError, WaitingError } from "../errors.js";
+import {
+  ConfigError,
+  NotLoadedError,
+  ServiceConflictError,
+  ValidationError,
+  WaitingError,
+} from "../errors.js";
 import type { HookInputs } from "../inputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
@@ -194,12 +200,14 @@ async function applyInputs(
       await tools.log("ERROR", error.output.trim() || error.message);
       return { status: "blocked", message: error.message, plan };
     }
-    if (service.failure !== undefined) {
+    // A reload that haproxy did not load failed as surely as one systemd refused.
+    const failed = error instanceof NotLoadedError ? "reload" : service.failure?.action;
+    if (failed !== undefined) {
       const detail = error instanceof Error ? error.message : String(error);
-      await tools.log("ERROR", `haproxy cannot ${service.failure.action}: ${detail}`);
+      await tools.log("ERROR", `haproxy cannot ${failed}: ${detail}`);
       return {
         status: "blocked",
-        message: `haproxy cannot ${service.failure.action}: ${firstHaproxyError(detail)}`,
+        message: `haproxy cannot ${failed}: ${firstHaproxyError(detail)}`,
         plan,
         haproxyFailed: true,
       };

@@ -34,6 +34,10 @@ export class WatchedService implements ServiceManager {
     return this.inner.stop();
   }
 
+  reloadOutput(): Promise<string> {
+    return this.inner.reloadOutput();
+  }
+
   private async watch(action: ServiceFailure["action"], run: () => Promise<void>): Promise<void> {
     try {
       await run();

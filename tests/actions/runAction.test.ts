@@ -116,6 +116,20 @@ describe("reload", () => {
     expect(unit.haproxy.reloads).toBe(reloads);
     expect(await unit.haproxy.isRunning()).toBe(true);
   });
+
+  it("fails with haproxy's reason when haproxy cannot load the file, which `haproxy -c` passed", async () => {
+    await unit.configure();
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    await appendFile(unit.paths.haproxyConfig, "\nfrontend elsewhere\n    bind 192.0.2.1:8080\n");
+    const reloads = unit.haproxy.reloads;
+    await action("reload");
+    expect(unit.tools.actionResults).toEqual({});
+    expect(unit.tools.actionFailure).toMatch(
+      /^not reloaded: .*cannot bind socket .*\[192\.0\.2\.1:8080\]/,
+    );
+    expect(unit.haproxy.reloads).toBe(reloads + 1);
+    expect(await unit.haproxy.isRunning()).toBe(true);
+  });
 });
 
 describe("show-password", () => {

@@ -12,7 +12,7 @@ import type { ServiceManager } from "../../src/apply/serviceManager.js";
 import { ApplyError, ValidationError } from "../../src/errors.js";
 import type { ManagedFile } from "../../src/model/types.js";
 import type { Paths } from "../../src/paths.js";
-import { findFreePort, HaproxyProcess } from "../helpers/haproxyProcess.js";
+import { findFreePort, type HaproxyProcess, haproxyIn } from "../helpers/haproxyProcess.js";
 import { temporaryPaths } from "../helpers/temporaryPaths.js";
 
 interface Backend {
@@ -34,11 +34,7 @@ beforeEach(async () => {
   webPort = await findFreePort();
   do sorryPort = await findFreePort();
   while (sorryPort === webPort);
-  haproxy = new HaproxyProcess({
-    configFile: paths.haproxyConfig,
-    pidFile: join(paths.haproxyRun, "haproxy.pid"),
-    probePorts: [webPort],
-  });
+  haproxy = haproxyIn(paths, { probePorts: [webPort] });
 });
 
 afterEach(async () => {
@@ -188,6 +184,7 @@ describe("applyPlan against a real haproxy", () => {
       isRunning: () => haproxy.isRunning(),
       start: () => haproxy.start(),
       stop: () => haproxy.stop(),
+      reloadOutput: () => haproxy.reloadOutput(),
       reload: async () => {
         if (failNextReload) {
           failNextReload = false;

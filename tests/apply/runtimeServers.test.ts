@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ApplyEnvironment, applyPlan } from "../../src/apply/applyPlan.js";
 import { askAdminSocket } from "../../src/metrics/statsSocket.js";
 import type { Paths } from "../../src/paths.js";
-import { findFreePort, HaproxyProcess } from "../helpers/haproxyProcess.js";
+import { findFreePort, type HaproxyProcess, haproxyIn } from "../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { temporaryPaths } from "../helpers/temporaryPaths.js";
 
@@ -54,12 +54,7 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
     ({ root, paths } = await temporaryPaths("runtime-servers-"));
     units = await Promise.all(["app-0", "app-1", "app-2"].map((name) => startUnit(name)));
     webPort = await findFreePort();
-    haproxy = new HaproxyProcess({
-      configFile: paths.haproxyConfig,
-      pidFile: join(paths.haproxyRun, "haproxy.pid"),
-      probePorts: [webPort],
-      haproxyBinary: version.binary,
-    });
+    haproxy = haproxyIn(paths, { probePorts: [webPort], haproxyBinary: version.binary });
   });
 
   afterEach(async () => {

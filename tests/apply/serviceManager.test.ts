@@ -91,6 +91,17 @@ describe("SystemctlServiceManager", () => {
     );
   });
 
+  it("reads what haproxy logged since the last reload began, for a reload that did not load", async () => {
+    await manager.start();
+    expect(await manager.reloadOutput()).toBe("");
+    const before = Date.now() / 1000;
+    await manager.reload();
+    expect(await manager.reloadOutput()).toContain("[ALERT]    (4242) : Starting frontend");
+    const call = (await readFile(join(dir, "journal-calls"), "utf8")).trim().split("\n").at(-1);
+    const since = Number(/--since @(\d+\.\d{3}) /.exec(call ?? "")?.[1]);
+    expect(since).toBeGreaterThanOrEqual(Math.floor(before * 1000) / 1000);
+  });
+
   it("still reports systemd's summary when the journal cannot be read", async () => {
     await writeFile(join(dir, "blocked"), "");
     const blind = new SystemctlServiceManager({

@@ -2,6 +2,8 @@
 // says only "Job for haproxy.service failed", so the status must carry
 // haproxy's own reason from the journal; update-status clears it once the
 // port is free again.
+// A reload systemd reports done although haproxy could not load the file is
+// found out the same way, while the old worker keeps serving.
 import type { ChildProcess } from "node:child_process";
 
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -71,5 +73,32 @@ describe("haproxy unable to start on a unit", () => {
     await eventually(async () => {
       expect(await answeringUnits(model, url(), 2)).toEqual(["my-web-app/0"]);
     });
+  });
+
+  it("blocks with haproxy's reason from the journal when a reload does not load, serving the old file meanwhile", async () => {
+    const defaults = [
+      "- service_name: haproxy_service",
+      '  service_host: "0.0.0.0"',
+      "  service_port: 80",
+      "  service_options: [balance leastconn, cookie SRVNAME insert]",
+      "  server_options: maxconn 100 cookie S{i} check",
+    ];
+    // 192.0.2.1 (TEST-NET-1) is no address of the unit's: `haproxy -c` passes, loading fails.
+    const elsewhere = [
+      "- service_name: elsewhere",
+      "  service_host: 192.0.2.1",
+      "  service_port: 8080",
+    ];
+    await model.config("haproxy", { services: [...defaults, ...elsewhere, ""].join("\n") });
+    expect(workload().status).toBe("blocked");
+    expect(workload().message).toMatch(
+      /^haproxy cannot reload: .*cannot bind socket.*\[192\.0\.2\.1:8080\]/,
+    );
+    expect(model.system("haproxy/0").haproxy.active).toBe(true);
+    expect(await answeringUnits(model, url(), 2)).toEqual(["my-web-app/0"]);
+
+    await model.config("haproxy", { services: null });
+    expect(workload()).toEqual({ status: "active", message: "Unit is ready" });
+    expect(await answeringUnits(model, url(), 2)).toEqual(["my-web-app/0"]);
   });
 });

@@ -1,14 +1,21 @@
 // A ServiceManager that runs a real haproxy in master-worker mode, the way
-// systemd does on a unit, but from a test's own temporary directory.
+// systemd does on a unit, but from a test's own temporary directory. Its
+// output goes to a file, as systemd's goes to the journal; like systemd's, a
+// reload is done once haproxy has answered the signal, whether it loaded the
+// file or not.
 
-import { readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { open, readFile, stat } from "node:fs/promises";
 import { createServer, connect } from "node:net";
-import { execa } from "execa";
+import { join } from "node:path";
 import type { ServiceManager } from "../../src/apply/serviceManager.js";
+import type { Paths } from "../../src/paths.js";
 
 export interface HaproxyProcessOptions {
   readonly configFile: string;
   readonly pidFile: string;
+  /** Where haproxy's output goes; `<pidFile>.log` by default. */
+  readonly logFile?: string;
   /** Loopback ports that must accept connections before start() returns. */
   readonly probePorts?: readonly number[];
   readonly haproxyBinary?: string;
@@ -20,8 +27,15 @@ export class HaproxyProcess implements ServiceManager {
   /** How many times start() and reload() ran, for tests asserting that nothing happened. */
   starts = 0;
   reloads = 0;
+  /** Where the log ended when the last reload began. */
+  private reloadOffset: number | undefined;
 
   constructor(private readonly options: HaproxyProcessOptions) {}
+
+  /** haproxy's output, oldest first. */
+  get logFile(): string {
+    return this.options.logFile ?? `${this.options.pidFile}.log`;
+  }
 
   async isRunning(): Promise<boolean> {
     const pid = await this.masterPid();
@@ -31,9 +45,28 @@ export class HaproxyProcess implements ServiceManager {
   async start(): Promise<void> {
     if (await this.isRunning()) throw new Error("haproxy is already running");
     const { configFile, pidFile, haproxyBinary = "haproxy" } = this.options;
-    await execa(haproxyBinary, ["-W", "-D", "-p", pidFile, "-f", configFile]);
+    const offset = await sizeOf(this.logFile);
+    const log = await open(this.logFile, "a");
+    let exit: string | undefined;
+    try {
+      // Not daemonised (-D closes haproxy's output); detached, so it outlives this process.
+      const master = spawn(haproxyBinary, ["-W", "-p", pidFile, "-f", configFile], {
+        detached: true,
+        stdio: ["ignore", log.fd, log.fd],
+      });
+      master.once("error", (error) => (exit = error.message));
+      master.once("exit", (code, signal) => (exit = `exit ${code ?? signal}`));
+      master.unref();
+    } finally {
+      await log.close();
+    }
     this.starts += 1;
     await waitFor("a haproxy worker and a master ready to reload", async () => {
+      if (exit !== undefined) {
+        throw new Error(
+          `haproxy did not start (${exit}):\n${await readFrom(this.logFile, offset)}`,
+        );
+      }
       const pid = await this.masterPid();
       return pid !== undefined && (await childrenOf(pid)).length > 0 && (await readyToReload(pid));
     });
@@ -45,13 +78,20 @@ export class HaproxyProcess implements ServiceManager {
   async reload(): Promise<void> {
     const pid = await this.requireMaster();
     const before = new Set(await childrenOf(pid));
+    this.reloadOffset = await sizeOf(this.logFile);
     process.kill(pid, "SIGUSR2");
     this.reloads += 1;
     await waitFor(
-      "a new haproxy worker and a master ready to reload",
+      "a new haproxy worker or a failed load, and a master ready to reload",
       async () =>
-        (await childrenOf(pid)).some((child) => !before.has(child)) && (await readyToReload(pid)),
+        ((await childrenOf(pid)).some((child) => !before.has(child)) ||
+          /Loading failure!/.test(await this.reloadOutput())) &&
+        (await readyToReload(pid)),
     );
+  }
+
+  async reloadOutput(): Promise<string> {
+    return this.reloadOffset === undefined ? "" : readFrom(this.logFile, this.reloadOffset);
   }
 
   async stop(): Promise<void> {
@@ -79,6 +119,31 @@ export class HaproxyProcess implements ServiceManager {
     if (pid === undefined || !(await isAlive(pid))) throw new Error("haproxy is not running");
     return pid;
   }
+}
+
+async function sizeOf(file: string): Promise<number> {
+  return stat(file).then(
+    (found) => found.size,
+    () => 0,
+  );
+}
+
+/** `file`'s text from byte `offset` on, "" when there is none. */
+async function readFrom(file: string, offset: number): Promise<string> {
+  const text = await readFile(file).catch(() => Buffer.alloc(0));
+  return text.subarray(offset).toString("utf8");
+}
+
+/** The haproxy of a test's temporary `paths` (tests/helpers/temporaryPaths.ts). */
+export function haproxyIn(
+  paths: Paths,
+  options: Omit<HaproxyProcessOptions, "configFile" | "pidFile"> = {},
+): HaproxyProcess {
+  return new HaproxyProcess({
+    configFile: paths.haproxyConfig,
+    pidFile: join(paths.haproxyRun, "haproxy.pid"),
+    ...options,
+  });
 }
 
 /** A loopback TCP port nobody listens on right now. */

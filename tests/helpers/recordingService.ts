@@ -16,4 +16,8 @@ export class RecordingService implements ServiceManager {
   async stop(): Promise<void> {
     this.actions.push("stop");
   }
+  /** What a haproxy that loaded its file prints after a reload. */
+  async reloadOutput(): Promise<string> {
+    return "[NOTICE]   (1) : Loading success.\n";
+  }
 }

@@ -35,6 +35,9 @@ class LoggedService implements ServiceManager {
   stop(): Promise<void> {
     return this.logged("stop", () => this.inner.stop());
   }
+  reloadOutput(): Promise<string> {
+    return this.inner.reloadOutput();
+  }
   private async logged(action: string, run: () => Promise<void>): Promise<void> {
     await run();
     appendFileSync(this.log, `- service ${action}\n`);

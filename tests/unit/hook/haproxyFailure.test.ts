@@ -103,6 +103,39 @@ describe("haproxy itself failing", () => {
     expect(await served()).toBe("web/0");
   });
 
+  it("blocks with haproxy's reason while it cannot load a reload, serving the old file, and clears once it can", async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: `haproxy -c` passes, loading fails.
+    const foreignPort = await findFreePort();
+    const working = tools.config.services;
+    tools.config = {
+      services: `${working}- service_name: elsewhere\n  service_host: 192.0.2.1\n  service_port: ${foreignPort}\n`,
+    };
+    await expect(hook("config-changed")).resolves.toBeUndefined();
+    expect(tools.status?.status).toBe("blocked");
+    expect(tools.status?.message).toMatch(
+      new RegExp(
+        `^haproxy cannot reload: .*cannot bind socket .*\\[192\\.0\\.2\\.1:${foreignPort}\\]`,
+      ),
+    );
+    expect(tools.logs).toContainEqual({
+      level: "ERROR",
+      message: expect.stringContaining("haproxy cannot reload"),
+    });
+    expect(await served()).toBe("web/0");
+
+    // update-status tries the reload again, and says the same.
+    const reloadsBefore = haproxy.reloads;
+    await hook("update-status");
+    expect(haproxy.reloads).toBe(reloadsBefore + 1);
+    expect(tools.status?.message).toMatch(/^haproxy cannot reload: .*cannot bind socket/);
+
+    tools.config = { services: working };
+    await hook("config-changed");
+    expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
+    expect(await served()).toBe("web/0");
+    expect(haproxy.starts).toBe(1);
+  });
+
   it("clears the blocked status on update-status when haproxy was started by hand meanwhile", async () => {
     await haproxy.stop();
     await takePort(frontendPort);
