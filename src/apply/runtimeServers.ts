@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   type BackendDelta,
   type ConfiguredServer,
+  cliSyntaxProblem,
   isAddressLiteral,
   isDisabled,
   weightOf,
@@ -43,6 +44,11 @@ export async function applyServerDeltas(
   options: RuntimeOptions = {},
 ): Promise<void> {
   const deadline = Date.now() + (options.drainMs ?? DEFAULT_DRAIN_MS);
+  // A last guard: planServerDelta already reloads for these, before anything is sent.
+  for (const delta of deltas) {
+    const problem = cliSyntaxProblem(delta);
+    if (problem !== undefined) throw new Error(`${delta.backend}: ${problem}`);
+  }
   // Additions first: the one a haproxy refuses (2.6 takes no `cookie` on them)
   // fails before anything else changed.
   for (const delta of deltas) {

@@ -8,7 +8,8 @@
 // restart with the new file would start, so anything a restart could do
 // differently reloads: servers whose ids a restart would renumber under an
 // id-sensitive algorithm, names that need resolving, backends whose
-// `default-server` a server added at run time would not inherit.
+// `default-server` a server added at run time would not inherit, words the
+// admin socket would read as syntax.
 
 export interface ConfiguredServer {
   readonly name: string;
@@ -140,13 +141,27 @@ function backendDelta(
     if (typeof change === "string") return `${server.name}: ${change}`;
     if (change !== undefined) update.push(change);
   }
-  return {
-    backend,
-    add,
-    update,
-    remove,
-    servers: section.servers,
-  };
+  const delta = { backend, add, update, remove, servers: section.servers };
+  return cliSyntaxProblem(delta) ?? delta;
+}
+
+// haproxy's CLI splits a line into commands at `;` and reads `#`, `\` and
+// quotes its own way: a word holding one would not reach haproxy as the file
+// says it (`cookie "x;set server ..."` would run a second command).
+const CLI_SYNTAX = /[;#\\'"]/;
+
+/** What in the commands for `delta` haproxy's CLI would read as syntax, if anything. */
+export function cliSyntaxProblem(delta: BackendDelta): string | undefined {
+  const words = [
+    delta.backend,
+    ...delta.add.flatMap((server) => [server.name, server.address, ...server.options]),
+    ...delta.update.flatMap((update) => [update.name, update.address ?? ""]),
+    ...delta.remove.flatMap((server) => [server.name, server.address]),
+  ];
+  const word = words.find((candidate) => CLI_SYNTAX.test(candidate));
+  if (word === undefined) return undefined;
+  const character = CLI_SYNTAX.exec(word)?.[0] ?? "";
+  return `${word} holds ${character}, which the admin socket reads as syntax`;
 }
 
 function serverUpdate(

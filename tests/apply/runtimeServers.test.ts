@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { type ApplyEnvironment, applyPlan } from "../../src/apply/applyPlan.js";
+import { applyServerDeltas } from "../../src/apply/runtimeServers.js";
 import { askAdminSocket } from "../../src/metrics/statsSocket.js";
 import type { Paths } from "../../src/paths.js";
 import { findFreePort, HaproxyProcess } from "../helpers/haproxyProcess.js";
@@ -119,7 +120,9 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
     return false;
   }
 
-  async function serverStates(): Promise<Map<string, { operational: string; port: string }>> {
+  async function serverStates(): Promise<
+    Map<string, { operational: string; admin: string; port: string }>
+  > {
     const rows = (await ask("show servers state app"))
       .split("\n")
       .filter((line) => /^\d+ /.test(line))
@@ -127,7 +130,7 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
     return new Map(
       rows.map((row) => [
         row[3] as string,
-        { operational: row[5] as string, port: row[18] as string },
+        { operational: row[5] as string, admin: row[6] as string, port: row[18] as string },
       ]),
     );
   }
@@ -284,6 +287,56 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
       Array.from({ length: 10 }, () => get(webPort, "/", "SRVNAME=S1")),
     );
     expect(new Set(answers.map((answer) => answer.body))).toEqual(new Set(["app-1"]));
+  });
+
+  // haproxy's CLI runs `a ;b` as two commands, even inside quotes a file takes.
+  const injecting = `agent-send "x;set server app/app-0 state maint;"`;
+
+  it("a server whose options hold `;` joins by a reload: nothing else changes", async () => {
+    const [first, second, third] = units as [Unit, Unit, Unit];
+    await applyPlan(config([serverLine(first, 0), serverLine(second, 1)]), environment());
+
+    const options = `maxconn 100 check inter 200 ${injecting}`;
+    const result = await applyPlan(
+      config([serverLine(first, 0), serverLine(second, 1), serverLine(third, 2, options)]),
+      environment(),
+    );
+
+    expect(result.action).toBe("reloaded");
+    expect(await eventuallyServedBy("app-2")).toBe(true);
+    expect((await serverStates()).get("app-0")).toMatchObject({ operational: "2", admin: "0" });
+    expect(await eventuallyServedBy("app-0")).toBe(true);
+    // Decided before anything was sent: not a runtime change that failed.
+    expect(result.runtimeFallback).toBeUndefined();
+  });
+
+  it("a delta holding `;` is refused before any command is sent", async () => {
+    const [first, second, third] = units as [Unit, Unit, Unit];
+    await applyPlan(config([serverLine(first, 0), serverLine(second, 1)]), environment());
+    const joining = {
+      name: "app-2",
+      address: "127.0.0.1",
+      port: third.port,
+      options: ["check", ...injecting.split(" ")],
+    };
+    const kept = [first, second].map((unit) => ({
+      name: unit.name,
+      address: "127.0.0.1",
+      port: unit.port,
+      options: [],
+    }));
+    const delta = {
+      backend: "app",
+      add: [joining],
+      update: [],
+      remove: [],
+      servers: [...kept, joining],
+    };
+
+    await expect(applyServerDeltas(ask, [delta])).rejects.toThrow(/"x;set holds "/);
+    const states = await serverStates();
+    expect([...states.keys()]).toEqual(["app-0", "app-1"]);
+    expect(states.get("app-0")).toMatchObject({ operational: "2", admin: "0" });
   });
 
   it("weight and maintenance change in place", async () => {

@@ -112,6 +112,18 @@ describe("planServerDelta", () => {
     });
   });
 
+  it.each([";", "#", "\\", "'", '"'])(
+    "reloads a change whose commands would carry %s, which the admin socket reads as syntax",
+    (character) => {
+      const odd = `server d 10.0.0.4:80 check agent-send x${character}y`;
+      expect(planServerDelta(config([a]), config([a, odd]))).toMatchObject({
+        kind: "reload",
+        reason: `backend app: x${character}y holds ${character}, which the admin socket reads as syntax`,
+      });
+      expect(planServerDelta(config([a, odd]), config([a])).kind).toBe("runtime");
+    },
+  );
+
   it("reloads when a server line is not in the charm's form", () => {
     expect(planServerDelta(config([a]), config([a, "server odd 10.0.0.4"])).kind).toBe("reload");
   });
