@@ -5,6 +5,7 @@ import { mkdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
+import { readIfExists } from "../apply/atomicFile.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
@@ -103,9 +104,11 @@ async function applyInputs(
   rejected: readonly SkippedUnit[] = [],
 ): Promise<Outcome> {
   const { tools } = deps;
+  // The live haproxy.cfg: its servers keep their `{i}` (serverNumbers.ts).
+  const live = await readIfExists(deps.paths.haproxyConfig);
   let plan: Plan;
   try {
-    const planned = planConfiguration(inputs, deps.paths);
+    const planned = planConfiguration(inputs, deps.paths, live);
     plan = { ...planned, skippedUnits: [...planned.skippedUnits, ...rejected] };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof ServiceConflictError) {
