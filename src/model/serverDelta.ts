@@ -104,6 +104,10 @@ function backendDelta(
   if (setting("default-server") !== undefined) {
     return "servers added at run time would not inherit default-server";
   }
+  // Its servers are not in the file: the runtime API would see more than the charm wrote.
+  if (lineValue(section.lines, "server-template") !== undefined) {
+    return "server-template servers are not the charm's to change at run time";
+  }
   const algorithm = (setting("balance") ?? "roundrobin").split(/[\s(]/)[0] ?? "";
   const consistent = setting("hash-type")?.split(/\s+/)[0] === "consistent";
   if (!DYNAMIC.has(algorithm) && !(consistent && algorithm !== "static-rr")) {
@@ -116,8 +120,13 @@ function backendDelta(
   const add = section.servers.filter((server) => !liveByName.has(server.name));
   const kept = section.servers.filter((server) => liveByName.has(server.name));
   // Added servers go after the others; a restart would put them where the file does.
+  // That matters where servers are picked by id, and with backups: the first
+  // one in the list takes the traffic when no other server is up.
   if (section.servers.slice(0, kept.length).some((server) => !liveByName.has(server.name))) {
     if (ID_SENSITIVE.has(algorithm) || consistent) return "servers added before others";
+    if (section.servers.some((server) => server.options.includes("backup"))) {
+      return "servers added before others in a backend with backup servers";
+    }
   }
   const keptInLiveOrder = liveServers.filter((server) => nextNames.has(server.name));
   if (kept.some((server, i) => server.name !== keptInLiveOrder[i]?.name)) {
