@@ -73,7 +73,11 @@ A snapshot is JSON of this shape (every key optional):
       const inputs = options.from
         ? parseSnapshot(await readFile(options.from, "utf8"))
         : await readLiveInputs();
-      const plan = planConfiguration(inputs, productionPaths);
+      // On a unit, what its next hook would write: the live servers keep their `{i}`.
+      const live = options.from
+        ? undefined
+        : await readFile(productionPaths.haproxyConfig, "utf8").catch(() => undefined);
+      const plan = planConfiguration(inputs, productionPaths, live);
       for (const skipped of plan.skippedUnits) {
         process.stderr.write(`note: unit ${skipped.unit} not served: ${skipped.reason}\n`);
       }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   type BackendDelta,
   type ConfiguredServer,
+  cliSyntaxProblem,
   isAddressLiteral,
   isDisabled,
   weightOf,
@@ -42,7 +43,11 @@ export async function applyServerDeltas(
   deltas: readonly BackendDelta[],
   options: RuntimeOptions = {},
 ): Promise<void> {
-  const deadline = Date.now() + (options.drainMs ?? DEFAULT_DRAIN_MS);
+  // A last guard: planServerDelta already reloads for these, before anything is sent.
+  for (const delta of deltas) {
+    const problem = cliSyntaxProblem(delta);
+    if (problem !== undefined) throw new Error(`${delta.backend}: ${problem}`);
+  }
   // Additions first: the one a haproxy refuses (2.6 takes no `cookie` on them)
   // fails before anything else changed.
   for (const delta of deltas) {
@@ -70,6 +75,8 @@ export async function applyServerDeltas(
       }
     }
   }
+  // The drain bound counts from here: additions (a probe each) may have taken seconds.
+  const deadline = Date.now() + (options.drainMs ?? DEFAULT_DRAIN_MS);
   for (const delta of deltas) {
     for (const { name } of delta.remove) {
       await expectSilence(ask, `set server ${delta.backend}/${name} state maint`);
@@ -157,8 +164,9 @@ const ADDRESS = 4;
 const ADMIN_STATE = 6;
 const USER_WEIGHT = 7;
 const PORT = 18;
-// Maintenance set by the runtime API (0x01) or by `disabled` in the file (0x04).
-const MAINTENANCE = 0x01 | 0x04;
+// Forced maintenance: `set server ... state maint`, or `disabled` in the file,
+// which also sets 0x04 and keeps it after `state ready` puts the server back.
+const MAINTENANCE = 0x01;
 
 /** Reads the backend back: the servers, addresses, ports, weights and maintenance the file says. */
 async function confirm(ask: AskHaproxy, delta: BackendDelta): Promise<void> {

@@ -6,7 +6,9 @@
 // haproxy applies a line's port (and, for `init-addr last`, its address)
 // over the configuration's, so the file keeps only servers that the new
 // configuration has with the same address and port: any other starts as
-// the file describes it.
+// the file describes it. A server given by name is left out too: the
+// address its name had at the last start would win over what it resolves
+// to now.
 import { access, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
@@ -51,7 +53,7 @@ export async function ensureServerStateFile(file: string): Promise<void> {
   }
 }
 
-/** The lines of `state` whose server `configText` has at the same address and port. */
+/** The lines of `state` whose server `configText` has at the same address literal and port. */
 export function serverStateFor(state: string, configText: string): string {
   const servers = configuredServers(configText);
   const lines = state.split("\n");
@@ -60,7 +62,7 @@ export function serverStateFor(state: string, configText: string): string {
     const row = line.split(" ");
     const server = servers.get(row[BACKEND] ?? "")?.find((entry) => entry.name === row[NAME]);
     if (server === undefined || String(server.port) !== row[PORT]) return false;
-    return !isAddressLiteral(server.address) || server.address === row[ADDRESS];
+    return isAddressLiteral(server.address) && server.address === row[ADDRESS];
   });
   const header = lines.find((line) => line.startsWith("# be_id"));
   return ["1", ...(header === undefined ? [] : [header]), ...kept, ""].join("\n");

@@ -5,6 +5,7 @@ import { mkdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
+import { readIfExists } from "../apply/atomicFile.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
@@ -110,14 +111,16 @@ async function applyInputs(
   rejected: readonly SkippedUnit[] = [],
 ): Promise<Outcome> {
   const { tools } = deps;
+  // The live haproxy.cfg: its servers keep their `{i}` (serverNumbers.ts).
+  const live = await readIfExists(deps.paths.haproxyConfig);
   let plan: Plan;
   try {
-    let planned = planConfiguration(inputs, deps.paths);
+    let planned = planConfiguration(inputs, deps.paths, live);
     if (planned.unresolvedRelationHosts.length > 0) {
       // Names from relation data are served only once it is known where they lead.
       const resolvedHosts = await resolveRelationHosts(planned.unresolvedRelationHosts);
       inputs = { ...inputs, resolvedHosts: { ...inputs.resolvedHosts, ...resolvedHosts } };
-      planned = planConfiguration(inputs, deps.paths);
+      planned = planConfiguration(inputs, deps.paths, live);
     }
     plan = { ...planned, skippedUnits: [...planned.skippedUnits, ...rejected] };
   } catch (error) {

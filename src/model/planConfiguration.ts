@@ -24,6 +24,7 @@ import {
 } from "./prometheusExporter.js";
 import { buildProxy, defaultCertificatePath } from "./proxyStanzas.js";
 import { RelationPolicy } from "./relationPolicy.js";
+import { configuredServers } from "./serverDelta.js";
 import type { HaproxyConfig, ManagedFile, PlacedService, ProxyStanza } from "./types.js";
 import { externalHostname } from "../config/externalHostname.js";
 import {
@@ -79,7 +80,8 @@ export function relationCertificatePath(libDir: string): string {
 
 export const MONITORING_SERVICE = "haproxy_monitoring";
 
-export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
+/** `liveConfig`: the haproxy.cfg haproxy runs now, whose servers keep their `{i}`. */
+export function planConfiguration(inputs: HookInputs, paths: PlanPaths, liveConfig?: string): Plan {
   const charmConfig = parseCharmConfig(inputs.config);
   const configServices = parseConfigServices(charmConfig);
   const policy = new RelationPolicy({
@@ -143,6 +145,7 @@ export function planConfiguration(inputs: HookInputs, paths: PlanPaths): Plan {
     // An operator's ssl_cert wins; without one, DEFAULT means the relation's certificate.
     ...(certificateFile !== undefined &&
       charmConfig.ssl_cert === "" && { defaultCertificate: certificateFile }),
+    ...(liveConfig !== undefined && { liveServers: configuredServers(liveConfig) }),
   };
   const built = listeners.map((service) => buildProxy(service, context));
 

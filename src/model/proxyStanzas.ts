@@ -1,6 +1,8 @@
 // Turns a placed service into its frontend and backends, plus the files
 // (error pages, certificates) those stanzas refer to.
 import { moveHttpchkHeaders } from "./httpchkHeaders.js";
+import type { ConfiguredServer } from "./serverDelta.js";
+import { numberedOptions, serverNumbers } from "./serverNumbers.js";
 import { proxyMode, splitOptions } from "./splitOptions.js";
 import type {
   BackendStanza,
@@ -21,6 +23,8 @@ export interface StanzaContext {
   readonly defaultMode: string;
   /** What `crts: [DEFAULT]` loads; absent, `<libDir>/default.pem`. */
   readonly defaultCertificate?: string;
+  /** The live haproxy.cfg's servers by backend: each keeps its `{i}` (serverNumbers.ts). */
+  readonly liveServers?: ReadonlyMap<string, readonly ConfiguredServer[]>;
 }
 
 export interface BuiltProxy {
@@ -62,17 +66,20 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
     name: string,
     servers: readonly ServerSpec[],
     backendOptions = options.backend,
-  ): BackendStanza => ({
-    name,
-    options: backendOptions,
-    errorfiles: backendOptions === options.backend ? errorfiles : [],
-    servers: servers.map((server, i) => ({
-      name: server.name,
-      address: server.address,
-      port: server.port,
-      options: server.options.join(" ").replaceAll("{i}", String(i)),
-    })),
-  });
+  ): BackendStanza => {
+    const numbers = serverNumbers(servers, context.liveServers?.get(name));
+    return {
+      name,
+      options: backendOptions,
+      errorfiles: backendOptions === options.backend ? errorfiles : [],
+      servers: servers.map((server, i) => ({
+        name: server.name,
+        address: server.address,
+        port: server.port,
+        options: numberedOptions(server.options, numbers[i] as number),
+      })),
+    };
+  };
   const routes = service.routes ?? [];
 
   return {

@@ -8,7 +8,8 @@
 // restart with the new file would start, so anything a restart could do
 // differently reloads: servers whose ids a restart would renumber under an
 // id-sensitive algorithm, names that need resolving, backends whose
-// `default-server` a server added at run time would not inherit.
+// `default-server` a server added at run time would not inherit, words the
+// admin socket would read as syntax.
 
 export interface ConfiguredServer {
   readonly name: string;
@@ -103,6 +104,10 @@ function backendDelta(
   if (setting("default-server") !== undefined) {
     return "servers added at run time would not inherit default-server";
   }
+  // Its servers are not in the file: the runtime API would see more than the charm wrote.
+  if (lineValue(section.lines, "server-template") !== undefined) {
+    return "server-template servers are not the charm's to change at run time";
+  }
   const algorithm = (setting("balance") ?? "roundrobin").split(/[\s(]/)[0] ?? "";
   const consistent = setting("hash-type")?.split(/\s+/)[0] === "consistent";
   if (!DYNAMIC.has(algorithm) && !(consistent && algorithm !== "static-rr")) {
@@ -115,8 +120,13 @@ function backendDelta(
   const add = section.servers.filter((server) => !liveByName.has(server.name));
   const kept = section.servers.filter((server) => liveByName.has(server.name));
   // Added servers go after the others; a restart would put them where the file does.
+  // That matters where servers are picked by id, and with backups: the first
+  // one in the list takes the traffic when no other server is up.
   if (section.servers.slice(0, kept.length).some((server) => !liveByName.has(server.name))) {
     if (ID_SENSITIVE.has(algorithm) || consistent) return "servers added before others";
+    if (section.servers.some((server) => server.options.includes("backup"))) {
+      return "servers added before others in a backend with backup servers";
+    }
   }
   const keptInLiveOrder = liveServers.filter((server) => nextNames.has(server.name));
   if (kept.some((server, i) => server.name !== keptInLiveOrder[i]?.name)) {
@@ -140,13 +150,27 @@ function backendDelta(
     if (typeof change === "string") return `${server.name}: ${change}`;
     if (change !== undefined) update.push(change);
   }
-  return {
-    backend,
-    add,
-    update,
-    remove,
-    servers: section.servers,
-  };
+  const delta = { backend, add, update, remove, servers: section.servers };
+  return cliSyntaxProblem(delta) ?? delta;
+}
+
+// haproxy's CLI splits a line into commands at `;` and reads `#`, `\` and
+// quotes its own way: a word holding one would not reach haproxy as the file
+// says it (`cookie "x;set server ..."` would run a second command).
+const CLI_SYNTAX = /[;#\\'"]/;
+
+/** What in the commands for `delta` haproxy's CLI would read as syntax, if anything. */
+export function cliSyntaxProblem(delta: BackendDelta): string | undefined {
+  const words = [
+    delta.backend,
+    ...delta.add.flatMap((server) => [server.name, server.address, ...server.options]),
+    ...delta.update.flatMap((update) => [update.name, update.address ?? ""]),
+    ...delta.remove.flatMap((server) => [server.name, server.address]),
+  ];
+  const word = words.find((candidate) => CLI_SYNTAX.test(candidate));
+  if (word === undefined) return undefined;
+  const character = CLI_SYNTAX.exec(word)?.[0] ?? "";
+  return `${word} holds ${character}, which the admin socket reads as syntax`;
 }
 
 function serverUpdate(

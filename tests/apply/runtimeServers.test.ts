@@ -3,15 +3,18 @@
 // socket; the file still says the same, a forced reload keeps what the
 // runtime API did (and the servers' health), and anything haproxy refuses
 // falls back to a reload.
+import { spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { type ApplyEnvironment, applyPlan } from "../../src/apply/applyPlan.js";
+import { applyServerDeltas } from "../../src/apply/runtimeServers.js";
 import { askAdminSocket } from "../../src/metrics/statsSocket.js";
 import type { Paths } from "../../src/paths.js";
+import { takesCookieOnAddedServers } from "../helpers/haproxyCapabilities.js";
 import { findFreePort, type HaproxyProcess, haproxyIn } from "../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { temporaryPaths } from "../helpers/temporaryPaths.js";
@@ -31,6 +34,33 @@ async function startUnit(name: string, slowMs = 1500): Promise<Unit> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { name, port: (server.address() as AddressInfo).port, server };
+}
+
+/**
+ * A unit that never answers: its listener's queue is full and its process
+ * stopped, so a new connection waits, as behind a firewall that drops it.
+ */
+async function startSilentUnit(): Promise<{ port: number; close: () => void }> {
+  // Node takes a backlog of 0 for its default; Linux queues backlog + 1 connections.
+  const script =
+    "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, " +
+    "function () { console.log(this.address().port); })";
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve) =>
+    child.stdout.once("data", (data: Buffer) => resolve(Number(String(data).trim()))),
+  );
+  child.kill("SIGSTOP");
+  const fillers = [1, 2].map(() => connect({ host: "127.0.0.1", port }));
+  await Promise.all(
+    fillers.map((filler) => new Promise((resolve) => filler.once("connect", resolve))),
+  );
+  return {
+    port,
+    close: () => {
+      fillers.forEach((filler) => filler.destroy());
+      child.kill("SIGKILL");
+    },
+  };
 }
 
 function get(port: number, path = "/", cookie?: string) {
@@ -114,7 +144,9 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
     return false;
   }
 
-  async function serverStates(): Promise<Map<string, { operational: string; port: string }>> {
+  async function serverStates(): Promise<
+    Map<string, { operational: string; admin: string; port: string }>
+  > {
     const rows = (await ask("show servers state app"))
       .split("\n")
       .filter((line) => /^\d+ /.test(line))
@@ -122,7 +154,7 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
     return new Map(
       rows.map((row) => [
         row[3] as string,
-        { operational: row[5] as string, port: row[18] as string },
+        { operational: row[5] as string, admin: row[6] as string, port: row[18] as string },
       ]),
     );
   }
@@ -240,6 +272,20 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
     expect(await eventuallyServedBy("app-1")).toBe(true);
   });
 
+  it("a server given by name is resolved again at a reload, not taken from the saved state", async () => {
+    const [first] = units as [Unit];
+    const named = `server app-0 localhost:${first.port} maxconn 100 check inter 200`;
+    await applyPlan(config([named]), environment());
+    expect(await eventuallyServedBy("app-0")).toBe(true);
+    // The address the name had at start, which DNS has changed since: nothing listens there.
+    await ask(`set server app/app-0 addr 127.0.0.2 port ${first.port}`);
+
+    const result = await applyPlan(config([named], { timeoutServer: "20s" }), environment());
+
+    expect(result.action).toBe("reloaded");
+    expect(await eventuallyServedBy("app-0")).toBe(true);
+  });
+
   it("a server option haproxy refuses at run time falls back to a reload that serves it", async () => {
     const [first, second] = units as [Unit, Unit];
     await applyPlan(config([serverLine(first, 0)]), environment());
@@ -267,7 +313,7 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
       environment(),
     );
 
-    if (version.version === "2.6") {
+    if (!(await takesCookieOnAddedServers(version.binary))) {
       expect(result.action).toBe("reloaded");
       expect(result.runtimeFallback).toMatch(/'cookie' option is not accepted/);
     } else {
@@ -279,6 +325,118 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
       Array.from({ length: 10 }, () => get(webPort, "/", "SRVNAME=S1")),
     );
     expect(new Set(answers.map((answer) => answer.body))).toEqual(new Set(["app-1"]));
+  });
+
+  // haproxy's CLI runs `a ;b` as two commands, even inside quotes a file takes.
+  const injecting = `agent-send "x;set server app/app-0 state maint;"`;
+
+  it("a server whose options hold `;` joins by a reload: nothing else changes", async () => {
+    const [first, second, third] = units as [Unit, Unit, Unit];
+    await applyPlan(config([serverLine(first, 0), serverLine(second, 1)]), environment());
+
+    const options = `maxconn 100 check inter 200 ${injecting}`;
+    const result = await applyPlan(
+      config([serverLine(first, 0), serverLine(second, 1), serverLine(third, 2, options)]),
+      environment(),
+    );
+
+    expect(result.action).toBe("reloaded");
+    expect(await eventuallyServedBy("app-2")).toBe(true);
+    expect((await serverStates()).get("app-0")).toMatchObject({ operational: "2", admin: "0" });
+    expect(await eventuallyServedBy("app-0")).toBe(true);
+    // Decided before anything was sent: not a runtime change that failed.
+    expect(result.runtimeFallback).toBeUndefined();
+  });
+
+  it("a delta holding `;` is refused before any command is sent", async () => {
+    const [first, second, third] = units as [Unit, Unit, Unit];
+    await applyPlan(config([serverLine(first, 0), serverLine(second, 1)]), environment());
+    const joining = {
+      name: "app-2",
+      address: "127.0.0.1",
+      port: third.port,
+      options: ["check", ...injecting.split(" ")],
+    };
+    const kept = [first, second].map((unit) => ({
+      name: unit.name,
+      address: "127.0.0.1",
+      port: unit.port,
+      options: [],
+    }));
+    const delta = {
+      backend: "app",
+      add: [joining],
+      update: [],
+      remove: [],
+      servers: [...kept, joining],
+    };
+
+    await expect(applyServerDeltas(ask, [delta])).rejects.toThrow(/"x;set holds "/);
+    const states = await serverStates();
+    expect([...states.keys()]).toEqual(["app-0", "app-1"]);
+    expect(states.get("app-0")).toMatchObject({ operational: "2", admin: "0" });
+  });
+
+  it("a backup server added before another reloads: the file's first backup takes the traffic", async () => {
+    const [first, second] = units as [Unit, Unit];
+    const backup = "maxconn 100 check inter 200 backup";
+    await applyPlan(config([serverLine(second, 1, backup)]), environment());
+
+    const result = await applyPlan(
+      config([serverLine(first, 0, backup), serverLine(second, 1, backup)]),
+      environment(),
+    );
+
+    // At run time haproxy would add app-0 after app-1, which would keep the traffic.
+    const answers = await Promise.all(Array.from({ length: 10 }, () => get(webPort)));
+    expect(new Set(answers.map((answer) => answer.body))).toEqual(new Set(["app-0"]));
+    expect(result.action).toBe("reloaded");
+  });
+
+  it("a server the file had disabled is put back at run time, and stays back after a reload", async () => {
+    const [first, second] = units as [Unit, Unit];
+    const disabled = "maxconn 100 check inter 200 disabled";
+    await applyPlan(config([serverLine(first, 0), serverLine(second, 1, disabled)]), environment());
+
+    const enabled = config([serverLine(first, 0), serverLine(second, 1)]);
+    const result = await applyPlan(enabled, environment());
+
+    expect(result.runtimeFallback).toBeUndefined();
+    expect(result.action).toBe("updated");
+    expect(await eventuallyServedBy("app-1")).toBe(true);
+    // The saved state carries the file's old `disabled` mark; the new file wins.
+    const reloaded = await applyPlan(
+      config([serverLine(first, 0), serverLine(second, 1)], { timeoutServer: "20s" }),
+      environment(),
+    );
+    expect(reloaded.action).toBe("reloaded");
+    expect(await eventuallyServedBy("app-1")).toBe(true);
+  });
+
+  it("a departing unit's drain bound starts at its removal, not before the joins", async () => {
+    const [first] = units as [Unit];
+    const slow = await startUnit("app-slow", 4500);
+    units.push(slow);
+    const silent = await Promise.all([1, 2, 3].map(() => startSilentUnit()));
+    try {
+      await applyPlan(config([serverLine(first, 0), serverLine(slow, 1)]), environment());
+      const firstRequest = get(webPort, "/slow");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const inFlight = Promise.all([firstRequest, get(webPort, "/slow")]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      // Three joiners that never answer take a second's probe each before app-slow leaves.
+      const joiners = silent.map(
+        (unit, i) => `server app-${5 + i} 127.0.0.1:${unit.port} maxconn 100 check inter 200`,
+      );
+      const result = await applyPlan(config([serverLine(first, 0), ...joiners]), environment());
+
+      expect(result.runtimeFallback).toBeUndefined();
+      expect(result.action).toBe("updated");
+      expect((await inFlight).map((answer) => answer.status)).toEqual([200, 200]);
+    } finally {
+      silent.forEach((unit) => unit.close());
+    }
   });
 
   it("weight and maintenance change in place", async () => {

@@ -38,6 +38,33 @@ describe("planConfiguration", () => {
     expect(text).toContain("server web-1-80 10.0.0.11:80 maxconn 100 cookie S1 check");
   });
 
+  it("keeps each server's {i} while it stays; a new server takes the lowest free one", () => {
+    const serverLines = (text: string) =>
+      text.split("\n").filter((line) => /^\s+server /.test(line));
+    const first = render({}, [webUnit(0), webUnit(1), webUnit(2)]);
+    const departed = renderHaproxyConfig(
+      planConfiguration(inputs({}, [webUnit(0), webUnit(2)]), paths, first).config,
+    );
+    expect(serverLines(departed)).toEqual([
+      "    server web-0-80 10.0.0.10:80 maxconn 100 cookie S0 check",
+      "    server web-2-80 10.0.0.12:80 maxconn 100 cookie S2 check",
+    ]);
+    const joined = renderHaproxyConfig(
+      planConfiguration(inputs({}, [webUnit(0), webUnit(2), webUnit(3)]), paths, departed).config,
+    );
+    expect(serverLines(joined)).toEqual([
+      "    server web-0-80 10.0.0.10:80 maxconn 100 cookie S0 check",
+      "    server web-2-80 10.0.0.12:80 maxconn 100 cookie S2 check",
+      "    server web-3-80 10.0.0.13:80 maxconn 100 cookie S1 check",
+    ]);
+    // From scratch, the same units are numbered by position.
+    expect(serverLines(render({}, [webUnit(0), webUnit(2), webUnit(3)]))).toEqual([
+      "    server web-0-80 10.0.0.10:80 maxconn 100 cookie S0 check",
+      "    server web-2-80 10.0.0.12:80 maxconn 100 cookie S1 check",
+      "    server web-3-80 10.0.0.13:80 maxconn 100 cookie S2 check",
+    ]);
+  });
+
   it("counts servers and reports the ports to open", () => {
     const result = plan({ enable_monitoring: true, monitoring_password: "s3cret" }, [webUnit(0)]);
     expect(result.serverCount).toBe(1);

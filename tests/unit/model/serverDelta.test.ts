@@ -99,6 +99,24 @@ describe("planServerDelta", () => {
     );
   });
 
+  it("with backup servers, adds at run time only after the others, where haproxy puts them", () => {
+    const backupA = `${a} backup`;
+    const backupB = `${b} backup`;
+    expect(planServerDelta(config([backupA]), config([backupA, backupB])).kind).toBe("runtime");
+    expect(planServerDelta(config([backupB]), config([backupA, backupB]))).toMatchObject({
+      kind: "reload",
+      reason: "backend app: servers added before others in a backend with backup servers",
+    });
+  });
+
+  it("reloads a backend with server-template before changing anything", () => {
+    const template = "server-template spare 1-3 10.0.1.1:80 check";
+    expect(planServerDelta(config([template, a]), config([template, a, b]))).toMatchObject({
+      kind: "reload",
+      reason: expect.stringContaining("server-template"),
+    });
+  });
+
   it("reloads for a server given by name (haproxy resolves it at start only)", () => {
     const named = "server d web.example.com:80 check";
     expect(planServerDelta(config([a]), config([a, named])).kind).toBe("reload");
@@ -112,6 +130,18 @@ describe("planServerDelta", () => {
     });
   });
 
+  it.each([";", "#", "\\", "'", '"'])(
+    "reloads a change whose commands would carry %s, which the admin socket reads as syntax",
+    (character) => {
+      const odd = `server d 10.0.0.4:80 check agent-send x${character}y`;
+      expect(planServerDelta(config([a]), config([a, odd]))).toMatchObject({
+        kind: "reload",
+        reason: `backend app: x${character}y holds ${character}, which the admin socket reads as syntax`,
+      });
+      expect(planServerDelta(config([a, odd]), config([a])).kind).toBe("runtime");
+    },
+  );
+
   it("reloads when a server line is not in the charm's form", () => {
     expect(planServerDelta(config([a]), config([a, "server odd 10.0.0.4"])).kind).toBe("reload");
   });
@@ -123,18 +153,24 @@ describe("serverStateFor", () => {
   const row = (name: string, address: string, port: number) =>
     `3 app 1 ${name} ${address} 0 0 1 1 5 8 2 0 6 0 0 0 - ${port} - 0 0 - - 0`;
 
-  it("keeps only servers the new file has at the same address and port", () => {
+  it("keeps only servers the new file has at the same address and port, none given by name", () => {
     const state = [
       "1",
       header,
       row("a", "10.0.0.1", 80),
       row("b", "10.0.0.2", 80),
       row("c", "10.0.0.3", 80),
+      row("d", "10.0.0.4", 80),
       "",
     ].join("\n");
     const kept = serverStateFor(
       state,
-      config([a, "server b 10.0.0.2:8080 check", "server c 10.0.0.7:80 check"]),
+      config([
+        a,
+        "server b 10.0.0.2:8080 check",
+        "server c 10.0.0.7:80 check",
+        "server d web.example.com:80 check",
+      ]),
     );
     expect(kept).toBe(["1", header, row("a", "10.0.0.1", 80), ""].join("\n"));
   });
