@@ -133,7 +133,8 @@ const RULE_STAGES = new Set(["connection", "session", "content", "inspect-delay"
 const INIT_ADDR_METHODS = new Set(["last", "libc", "none"]);
 // Converters and fetches whose argument is a file: map(), map_str(), set-map() ...
 const FILE_ARGUMENT = /(^|[^A-Za-z0-9_-])(map(_[a-z0-9]+)?|(set|del)-map|(add|del)-acl)\(/;
-const LUA = /(^|[^A-Za-z0-9_])lua[.-]/;
+// A Lua fetch, converter, action or service: `lua.f`, `%[lua.f]`, `%[src,lua.f]`.
+const LUA = /(^|[,[(])lua\./;
 
 // ---- addresses ----
 

@@ -47,6 +47,7 @@ describe("service options from a relation", () => {
     "compression algo gzip",
     "default-server inter 2s fall 3 ssl verify required ca-file @system-ca",
     "http-request deny if { path_reg ^/admin$ } # no admin",
+    "http-request set-header X-Lua-Version 5.4",
   ])("accepts %s", (line) => {
     expect(refusal(() => untrusted().serviceLine(line, "service_options[0]"))).toBe("accepted");
   });
@@ -71,6 +72,8 @@ describe("service options from a relation", () => {
     ["http-request set-header X %[src,map_ip(/etc/shadow)]", "reads a file"],
     ["http-request set-map(/etc/haproxy/hosts.map) %[src] 1", 'the "set-map" action'],
     ["http-request lua.evil", 'the "lua.evil" action'],
+    ["http-request set-header X %[src,lua.evil]", "runs Lua"],
+    ["use_backend %[lua.pick]", "runs Lua"],
     ["http-request use-service prometheus-exporter", 'the "use-service" action'],
     ["tcp-request content use-service lua.evil", 'the "use-service" action'],
     ["http-request set-dst ipv4(127.0.0.1)", 'the "set-dst" action'],
