@@ -11,7 +11,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { type Backend, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
-import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import {
+  type HookToolCall,
+  MemoryHookTools,
+  recordingCalls,
+} from "../../helpers/memoryHookTools.js";
 import { type CertificateEntry, TestCa, requestedCsrs } from "../../helpers/testCa.js";
 import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
 
@@ -21,6 +25,8 @@ const DAY = 86_400_000;
 
 let sandbox: UnitSandbox;
 let tools: MemoryHookTools;
+/** Every hook-tool call of the charm, with its arguments. */
+let calls: HookToolCall[];
 let backend: Backend;
 let ca: TestCa;
 let port: number;
@@ -89,12 +95,14 @@ beforeEach(async () => {
   port = await findFreePort();
   clock = Date.now();
   tools = new MemoryHookTools();
+  const recording = recordingCalls(tools);
+  calls = recording.calls;
   tools.config = {
     external_hostname: HOST,
     services: `- {service_name: shop, service_host: 127.0.0.1, service_port: ${port}, crts: [DEFAULT], service_options: [mode http], servers: [[shop-0, 127.0.0.1, ${backend.port}, check]]}`,
   };
   tools.setRemoteApp(RELATION, "self-signed-certificates", {});
-  sandbox = await createUnitSandbox(tools, { probePorts: [port], now: () => clock });
+  sandbox = await createUnitSandbox(recording.tools, { probePorts: [port], now: () => clock });
 });
 afterEach(() => sandbox.cleanup());
 
@@ -124,14 +132,27 @@ describe("the certificates relation", () => {
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
     const key = await readFile(keyFile, "utf8");
     expect(createPrivateKey(key).asymmetricKeyDetails?.modulusLength).toBe(2048);
-    const body = key.split("\n")[1] as string;
-    const everythingSaid = JSON.stringify([tools.logs, tools.status, [...tools.local]]);
-    expect(everythingSaid).not.toContain(body);
 
     // Nothing is requested again while nothing changed.
     await hook("certificates-relation-changed");
     await hook("config-changed");
     expect(onlyCsr()).toBe(csr);
+
+    // Nor while it is served: the hook tools never carry it, in any argument or bag.
+    await provide([ca.entry(csr)]);
+    expect((await served()).subject).toContain(`CN=${HOST}`);
+    const everythingSaid = JSON.stringify([
+      calls,
+      tools.logs,
+      tools.status,
+      [...tools.local],
+      [...tools.localApp],
+    ]);
+    expect(calls.map((call) => call.tool)).toEqual(
+      expect.arrayContaining(["relationSet", "statusSet"]),
+    );
+    const keyLines = key.split("\n").filter((line) => line !== "" && !line.startsWith("-----"));
+    for (const line of keyLines) expect(everythingSaid).not.toContain(line);
   });
 
   it("serves the provider's certificate as the default certificate, with its chain", async () => {

@@ -12,12 +12,15 @@ import { pathToFileURL } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { HookTools } from "../../../src/juju/hookTools.js";
 import { hookToolCacheFile } from "../../../src/hook/runHook.js";
 
 import { type Backend, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
-import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import {
+  type HookToolCall,
+  MemoryHookTools,
+  recordingCalls,
+} from "../../helpers/memoryHookTools.js";
 import { type PrivateBundle, buildPrivateBundle } from "../../helpers/privateBundle.js";
 import { startProductionUnit } from "../../helpers/productionUnit.js";
 import { recordingWrapper } from "../../helpers/recordingWrapper.js";
@@ -42,23 +45,9 @@ const unitData = (backend: Backend | undefined) => ({
   port: String(backend?.port),
 });
 
-/** Hook tools that write down the name of each call, for messages that say which calls. */
-function namingCalls(tools: MemoryHookTools): { tools: HookTools; names: string[] } {
-  const names: string[] = [];
-  const proxy = new Proxy(tools, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        names.push(
-          property === "relationSet" ? `relationSet ${String(args[0])}` : String(property),
-        );
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { tools: proxy, names };
-}
+/** A call's name, with the relation it sets for relationSet, for messages that say which calls. */
+const callName = ({ tool, args }: HookToolCall) =>
+  tool === "relationSet" ? `relationSet ${String(args[0])}` : tool;
 
 describe("hook-tool calls of a reverseproxy join", () => {
   const PEER = "peer:0";
@@ -66,7 +55,7 @@ describe("hook-tool calls of a reverseproxy join", () => {
   /** haproxy/0 configured, started and related to `units` units of web (no backends needed). */
   async function unitWith(units: number) {
     const memory = new MemoryHookTools();
-    const { tools, names } = namingCalls(memory);
+    const { tools, calls } = recordingCalls(memory);
     const port = await findFreePort();
     const sandbox = await createUnitSandbox(tools, { probePorts: [port] });
     memory.config = {
@@ -81,9 +70,9 @@ describe("hook-tool calls of a reverseproxy join", () => {
     for (const hook of ["install", "config-changed", "start"]) await sandbox.hook(hook);
     /** The calls of `hook`, by name. */
     const callsOf = async (hook: string, env: Record<string, string> = {}) => {
-      names.length = 0;
+      calls.length = 0;
       await sandbox.hook(hook, env);
-      return [...names];
+      return calls.map(callName);
     };
     /** web/N joins: its joined, then its changed hook; the calls of the latter. */
     const join = async (n: number) => {
