@@ -332,4 +332,30 @@ describe("the certificates relation", () => {
     // The good entry among megabytes of others is found.
     expect((await served()).subject).toContain(`CN=${HOST}`);
   });
+
+  it("ignores a provider bag over 16 MiB, even with our certificate in it, and reads one of 16 MiB", async () => {
+    await hook("certificates-relation-joined");
+    const ours = ca.entry(onlyCsr());
+    const cap = 16 * 1024 * 1024;
+    /** A list of our entry after one junk entry that pads it to exactly `size` characters. */
+    const bagOfSize = (size: number) => {
+      const junk = (fill: string) => ({
+        certificate: `-----BEGIN CERTIFICATE-----\n${fill}\n-----END CERTIFICATE-----`,
+        certificate_signing_request: "junk",
+      });
+      const bare = JSON.stringify([junk(""), ours]).length;
+      return JSON.stringify([junk("A".repeat(size - bare)), ours]);
+    };
+
+    tools.setRemoteApp(RELATION, "self-signed-certificates", { certificates: bagOfSize(cap + 1) });
+    await hook("certificates-relation-changed");
+    expect(tools.logs.map((log) => `${log.level} ${log.message}`)).toContain(
+      `WARNING self-signed-certificates (${RELATION}): certificates: ${cap + 1} bytes, more than ${cap}; ignored`,
+    );
+    expect(await readdir(sandbox.paths.haproxyLib)).not.toContain("certificates-relation.pem");
+
+    tools.setRemoteApp(RELATION, "self-signed-certificates", { certificates: bagOfSize(cap) });
+    await hook("certificates-relation-changed");
+    expect((await served()).subject).toContain(`CN=${HOST}`);
+  });
 });
