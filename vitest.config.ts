@@ -39,6 +39,7 @@ export default defineConfig({
   plugins: [precompiledTemplates, embeddedAssets],
   test: {
     include: ["tests/**/*.test.ts"],
+    globalSetup: ["tests/helpers/warnMissingHaproxy3.ts"],
     // Generous: CI runs end-to-end suites side by side on 2 cores, where one hook can take seconds.
     testTimeout: 120_000,
     hookTimeout: 240_000,

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalModel } from "../model/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { ScriptedCa } from "./scriptedCa.js";
+import { eventually } from "./traffic.js";
+import { clientLoop } from "./vipClient.js";
 import { deployMyWebApp } from "./webApp.js";
 
 const HOST = "shop.example.com";
@@ -30,19 +32,20 @@ const publishedUrl = (): string | undefined => {
     : (JSON.parse(value) as { url: string }).url;
 };
 
+/** curl's arguments that resolve HOST to a haproxy unit and trust the model's CA. */
+const towards = (unit = 0, extra: readonly string[] = []) => [
+  "--resolve",
+  `${HOST}:443:${haproxyAddress(unit)}`,
+  "--resolve",
+  `${HOST}:80:${haproxyAddress(unit)}`,
+  "--cacert",
+  caFile,
+  ...extra,
+];
+
 /** curl to `url` with HOST resolved to a haproxy unit, trusting the model's CA. */
 function get(url: string, unit = 0, extra: readonly string[] = []) {
-  return model.http(url, {
-    curlArgs: [
-      "--resolve",
-      `${HOST}:443:${haproxyAddress(unit)}`,
-      "--resolve",
-      `${HOST}:80:${haproxyAddress(unit)}`,
-      "--cacert",
-      caFile,
-      ...extra,
-    ],
-  });
+  return model.http(url, { curlArgs: towards(unit, extra) });
 }
 
 /** The certificate haproxy/0 presents for HOST (curl prints the chain after the body). */
@@ -155,10 +158,22 @@ describe("ingress and certificates in the local model", () => {
   });
 
   it("falls back to plain HTTP when the certificates relation goes, serving throughout", async () => {
+    // A client per unit keeps asking over plain HTTP while the relation goes.
+    const loops = [0, 1].map((unit) =>
+      clientLoop(model, `http://${HOST}/e2e-shop/`, 50, { curlArgs: towards(unit) }),
+    );
+    await eventually(async () => {
+      for (const loop of loops) expect(loop.requests.some((r) => r.answer)).toBe(true);
+    });
     await model.removeRelation(certificatesId);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await Promise.all(loops.map((loop) => loop.stop()));
+    for (const loop of loops) {
+      expect(loop.requests.length).toBeGreaterThan(5);
+      const failed = loop.requests.filter((r) => !/^shop\/[01]$/.test(r.answer ?? ""));
+      expect(failed).toEqual([]);
+    }
     expect(publishedUrl()).toBe(`http://${HOST}/e2e-shop/`);
-    const plain = await get(`http://${HOST}/e2e-shop/`);
-    expect(plain.status).toBe(200);
     await expect(get(`https://${HOST}/e2e-shop/`)).rejects.toThrow(/curl .* failed/);
     for (const unit of ["haproxy/0", "haproxy/1"]) {
       expect(model.requireUnit(unit).agent).toBe("idle");
@@ -166,7 +181,19 @@ describe("ingress and certificates in the local model", () => {
   });
 
   it("clears the URL when the requirer goes", async () => {
+    expect(publishedUrl()).toBe(`http://${HOST}/e2e-shop/`);
+    // Its units leave first, as when its application is removed: the relation is still
+    // there, the URL is not.
+    for (const unit of ["shop/0", "shop/1"]) await model.removeUnit(unit);
+    const providerBag = model.relation(ingressId)?.appSettings.get("haproxy");
+    expect(providerBag).toBeDefined();
+    expect(providerBag?.get("ingress") ?? "").toBe("");
     await model.removeRelation(ingressId);
+    // Its route is gone too: the classic service answers its path.
+    for (const unit of ["haproxy/0", "haproxy/1"]) {
+      expect(await model.readFile(unit, "/etc/haproxy/haproxy.cfg")).not.toContain("e2e-shop");
+    }
+    expect((await get(`http://${HOST}/e2e-shop/`)).body.trim()).toBe("my-web-app/0");
     const stillServing = await model.http(`http://${haproxyAddress()}/`);
     expect(stillServing.body.trim()).toBe("my-web-app/0");
   });

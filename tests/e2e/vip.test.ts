@@ -25,6 +25,13 @@ const haproxyUnits = () =>
     .map((unit) => unit.name)
     .sort();
 
+/** The live units, once there are as many as expected: a loop over none would prove nothing. */
+function unitsCounted(count: number): string[] {
+  const units = haproxyUnits();
+  expect(units).toHaveLength(count);
+  return units;
+}
+
 /** The one unit holding the VIP; a fresh keepalived waits 30 s before it may take it. */
 async function onlyHolder(): Promise<string> {
   let holder = "";
@@ -74,7 +81,7 @@ afterAll(() => {
 
 describe("a VIP among three haproxy units", () => {
   it("installs nothing while vip is empty", () => {
-    for (const unit of haproxyUnits()) {
+    for (const unit of unitsCounted(3)) {
       expect(model.system(unit).commands.join("\n")).not.toMatch(/keepalived/);
       expect(model.system(unit).keepalived.active).toBe(false);
     }
@@ -83,7 +90,7 @@ describe("a VIP among three haproxy units", () => {
   it("puts the address on exactly one unit, which says so, and serves through it", async () => {
     await model.config("haproxy", { vip });
     const holder = await onlyHolder();
-    for (const unit of haproxyUnits()) {
+    for (const unit of unitsCounted(3)) {
       expect(model.system(unit).keepalived.active).toBe(true);
       const config = await model.readFile(unit, "/etc/keepalived/keepalived.conf");
       expect(config).toContain(`unicast_src_ip ${model.requireUnit(unit).machine.address}`);
@@ -92,9 +99,9 @@ describe("a VIP among three haproxy units", () => {
       expect(bind.stdout.trim()).toBe("1");
     }
     // keepalived moves the address between hooks: update-status catches up.
-    for (const unit of haproxyUnits()) await model.trigger(unit, "update-status");
+    for (const unit of unitsCounted(3)) await model.trigger(unit, "update-status");
     expect(statusOf(holder)?.message).toBe(`Unit is ready; holds VIP ${vip}`);
-    for (const unit of haproxyUnits().filter((unit) => unit !== holder)) {
+    for (const unit of unitsCounted(3).filter((unit) => unit !== holder)) {
       expect(statusOf(unit)?.message).toBe("Unit is ready");
     }
     const response = await model.http(`http://${vip}/`);
@@ -104,7 +111,7 @@ describe("a VIP among three haproxy units", () => {
 
   it("tells the related units the VIP", () => {
     const relation = model.relation(reverseproxyId);
-    for (const unit of haproxyUnits()) {
+    for (const unit of unitsCounted(3)) {
       expect(relation?.unitSettings.get(unit)?.get("public-address")).toBe(vip);
     }
   });
@@ -121,7 +128,7 @@ describe("a VIP among three haproxy units", () => {
       },
     ]);
     await model.config("haproxy", { services });
-    for (const unit of haproxyUnits()) {
+    for (const unit of unitsCounted(3)) {
       expect(statusOf(unit)).toMatchObject({ workload: "active" });
       expect(await model.readFile(unit, "/etc/haproxy/haproxy.cfg")).toContain(`bind ${vip}:8080`);
     }
@@ -157,14 +164,14 @@ describe("a VIP among three haproxy units", () => {
 
   it("reloads keepalived everywhere when a unit joins, without moving the address", async () => {
     const holder = await onlyHolder();
-    const pids = new Map(haproxyUnits().map((unit) => [unit, model.system(unit).keepalived.pid]));
+    const pids = new Map(unitsCounted(3).map((unit) => [unit, model.system(unit).keepalived.pid]));
     let added: string | undefined;
     // Past the new unit's startup delay: it must never take the address too.
     const samples = await holdersDuring(async () => {
       added = (await model.addUnit("haproxy", 1))[0]?.name;
     }, 35_000);
     expect(new Set(samples.map((holders) => holders.join(" ")))).toEqual(new Set([holder]));
-    for (const unit of haproxyUnits()) {
+    for (const unit of unitsCounted(4)) {
       const config = await model.readFile(unit, "/etc/keepalived/keepalived.conf");
       expect(config.match(/^ {4}\d+\.\d+\.\d+\.\d+$/gm)).toHaveLength(3);
       if (unit === added) continue;
@@ -183,7 +190,7 @@ describe("a VIP among three haproxy units", () => {
     const next = await onlyHolder();
     expect(next).not.toBe(holder);
     expect((await model.http(`http://${vip}/`)).status).toBe(200);
-    for (const unit of haproxyUnits()) {
+    for (const unit of unitsCounted(2)) {
       const config = await model.readFile(unit, "/etc/keepalived/keepalived.conf");
       expect(config.match(/^ {4}\d+\.\d+\.\d+\.\d+$/gm)).toHaveLength(1);
     }
@@ -192,7 +199,7 @@ describe("a VIP among three haproxy units", () => {
   it("blocks on a VIP outside the units' subnet, naming the option, and keeps serving", async () => {
     const holder = await onlyHolder();
     await model.config("haproxy", { vip: "192.0.2.10" });
-    for (const unit of haproxyUnits()) {
+    for (const unit of unitsCounted(2)) {
       expect(statusOf(unit)).toMatchObject({ workload: "blocked" });
       expect(statusOf(unit)?.message).toMatch(
         /^config option vip: 192.0.2.10 is not in this unit's subnet/,
@@ -201,20 +208,21 @@ describe("a VIP among three haproxy units", () => {
     expect(await onlyHolder()).toBe(holder);
     expect((await model.http(`http://${vip}/`)).status).toBe(200);
     await model.config("haproxy", { vip });
-    for (const unit of haproxyUnits()) expect(statusOf(unit)).toMatchObject({ workload: "active" });
+    for (const unit of unitsCounted(2))
+      expect(statusOf(unit)).toMatchObject({ workload: "active" });
   });
 
   it("releases the address everywhere and stops keepalived when vip is emptied", async () => {
     await model.config("haproxy", { vip: null });
-    expect(await vipHolders(model, haproxyUnits(), vip)).toEqual([]);
-    for (const unit of haproxyUnits()) {
+    expect(await vipHolders(model, unitsCounted(2), vip)).toEqual([]);
+    for (const unit of unitsCounted(2)) {
       expect(model.system(unit).keepalived.active).toBe(false);
       expect(statusOf(unit)?.message).toBe("Unit is ready");
       const bind = await model.exec(unit, ["sysctl", "-n", "net.ipv4.ip_nonlocal_bind"]);
       expect(bind.stdout.trim()).toBe("0");
     }
     const relation = model.relation(reverseproxyId);
-    for (const unit of haproxyUnits()) {
+    for (const unit of unitsCounted(2)) {
       expect(relation?.unitSettings.get(unit)?.get("public-address")).toBe(
         model.requireUnit(unit).machine.address,
       );

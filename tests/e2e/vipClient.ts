@@ -1,6 +1,7 @@
 // A client on the model's network that keeps asking the VIP, for the VIP's
 // e2e test and bench/vipFailover.ts: every request and when it ended, so a
 // failover's failed requests and its gap can be counted.
+import type { HttpOptions } from "../model/httpClient.js";
 import type { LocalModel } from "../model/model.js";
 
 export interface ClientRequest {
@@ -16,14 +17,19 @@ export interface ClientLoop {
   stop(): Promise<void>;
 }
 
-/** Sends one request after another to `url` (curl, 1 s timeout) until stopped. */
-export function clientLoop(model: LocalModel, url: string, pauseMs = 50): ClientLoop {
+/** Sends one request after another to `url` (curl, 1 s timeout, `http` beside) until stopped. */
+export function clientLoop(
+  model: LocalModel,
+  url: string,
+  pauseMs = 50,
+  http: HttpOptions = {},
+): ClientLoop {
   const requests: ClientRequest[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const start = Date.now();
-      const answer = await model.http(url, { timeoutMs: 1000 }).then(
+      const answer = await model.http(url, { timeoutMs: 1000, ...http }).then(
         (response) => (response.status === 200 ? response.body.trim() : undefined),
         () => undefined,
       );

@@ -142,3 +142,28 @@ export class MemoryHookTools implements HookTools {
     this.actionFailure = message;
   }
 }
+
+/** One call of a hook tool: on a unit, a process with these as its arguments and stdin. */
+export interface HookToolCall {
+  readonly tool: string;
+  readonly args: readonly unknown[];
+}
+
+/** The same hook tools, writing down each call with its arguments in `calls`. */
+export function recordingCalls(memory: MemoryHookTools): {
+  tools: HookTools;
+  calls: HookToolCall[];
+} {
+  const calls: HookToolCall[] = [];
+  const tools = new Proxy(memory, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.push({ tool: String(property), args });
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { tools, calls };
+}

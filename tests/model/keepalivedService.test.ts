@@ -2,7 +2,8 @@
 // of the model's own kind hold a VIP between them over unicast VRRP across
 // the switch: it lands on one machine's eth0, answers from the switch, moves
 // when that machine's check fails, stays where it is when the check recovers
-// (nopreempt) and across a reload, and leaves the machine whose keepalived stops.
+// (nopreempt) and across a reload, leaves the machine whose keepalived stops,
+// and stays put when a machine that is not a peer advertises a higher priority.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,8 +66,22 @@ async function answering(): Promise<string> {
   return result.stdout.trim();
 }
 
+/** Writes keepalived.conf and a check script that fails while /run/fail exists. */
+async function configure(machine: Machine, config: string): Promise<void> {
+  const setup = await machine.exec(
+    [
+      "/bin/sh",
+      "-c",
+      'mkdir -p /etc/keepalived && cat > /etc/keepalived/keepalived.conf && printf "#!/bin/sh\\n[ ! -e /run/fail ]\\n" > /etc/keepalived/check && chmod 755 /etc/keepalived/check',
+    ],
+    { input: config },
+  );
+  expect(setup.stderr).toBe("");
+}
+
+const prefix = `${resourcePrefix}-${process.pid}-vrrp`;
+
 beforeAll(async () => {
-  const prefix = `${resourcePrefix}-${process.pid}-vrrp`;
   dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   track(teardown);
   network = await Network.create(prefix, "10.88.0");
@@ -98,15 +113,7 @@ beforeAll(async () => {
       `vrrp/${id}`,
       "/etc/keepalived/check",
     );
-    const setup = await machine.exec(
-      [
-        "/bin/sh",
-        "-c",
-        'mkdir -p /etc/keepalived && cat > /etc/keepalived/keepalived.conf && printf "#!/bin/sh\\n[ ! -e /run/fail ]\\n" > /etc/keepalived/check && chmod 755 /etc/keepalived/check',
-      ],
-      { input: config },
-    );
-    expect(setup.stderr).toBe("");
+    await configure(machine, config);
     // Something to answer on the VIP: a web server bound to every address.
     machine.spawn([
       process.execPath,
@@ -167,5 +174,46 @@ describe("keepalived.service in the local model", () => {
     expect(services[1]?.active).toBe(false);
     await until(async () => (await holders()).join() === "0");
     expect(await answering()).toBe("vrrp-0");
+  });
+
+  it("ignores adverts from a machine that is not a peer, even of a higher priority", async () => {
+    mkdirSync(join(dir, "intruder"));
+    const intruder = await Machine.create(network, {
+      id: 2,
+      namespace: `${prefix}-intruder`,
+      hostname: "intruder",
+      dir: join(dir, "intruder"),
+      ownFilesystem: true,
+      shims: new Map(),
+    });
+    machines.push(intruder);
+    // The same router id, a higher priority, adverts to both machines, and no startup delay.
+    const config = renderKeepalivedConfig(
+      {
+        device: "eth0",
+        sourceAddress: intruder.address,
+        peerAddresses: machines.slice(0, 2).map((machine) => machine.address),
+        priority: 254,
+        routerId: 51,
+        addresses: [`${vip}/16`],
+        bareAddresses: [vip],
+      },
+      "intruder/0",
+      "/etc/keepalived/check",
+    ).replace(/^ *vrrp_startup_delay .*\n/m, "");
+    await configure(intruder, config);
+    const service = new KeepalivedService(intruder);
+    services.push(service);
+    const since = services[0]?.journal.length ?? 0;
+    expect(await service.start()).toEqual({ ok: true, message: "" });
+    // It hears no peer, so it becomes MASTER and advertises priority 254 to machine 0.
+    await until(async () =>
+      service.journal.some((entry) => entry.message.includes("Entering MASTER STATE")),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // Machine 0 (priority 250) would give the address up to a higher priority peer; it stays.
+    expect((await holders()).includes(0)).toBe(true);
+    const after = services[0]?.journal.slice(since).map((entry) => entry.message) ?? [];
+    expect(after.join("\n")).not.toMatch(/Entering BACKUP STATE/);
   });
 });

@@ -156,12 +156,17 @@ interface FuzzCase {
   readonly apps: readonly HostileApp[];
   readonly externalHostname: string;
   readonly tls: boolean;
+  /** Where the good application and its unit stand in what Juju lists. */
+  readonly goodAppAt: number;
+  readonly goodUnitAt: number;
 }
 
 const fuzzCase: fc.Arbitrary<FuzzCase> = fc.record({
   apps: fc.array(hostileApp, { minLength: HOSTILE_APPS_PER_RUN, maxLength: HOSTILE_APPS_PER_RUN }),
   externalHostname: fc.constantFrom("", "fuzz.example", "shop.example.com"),
   tls: fc.boolean(),
+  goodAppAt: fc.nat({ max: HOSTILE_APPS_PER_RUN }),
+  goodUnitAt: fc.nat({ max: HOSTILE_APPS_PER_RUN * 3 }),
 });
 
 // ---- The well-behaved part of every run --------------------------------------
@@ -180,8 +185,8 @@ const GOOD_UNIT: RemoteUnit = {
 };
 
 function inputsOf(fuzz: FuzzCase): HookInputs {
-  const apps: RemoteApp[] = [GOOD_APP];
-  const units: RemoteUnit[] = [GOOD_UNIT];
+  const apps: RemoteApp[] = [];
+  const units: RemoteUnit[] = [];
   fuzz.apps.forEach((entry, i) => {
     const relationId = `ingress:${entry.relation * 10 + i}`;
     apps.push({ relationId, app: `${entry.app}${i}`, settings: entry.bag });
@@ -189,6 +194,10 @@ function inputsOf(fuzz: FuzzCase): HookInputs {
       units.push({ relationId, unit: `${entry.app}${i}/${n}`, settings }),
     );
   });
+  // Related first (the lowest relation id, so no later application may take its route), but
+  // anywhere in the lists: its route must not depend on coming first in them.
+  apps.splice(fuzz.goodAppAt, 0, GOOD_APP);
+  units.splice(fuzz.goodUnitAt, 0, GOOD_UNIT);
   return {
     unitName: "haproxy/0",
     privateAddress: "10.0.0.1",

@@ -11,7 +11,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { type Backend, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
-import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import {
+  type HookToolCall,
+  MemoryHookTools,
+  recordingCalls,
+} from "../../helpers/memoryHookTools.js";
 import { type CertificateEntry, TestCa, requestedCsrs } from "../../helpers/testCa.js";
 import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
 
@@ -21,6 +25,8 @@ const DAY = 86_400_000;
 
 let sandbox: UnitSandbox;
 let tools: MemoryHookTools;
+/** Every hook-tool call of the charm, with its arguments. */
+let calls: HookToolCall[];
 let backend: Backend;
 let ca: TestCa;
 let port: number;
@@ -89,12 +95,14 @@ beforeEach(async () => {
   port = await findFreePort();
   clock = Date.now();
   tools = new MemoryHookTools();
+  const recording = recordingCalls(tools);
+  calls = recording.calls;
   tools.config = {
     external_hostname: HOST,
     services: `- {service_name: shop, service_host: 127.0.0.1, service_port: ${port}, crts: [DEFAULT], service_options: [mode http], servers: [[shop-0, 127.0.0.1, ${backend.port}, check]]}`,
   };
   tools.setRemoteApp(RELATION, "self-signed-certificates", {});
-  sandbox = await createUnitSandbox(tools, { probePorts: [port], now: () => clock });
+  sandbox = await createUnitSandbox(recording.tools, { probePorts: [port], now: () => clock });
 });
 afterEach(() => sandbox.cleanup());
 
@@ -124,14 +132,27 @@ describe("the certificates relation", () => {
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
     const key = await readFile(keyFile, "utf8");
     expect(createPrivateKey(key).asymmetricKeyDetails?.modulusLength).toBe(2048);
-    const body = key.split("\n")[1] as string;
-    const everythingSaid = JSON.stringify([tools.logs, tools.status, [...tools.local]]);
-    expect(everythingSaid).not.toContain(body);
 
     // Nothing is requested again while nothing changed.
     await hook("certificates-relation-changed");
     await hook("config-changed");
     expect(onlyCsr()).toBe(csr);
+
+    // Nor while it is served: the hook tools never carry it, in any argument or bag.
+    await provide([ca.entry(csr)]);
+    expect((await served()).subject).toContain(`CN=${HOST}`);
+    const everythingSaid = JSON.stringify([
+      calls,
+      tools.logs,
+      tools.status,
+      [...tools.local],
+      [...tools.localApp],
+    ]);
+    expect(calls.map((call) => call.tool)).toEqual(
+      expect.arrayContaining(["relationSet", "statusSet"]),
+    );
+    const keyLines = key.split("\n").filter((line) => line !== "" && !line.startsWith("-----"));
+    for (const line of keyLines) expect(everythingSaid).not.toContain(line);
   });
 
   it("serves the provider's certificate as the default certificate, with its chain", async () => {
@@ -309,6 +330,32 @@ describe("the certificates relation", () => {
     expect(warnings.join("\n")).toMatch(/not a JSON list; ignored/);
     expect(warnings.join("\n")).toMatch(/1 of 1 entries are not PEM/);
     // The good entry among megabytes of others is found.
+    expect((await served()).subject).toContain(`CN=${HOST}`);
+  });
+
+  it("ignores a provider bag over 16 MiB, even with our certificate in it, and reads one of 16 MiB", async () => {
+    await hook("certificates-relation-joined");
+    const ours = ca.entry(onlyCsr());
+    const cap = 16 * 1024 * 1024;
+    /** A list of our entry after one junk entry that pads it to exactly `size` characters. */
+    const bagOfSize = (size: number) => {
+      const junk = (fill: string) => ({
+        certificate: `-----BEGIN CERTIFICATE-----\n${fill}\n-----END CERTIFICATE-----`,
+        certificate_signing_request: "junk",
+      });
+      const bare = JSON.stringify([junk(""), ours]).length;
+      return JSON.stringify([junk("A".repeat(size - bare)), ours]);
+    };
+
+    tools.setRemoteApp(RELATION, "self-signed-certificates", { certificates: bagOfSize(cap + 1) });
+    await hook("certificates-relation-changed");
+    expect(tools.logs.map((log) => `${log.level} ${log.message}`)).toContain(
+      `WARNING self-signed-certificates (${RELATION}): certificates: ${cap + 1} bytes, more than ${cap}; ignored`,
+    );
+    expect(await readdir(sandbox.paths.haproxyLib)).not.toContain("certificates-relation.pem");
+
+    tools.setRemoteApp(RELATION, "self-signed-certificates", { certificates: bagOfSize(cap) });
+    await hook("certificates-relation-changed");
     expect((await served()).subject).toContain(`CN=${HOST}`);
   });
 });

@@ -1,15 +1,47 @@
 // Where ingress routes go beside the classic services, and the clashes that
 // block the unit, through the planner with real `haproxy -c` on the result.
-import { describe, expect, it } from "vitest";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ServiceConflictError } from "../../../src/errors.js";
 import type { HookInputs } from "../../../src/inputs.js";
 import { planConfiguration } from "../../../src/model/planConfiguration.js";
 import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
 import { makeCertificate } from "../../helpers/certificates.js";
+import { checkHaproxyConfig } from "../../helpers/haproxyCheck.js";
+import { haproxyVersions } from "../../helpers/haproxyVersions.js";
 
-const paths = { haproxyLib: "/var/lib/haproxy", haproxyRun: "/run/haproxy" };
 const certificate = makeCertificate("shop.example.com");
+// Real directories: haproxy -c loads the certificates the plan writes.
+let root: string;
+let paths: { haproxyLib: string; haproxyRun: string };
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "ingress-placement-"));
+  paths = { haproxyLib: join(root, "lib"), haproxyRun: join(root, "run") };
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Writes the plan's files and returns what every haproxy version refuses of its configuration. */
+async function refusals(plan: ReturnType<typeof planConfiguration>): Promise<string[]> {
+  for (const file of plan.files) {
+    await mkdir(dirname(file.path), { recursive: true });
+    await writeFile(file.path, file.content, { mode: file.mode });
+  }
+  const text = renderHaproxyConfig(plan.config);
+  const refused: string[] = [];
+  for (const { version, binary } of haproxyVersions) {
+    const check = await checkHaproxyConfig(text, binary);
+    if (!check.ok) refused.push(`haproxy ${version}: ${check.output}`);
+  }
+  return refused;
+}
 
 function inputs(services: string, extra: Partial<HookInputs> = {}): HookInputs {
   return {
@@ -57,7 +89,7 @@ describe("ingress beside the classic services", () => {
     expect((thrown as Error).message).toBe(message);
   });
 
-  it("adds the routes to a classic TLS service on 443, with the relation's certificate beside its own", () => {
+  it("adds the routes to a classic TLS service on 443, with the relation's certificate beside its own", async () => {
     const plan = planConfiguration(
       inputs(classic(443, "mode http", ", crts: [DEFAULT]"), {
         config: {
@@ -72,16 +104,17 @@ describe("ingress beside the classic services", () => {
     );
     const text = renderHaproxyConfig(plan.config);
     expect(text).toContain(
-      "bind 0.0.0.0:443 ssl crt /var/lib/haproxy/default.pem crt /var/lib/haproxy/certificates-relation.pem\n",
+      `bind 0.0.0.0:443 ssl crt ${paths.haproxyLib}/default.pem crt ${paths.haproxyLib}/certificates-relation.pem\n`,
     );
     expect(text).toMatch(
       /default_backend web\n(?:.*\n)*? {4}use_backend prod-api if ingress_host_0 ingress_prod-api\n/,
     );
     expect(plan.ports).toEqual([80, 443]);
     expect(plan.ingressTls).toBe(true);
+    expect(await refusals(plan)).toEqual([]);
   });
 
-  it("leaves out an application whose backend name a classic service already has", () => {
+  it("leaves out an application whose backend name a classic service already has", async () => {
     const plan = planConfiguration(
       inputs(
         "- {service_name: prod-api, service_port: 8081, servers: [[x, 10.1.0.1, 8000, check]]}",
@@ -97,5 +130,6 @@ describe("ingress beside the classic services", () => {
       },
     ]);
     expect(plan.ingress).toEqual([]);
+    expect(await refusals(plan)).toEqual([]);
   });
 });

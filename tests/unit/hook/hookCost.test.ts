@@ -1,6 +1,6 @@
 // README "Speed at scale", held by tests rather than the benchmark alone:
-// a joining reverseproxy unit's relation-changed makes at most 4 hook-tool
-// calls whatever the number of units, while what changes still reaches
+// a joining reverseproxy or ingress unit's relation-changed makes at most 4
+// hook-tool calls whatever the number of units, while what changes still reaches
 // relation data and status; haproxy is validated (`haproxy -c`) at most once
 // per hook and not at all when the rendered file equals the live one, and a
 // no-op update-status of the bundled charm loads neither the model nor the
@@ -12,12 +12,15 @@ import { pathToFileURL } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { HookTools } from "../../../src/juju/hookTools.js";
 import { hookToolCacheFile } from "../../../src/hook/runHook.js";
 
 import { type Backend, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
-import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
+import {
+  type HookToolCall,
+  MemoryHookTools,
+  recordingCalls,
+} from "../../helpers/memoryHookTools.js";
 import { type PrivateBundle, buildPrivateBundle } from "../../helpers/privateBundle.js";
 import { startProductionUnit } from "../../helpers/productionUnit.js";
 import { recordingWrapper } from "../../helpers/recordingWrapper.js";
@@ -42,23 +45,9 @@ const unitData = (backend: Backend | undefined) => ({
   port: String(backend?.port),
 });
 
-/** Hook tools that write down the name of each call, for messages that say which calls. */
-function namingCalls(tools: MemoryHookTools): { tools: HookTools; names: string[] } {
-  const names: string[] = [];
-  const proxy = new Proxy(tools, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        names.push(
-          property === "relationSet" ? `relationSet ${String(args[0])}` : String(property),
-        );
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { tools: proxy, names };
-}
+/** A call's name, with the relation it sets for relationSet, for messages that say which calls. */
+const callName = ({ tool, args }: HookToolCall) =>
+  tool === "relationSet" ? `relationSet ${String(args[0])}` : tool;
 
 describe("hook-tool calls of a reverseproxy join", () => {
   const PEER = "peer:0";
@@ -66,7 +55,7 @@ describe("hook-tool calls of a reverseproxy join", () => {
   /** haproxy/0 configured, started and related to `units` units of web (no backends needed). */
   async function unitWith(units: number) {
     const memory = new MemoryHookTools();
-    const { tools, names } = namingCalls(memory);
+    const { tools, calls } = recordingCalls(memory);
     const port = await findFreePort();
     const sandbox = await createUnitSandbox(tools, { probePorts: [port] });
     memory.config = {
@@ -81,9 +70,9 @@ describe("hook-tool calls of a reverseproxy join", () => {
     for (const hook of ["install", "config-changed", "start"]) await sandbox.hook(hook);
     /** The calls of `hook`, by name. */
     const callsOf = async (hook: string, env: Record<string, string> = {}) => {
-      names.length = 0;
+      calls.length = 0;
       await sandbox.hook(hook, env);
-      return [...names];
+      return calls.map(callName);
     };
     /** web/N joins: its joined, then its changed hook; the calls of the latter. */
     const join = async (n: number) => {
@@ -220,6 +209,66 @@ describe("hook-tool calls of a reverseproxy join", () => {
       await sandbox.cleanup();
     }
   }, 60_000);
+});
+
+describe("hook-tool calls of an ingress join", () => {
+  const INGRESS = "ingress:3";
+  const requirerUnit = (i: number) => ({ host: JSON.stringify(`10.4.0.${i + 1}`) });
+
+  it.each([10, 50])(
+    "makes at most 4 calls in the %i-th requirer unit's relation-changed, also after update-status",
+    async (n) => {
+      // Ingress listens on port 80: a network namespace of haproxy's own keeps it from sharing
+      // (SO_REUSEPORT) the port 80 of other tests running beside.
+      const haproxyBinary = path.join(dir, "haproxy-own-network");
+      await writeFile(haproxyBinary, '#!/bin/sh\nexec unshare --net haproxy "$@"\n', {
+        mode: 0o755,
+      });
+      const memory = new MemoryHookTools();
+      const { tools, calls } = recordingCalls(memory);
+      const sandbox = await createUnitSandbox(tools, { haproxyBinary });
+      memory.config = { services: "" };
+      memory.setRemoteApp(INGRESS, "app", { model: '"bench"', name: '"app"', port: "80" });
+      for (let i = 0; i < n - 2; i++) memory.addUnit(INGRESS, `app/${i}`, requirerUnit(i));
+      const env = (i: number) => ({
+        JUJU_RELATION_ID: INGRESS,
+        JUJU_REMOTE_APP: "app",
+        JUJU_REMOTE_UNIT: `app/${i}`,
+      });
+      /** app/i joins: its joined, then its changed hook; the calls of the latter. */
+      const join = async (i: number) => {
+        memory.addUnit(INGRESS, `app/${i}`, requirerUnit(i));
+        await sandbox.hook("ingress-relation-joined", env(i));
+        calls.length = 0;
+        await sandbox.hook("ingress-relation-changed", env(i));
+        const live = await readFile(sandbox.paths.haproxyConfig, "utf8");
+        expect(live).toContain(`server app-${i} 10.4.0.${i + 1}:80 `);
+        return calls.map(callName);
+      };
+      try {
+        for (const hook of ["install", "config-changed", "start"]) await sandbox.hook(hook);
+        expect((await join(n - 2)).length).toBeLessThanOrEqual(4);
+        await sandbox.hook("update-status");
+        const called = await join(n - 1);
+        expect(called.length, called.join(", ")).toBeLessThanOrEqual(4);
+        // The application's bag, the membership, the joining unit, and whether to publish (the
+        // URL, unchanged, is not set again).
+        expect(called.sort()).toEqual([
+          "isLeader",
+          "relationGet",
+          "relationGetApp",
+          "relationList",
+        ]);
+        expect(await sandbox.haproxy.isRunning()).toBe(true);
+        expect(memory.localApp.get(INGRESS)).toEqual({
+          ingress: JSON.stringify({ url: `http://${memory.publicAddress}/bench-app/` }),
+        });
+      } finally {
+        await sandbox.cleanup();
+      }
+    },
+    60_000,
+  );
 });
 
 describe("haproxy -c per hook", () => {

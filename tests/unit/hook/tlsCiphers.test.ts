@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
+import { execa } from "execa";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { parseCharmConfig } from "../../../src/config/charmConfig.js";
@@ -195,6 +196,24 @@ describe.each(haproxyVersions)("TLS scan of haproxy $version", ({ binary }) => {
     expect(await handshake(port, SERVER_NAME, ["-tls1_3"])).toMatchObject({
       protocol: "TLSv1.3",
     });
+  }, 60_000);
+
+  it("issues no TLS 1.2 session ticket (no-tls-tickets), which it does without the option", async () => {
+    // s_client prints the session it got; a ticket shows as its lifetime hint and bytes.
+    const ticket = async () => {
+      const result = await execa(
+        "openssl",
+        ["s_client", "-tls1_2", "-connect", `127.0.0.1:${port}`, "-servername", SERVER_NAME],
+        { input: "", reject: false, timeout: 15_000 },
+      );
+      expect(result.stdout).toMatch(/^SSL-Session:$/m);
+      return /^\s*TLS session ticket:$/m.test(result.stdout);
+    };
+    await serve();
+    expect(await ticket()).toBe(false);
+    await sandbox.cleanup();
+    await serve({ global_default_bind_options: "ssl-min-ver TLSv1.2" });
+    expect(await ticket()).toBe(true);
   }, 60_000);
 
   it("honours an operator's own cipher list exactly", async () => {

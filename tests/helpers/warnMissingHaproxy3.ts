@@ -1,0 +1,8 @@
+// Vitest's global set-up: says once a run, before any test file, that haproxy
+// 3.0 is missing; the test files that would check with it leave it out quietly.
+import { haproxy3Problem } from "./haproxyVersions.js";
+
+export default function warnMissingHaproxy3(): void {
+  const problem = haproxy3Problem();
+  if (problem !== undefined) console.warn(`\nWARNING: haproxy 3.0 left out. ${problem}.\n`);
+}
