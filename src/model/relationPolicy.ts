@@ -4,7 +4,7 @@
 // that names a file or a program, reads the environment, or opens a way into
 // the haproxy machine itself (its loopback services, its admin interfaces).
 // The README's "Relation data is untrusted" table is this module in prose.
-import { BlockList, isIP } from "node:net";
+import { isIP } from "node:net";
 
 import { InvalidField, describe } from "./fieldChecks.js";
 import type { ParsedService } from "./parseServices.js";
@@ -150,10 +150,10 @@ export const REFUSED_ADDRESS_RANGES: readonly (readonly [string, number, string]
   ["ff00::", 8, "multicast"],
   ["255.255.255.255", 32, "broadcast"],
 ];
+// Each range as the leading bits of the address's 16 bytes (IPv4 as ::ffff:a.b.c.d).
 const refusedRanges = REFUSED_ADDRESS_RANGES.map(([network, prefix, kind]) => {
-  const list = new BlockList();
-  list.addSubnet(network, prefix, isIP(network) === 6 ? "ipv6" : "ipv4");
-  return { list, kind };
+  const bytes = addressBytes(network) as Uint8Array;
+  return { bytes, bits: isIP(network) === 4 ? 96 + prefix : prefix, kind };
 });
 // getaddrinfo takes "127.1", "2130706433" and "0x7f.1" for 127.0.0.1.
 const NUMERIC_HOST = /^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+))*\.?$/i;
@@ -161,11 +161,49 @@ const LOCALHOST_NAME = /^(localhost|ip6-localhost|ip6-loopback)\.?$|\.localhost\
 
 /** What kind of address `address` is when no related application may use it, else undefined. */
 export function refusedAddressKind(address: string): string | undefined {
-  const bare = bareAddress(address);
-  const family = isIP(bare);
+  const bytes = addressBytes(bareAddress(address));
+  if (bytes === undefined) return undefined;
+  return refusedRanges.find((range) => startsWith(bytes, range.bytes, range.bits))?.kind;
+}
+
+/** The 16 bytes of an IP address, an IPv4 one mapped (::ffff:a.b.c.d); undefined for a name. */
+function addressBytes(address: string): Uint8Array | undefined {
+  const family = isIP(address);
   if (family === 0) return undefined;
-  const type = family === 6 ? "ipv6" : "ipv4";
-  return refusedRanges.find(({ list }) => list.check(bare, type))?.kind;
+  const bytes = new Uint8Array(16);
+  if (family === 4) {
+    bytes[10] = 0xff;
+    bytes[11] = 0xff;
+    address.split(".").forEach((part, i) => (bytes[12 + i] = Number(part)));
+    return bytes;
+  }
+  // A trailing dotted quad is the last two groups.
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  const text = quad
+    ? address.slice(0, quad.index) +
+      [0, 2].map((i) => ((Number(quad[i + 1]) << 8) | Number(quad[i + 2])).toString(16)).join(":")
+    : address;
+  const [head = "", tail] = text.split("::");
+  const groups = (part: string | undefined) => (part ? part.split(":") : []);
+  const written = [...groups(head), ...groups(tail)];
+  const all =
+    tail === undefined
+      ? written
+      : [...groups(head), ...Array(8 - written.length).fill("0"), ...groups(tail)];
+  all.forEach((group, i) => {
+    const value = parseInt(group, 16);
+    bytes[2 * i] = value >> 8;
+    bytes[2 * i + 1] = value & 0xff;
+  });
+  return bytes;
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array, bits: number): boolean {
+  for (let bit = 0; bit < bits; bit += 8) {
+    const mask = bits - bit >= 8 ? 0xff : (0xff << (8 - (bits - bit))) & 0xff;
+    if (((bytes[bit / 8] as number) & mask) !== ((prefix[bit / 8] as number) & mask)) return false;
+  }
+  return true;
 }
 
 /** An address without the brackets haproxy needs before a port, and without an IPv6 zone. */

@@ -198,6 +198,13 @@ describe("backend addresses from a relation", () => {
     expect(refusedAddressKind("223.255.255.255")).toBeUndefined();
     expect(refusedAddressKind("fec0::1")).toBeUndefined();
     expect(refusedAddressKind("255.255.255.255")).toBe("broadcast");
+    expect(refusedAddressKind("::ffff:7f00:1")).toBe("loopback");
+    expect(refusedAddressKind("0:0:0:0:0:0:0:1")).toBe("loopback");
+    expect(refusedAddressKind("::0.0.0.1")).toBe("loopback");
+    expect(refusedAddressKind("febf::1")).toBe("link-local");
+    expect(refusedAddressKind("2001:db8::127.0.0.1")).toBeUndefined();
+    expect(refusedAddressKind("::2")).toBeUndefined();
+    expect(refusedAddressKind("1::")).toBeUndefined();
   });
 });
 
