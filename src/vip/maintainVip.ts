@@ -120,6 +120,13 @@ export async function maintainVip<T extends ServedOutcome>(
         return address === undefined || address === "" ? [] : [{ unit, address }];
       }),
     });
+    for (const peer of plan.ignoredPeers) {
+      await tools.log(
+        "WARNING",
+        `vip: peer ${peer.unit} left out of keepalived.conf: its private-address ` +
+          `${JSON.stringify(peer.address.slice(0, 64))} is not an IPv4 address`,
+      );
+    }
     addresses = plan.bareAddresses;
     published = plan.peerAddresses.join(" ");
     script = renderCheckScript(

@@ -94,6 +94,7 @@ beforeAll(async () => {
         routerId: 51,
         addresses: [`${vip}/16`],
         bareAddresses: [vip],
+        ignoredPeers: [],
       },
       `vrrp/${id}`,
       "/etc/keepalived/check",

@@ -16,7 +16,7 @@ import {
   renderCheckScript,
   renderKeepalivedConfig,
 } from "../../src/vip/keepalivedConfig.js";
-import type { VipPlan } from "../../src/vip/vipPlan.js";
+import { type VipPlan, planVip } from "../../src/vip/vipPlan.js";
 
 const run = promisify(execFile);
 
@@ -28,6 +28,7 @@ const plan: VipPlan = {
   routerId: 42,
   addresses: ["10.86.0.100/16", "10.86.0.101/32"],
   bareAddresses: ["10.86.0.100", "10.86.0.101"],
+  ignoredPeers: [],
 };
 
 let dir: string;
@@ -90,6 +91,30 @@ describe("renderKeepalivedConfig", () => {
   it("passes keepalived's configuration test", async () => {
     await writeFile(script(), renderCheckScript([], "/run/haproxy.pid"), { mode: 0o755 });
     const result = await keepalivedTest(config());
+    expect(result.output).not.toMatch(/unknown keyword|error/i);
+    expect(result.code).toBe(0);
+  });
+
+  it("never lets a peer's relation data add to the file", async () => {
+    await writeFile(script(), renderCheckScript([], "/run/haproxy.pid"), { mode: 0o755 });
+    const injected =
+      "10.86.0.13\n  }\n  notify_master /bin/false\n  unicast_peer {\n    10.86.0.14";
+    const fromPeers = planVip(
+      { addresses: [{ address: "10.86.0.100" }] },
+      {
+        unitName: "haproxy/1",
+        unitAddress: "10.86.0.11",
+        interfaces: [{ device: "eth0", address: "10.86.0.11", prefix: 16, secondary: false }],
+        peers: [
+          { unit: "haproxy/0", address: "10.86.0.10" },
+          { unit: "haproxy/2", address: injected },
+        ],
+      },
+    );
+    const text = renderKeepalivedConfig(fromPeers, "haproxy/1", script());
+    expect(text).toContain("  unicast_peer {\n    10.86.0.10\n  }\n");
+    expect(text).not.toContain("notify_master");
+    const result = await keepalivedTest(text);
     expect(result.output).not.toMatch(/unknown keyword|error/i);
     expect(result.code).toBe(0);
   });
