@@ -134,7 +134,12 @@ export async function maintainVip<T extends ServedOutcome>(
       HAPROXY_PID_FILE,
       ready,
     );
-    config = renderKeepalivedConfig(plan, inputs.unitName, files.checkScript);
+    config = renderKeepalivedConfig(
+      plan,
+      inputs.unitName,
+      files.checkScript,
+      record?.keepalivedStarted !== true,
+    );
   } catch (error) {
     if (error instanceof ConfigError) return blocked(deps, served, error.message);
     throw error;
@@ -163,6 +168,7 @@ export async function maintainVip<T extends ServedOutcome>(
     message: served.message,
     held,
     settled: ready,
+    keepalivedStarted: true,
     ...(peerRelation !== undefined && { published }),
   });
   return served.status === "active"

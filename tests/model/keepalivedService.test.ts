@@ -98,6 +98,7 @@ beforeAll(async () => {
       },
       `vrrp/${id}`,
       "/etc/keepalived/check",
+      true,
     );
     const setup = await machine.exec(
       [

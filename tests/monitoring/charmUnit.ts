@@ -48,7 +48,7 @@ export interface CharmUnit {
 }
 
 export async function startCharmUnit(
-  options: { backends?: number; cli?: HookDeps["cli"] } = {},
+  options: { backends?: number; cli?: HookDeps["cli"]; host?: RecordingHostCommands } = {},
 ): Promise<CharmUnit> {
   const root = await mkdtemp(path.join(tmpdir(), "charm-monitoring-"));
   const paths = {
@@ -91,7 +91,7 @@ export async function startCharmUnit(
     pidFile: path.join(root, "haproxy.pid"),
     probePorts: [frontendPort],
   });
-  const host = new RecordingHostCommands();
+  const host = options.host ?? new RecordingHostCommands();
   const deps: HookDeps = {
     tools,
     paths,

@@ -73,7 +73,7 @@ async function keepalivedTest(config: string): Promise<{ code: number; output: s
 
 describe("renderKeepalivedConfig", () => {
   const script = () => path.join(dir, "haproxy-charm-check");
-  const config = () => renderKeepalivedConfig(plan, "haproxy/1", script());
+  const config = () => renderKeepalivedConfig(plan, "haproxy/1", script(), true);
 
   it("holds one BACKUP nopreempt instance, unicast, with the check tracked", () => {
     const text = config();
@@ -88,11 +88,25 @@ describe("renderKeepalivedConfig", () => {
     expect(text).not.toMatch(/authentication/);
   });
 
-  it("passes keepalived's configuration test", async () => {
-    await writeFile(script(), renderCheckScript([], "/run/haproxy.pid"), { mode: 0o755 });
-    const result = await keepalivedTest(config());
-    expect(result.output).not.toMatch(/unknown keyword|error/i);
-    expect(result.code).toBe(0);
+  it.each([true, false])(
+    "passes keepalived's configuration test (first start: %s)",
+    async (firstStart) => {
+      await writeFile(script(), renderCheckScript([], "/run/haproxy.pid"), { mode: 0o755 });
+      const result = await keepalivedTest(
+        renderKeepalivedConfig(plan, "haproxy/1", script(), firstStart),
+      );
+      expect(result.output).not.toMatch(/unknown keyword|error/i);
+      expect(result.code).toBe(0);
+    },
+  );
+
+  it("delays taking the address only on keepalived's first start", () => {
+    expect(renderKeepalivedConfig(plan, "haproxy/1", script(), true)).toContain(
+      "  vrrp_startup_delay 30\n",
+    );
+    expect(renderKeepalivedConfig(plan, "haproxy/1", script(), false)).not.toContain(
+      "vrrp_startup_delay",
+    );
   });
 
   it("never lets a peer's relation data add to the file", async () => {
@@ -111,7 +125,7 @@ describe("renderKeepalivedConfig", () => {
         ],
       },
     );
-    const text = renderKeepalivedConfig(fromPeers, "haproxy/1", script());
+    const text = renderKeepalivedConfig(fromPeers, "haproxy/1", script(), false);
     expect(text).toContain("  unicast_peer {\n    10.86.0.10\n  }\n");
     expect(text).not.toContain("notify_master");
     const result = await keepalivedTest(text);
