@@ -60,7 +60,7 @@ export async function prepareVipBinding(deps: VipDeps, inputs: HookInputs): Prom
   const option = optionOf(inputs.config);
   if (option === undefined || option instanceof ConfigError) return;
   try {
-    if (await allowNonlocalBind(system, host)) {
+    if (await allowNonlocalBind(system, deps.paths, host)) {
       await deps.tools.log("INFO", "vip: net.ipv4.ip_nonlocal_bind=1, haproxy may bind the VIP");
     }
   } catch (error) {
@@ -91,7 +91,7 @@ export async function maintainVip<T extends ServedOutcome>(
     if (await removeKeepalived(host, files)) {
       await tools.log("INFO", "vip emptied: keepalived stopped and the address released");
     }
-    await forbidNonlocalBind(system, host);
+    await forbidNonlocalBind(system, deps.paths, host);
     await removeIfPresent(recordFile);
     return served;
   }

@@ -94,3 +94,19 @@ describe("keepalived's startup delay", () => {
     expect(await keepalivedConf()).toMatch(/^ {2}vrrp_startup_delay 30$/m);
   });
 });
+
+describe("net.ipv4.ip_nonlocal_bind", () => {
+  it.each(["0", "1"])("goes back to %s, its value before vip was set", async (before) => {
+    machine.nonlocalBind = before;
+    await unit.configure({ vip: "10.86.0.100" });
+    expect(machine.nonlocalBind).toBe("1");
+    await unit.configure({ vip: "10.86.0.101" });
+    await unit.configure({ vip: "" });
+    expect(machine.nonlocalBind).toBe(before);
+    // Set again later, it remembers the value of that time.
+    machine.nonlocalBind = "0";
+    await unit.configure({ vip: "10.86.0.100" });
+    await unit.configure({ vip: "" });
+    expect(machine.nonlocalBind).toBe("0");
+  });
+});
