@@ -5,12 +5,16 @@
 // private view of the file system, which the host never sees.
 import { existsSync } from "node:fs";
 
+import { execa } from "execa";
+
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
+import { makeCertificate } from "../../helpers/certificates.js";
 import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { type PrivateBundle, buildPrivateBundle } from "../../helpers/privateBundle.js";
 import { type ProductionUnit, startProductionUnit } from "../../helpers/productionUnit.js";
+import { handshake } from "../../helpers/tlsHandshake.js";
 
 const RELATION = "reverseproxy:1";
 const NRPE = "nrpe-external-master:2";
@@ -109,5 +113,35 @@ describe("a unit wired as in production, in a private file system", () => {
 
     // None of it reached the host.
     expect(hostFiles.filter((file) => existsSync(file))).toEqual(onHostBefore);
+  }, 300_000);
+
+  it("keeps keys and certificates root's, 0600, and haproxy, running as haproxy, serves them", async () => {
+    const certificate = makeCertificate("shop.example.com");
+    unit.tools.config = {
+      services:
+        `- {service_name: web, service_host: 127.0.0.1, service_port: ${port}, ` +
+        "crts: [DEFAULT], service_options: [mode http]}",
+      ssl_cert: certificate.base64Certificate,
+      ssl_key: certificate.base64Key,
+    };
+    await dispatchAll("install", "leader-elected", "config-changed", "start");
+    expect(unit.tools.status).toEqual({ status: "active", message: "Unit is ready" });
+    const owner = async () =>
+      (await unit.exec(["stat", "-c", "%U:%G %a", "/var/lib/haproxy/default.pem"])).stdout.trim();
+    expect(await owner()).toBe("root:root 600");
+    expect(await unit.readFile("/etc/haproxy/haproxy.cfg")).toMatch(/^ {4}user haproxy$/m);
+    // The worker holding the listener runs as haproxy: it could not open the file.
+    const listener = await execa("ss", ["-Hltnp", `sport = :${port}`]);
+    const pids = [...listener.stdout.matchAll(/pid=(\d+)/g)].map((match) => match[1] ?? "");
+    const users = await execa("ps", ["-o", "user=", "-p", pids.join(",")]);
+    expect(users.stdout.split("\n").map((user) => user.trim())).toContain("haproxy");
+    expect((await handshake(port, "shop.example.com", [])).protocol).toMatch(/^TLSv1\.[23]$/);
+
+    // A reload reads them again, as root.
+    unit.tools.config = { ...unit.tools.config, global_maxconn: 2048 };
+    await dispatchAll("config-changed");
+    expect(unit.haproxy.reloads).toBeGreaterThan(0);
+    expect(await owner()).toBe("root:root 600");
+    expect((await handshake(port, "shop.example.com", [])).protocol).toMatch(/^TLSv1\.[23]$/);
   }, 300_000);
 });
