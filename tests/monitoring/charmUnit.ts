@@ -66,6 +66,7 @@ export async function startCharmUnit(
       apt: path.join(root, "etc", "apt"),
       keepalived: path.join(root, "etc", "keepalived"),
       vipSysctlConfig: path.join(root, "etc", "sysctl.d", "50-haproxy-vip.conf"),
+      runtimeDirectoryConfig: path.join(root, "etc", "tmpfiles.d", "haproxy-charm.conf"),
     },
   };
   await mkdir(path.dirname(paths.haproxyConfig), { recursive: true });

@@ -144,4 +144,39 @@ describe("a unit wired as in production, in a private file system", () => {
     expect(await owner()).toBe("root:root 600");
     expect((await handshake(port, "shop.example.com", [])).protocol).toMatch(/^TLSv1\.[23]$/);
   }, 300_000);
+
+  it("keeps the admin socket and the server state where only root writes, also after a reboot", async () => {
+    unit.tools.config = {
+      services: `- {service_name: web, service_host: 127.0.0.1, service_port: ${port}}`,
+    };
+    await dispatchAll("install", "leader-elected", "config-changed", "start");
+    const config = (await unit.readFile("/etc/haproxy/haproxy.cfg")) ?? "";
+    expect(config).toContain("stats socket /run/haproxy-charm/admin.sock mode 600 level admin");
+    expect(config).toContain("server-state-file /run/haproxy-charm/server-state");
+    const directory = async () =>
+      (await unit.exec(["stat", "-c", "%U:%G %a", "/run/haproxy-charm"])).stdout.trim();
+    expect(await directory()).toBe("root:root 755");
+    const showInfo = async () =>
+      unit.exec([
+        process.execPath,
+        "-e",
+        'const s=require("net").connect("/run/haproxy-charm/admin.sock");' +
+          's.end("show info\\n");s.pipe(process.stdout);',
+      ]);
+    expect((await showInfo()).stdout).toMatch(/^Name: HAProxy$/m);
+
+    // A reboot empties /run; systemd-tmpfiles makes the directory again before haproxy starts.
+    await unit.haproxy.stop();
+    expect(await unit.exec(["rm", "-r", "/run/haproxy-charm"])).toMatchObject({ exitCode: 0 });
+    const tmpfiles = await unit.exec([
+      "systemd-tmpfiles",
+      "--create",
+      "/etc/tmpfiles.d/haproxy-charm.conf",
+    ]);
+    expect(tmpfiles).toMatchObject({ exitCode: 0 });
+    expect(await directory()).toBe("root:root 755");
+    await unit.haproxy.start();
+    expect((await showInfo()).stdout).toMatch(/^Name: HAProxy$/m);
+    expect((await httpGet(port)).body).toBe("web/0");
+  }, 300_000);
 });
