@@ -8,7 +8,7 @@ import {
   saveHookToolCache,
 } from "../juju/cachingHookTools.js";
 import { writeIfChanged } from "../system/managedFiles.js";
-import { isAudit, refreshedCache } from "./cacheRefresh.js";
+import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
 import { haproxyFailedMarker } from "./watchedService.js";
@@ -66,9 +66,9 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
     await handleEvent({ ...deps, tools }, context);
     await tools.finish();
   } catch (error) {
-    // Juju discards a failed hook's relation-set, status-set and ports: the
-    // cache stays as this hook trusted it, without what it was to refresh.
-    await saveHookToolCache(file, trusted).catch(() => undefined);
+    // The cache stays as this hook trusted it, without what it was to refresh
+    // and without the status (see afterFailedHook).
+    await saveHookToolCache(file, afterFailedHook(trusted)).catch(() => undefined);
     throw error;
   }
   await saveHookToolCache(file, tools.cache);

@@ -186,6 +186,34 @@ describe("hook-tool calls of a reverseproxy join", () => {
     }
   }, 60_000);
 
+  it("sets its status again after a failed hook's status-set, which Juju applied at once", async () => {
+    const { memory, sandbox, callsOf, join } = await unitWith(2);
+    try {
+      await join(2);
+      expect(memory.status).toEqual({ status: "active", message: "Unit is ready" });
+      memory.addUnit(RELATION, "web/bad", { "private-address": "127.0.0.1", port: "eighty" });
+      // A tool that fails after the status-set (upkeep follows the reconcile).
+      const relationIds = memory.relationIds;
+      memory.relationIds = (endpoint) =>
+        endpoint === "statistics"
+          ? Promise.reject(new Error("the agent went away"))
+          : relationIds.call(memory, endpoint);
+      await expect(callsOf("config-changed")).rejects.toThrow("the agent went away");
+      // Unlike relation data, the status stays as the failed hook set it.
+      expect(memory.status?.message).toMatch(/ignoring 1 unit/);
+      memory.relationIds = relationIds;
+      memory.removeUnit(RELATION, "web/bad");
+      // `juju resolve --no-retry`, then the next unit joins.
+      const calls = await join(3);
+      expect(memory.status).toEqual({ status: "active", message: "Unit is ready" });
+      expect(calls).toContain("statusSet");
+      // Set once, it is left out again.
+      expect(await join(4)).not.toContain("statusSet");
+    } finally {
+      await sandbox.cleanup();
+    }
+  }, 60_000);
+
   it("only costs calls when the cache file is lost, garbled or of another version", async () => {
     const { memory, sandbox, callsOf, join } = await unitWith(2);
     const file = path.join(sandbox.paths.charmState, hookToolCacheFile);
