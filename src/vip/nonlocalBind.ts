@@ -14,6 +14,7 @@ import { removeIfPresent, writeIfChanged } from "../system/managedFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
 
 const SETTING = "net.ipv4.ip_nonlocal_bind";
+const VALUE = /^\d+$/;
 
 export const NONLOCAL_BIND_FILE =
   "# Written by the haproxy charm while its vip option is set: haproxy binds the\n" +
@@ -33,7 +34,7 @@ export async function allowNonlocalBind(
     (await readIfExists(before)) === undefined
   ) {
     const value = (await mustSysctl(host, ["-n", SETTING])).trim();
-    if (!/^\d+$/.test(value))
+    if (!VALUE.test(value))
       throw new Error(`sysctl -n ${SETTING} printed ${JSON.stringify(value)}`);
     await mkdir(paths.charmState, { recursive: true, mode: 0o700 });
     await writeFileAtomic(before, `${value}\n`, { mode: 0o600 });
@@ -55,7 +56,7 @@ export async function forbidNonlocalBind(
     return false;
   }
   const value = (await readIfExists(before))?.trim() ?? "0";
-  await mustSysctl(host, ["-w", `${SETTING}=${/^\d+$/.test(value) ? value : "0"}`]);
+  await mustSysctl(host, ["-w", `${SETTING}=${VALUE.test(value) ? value : "0"}`]);
   await removeIfPresent(before);
   return true;
 }
