@@ -34,7 +34,8 @@ program
       paths: productionPaths,
       service: new SystemctlServiceManager(),
       haproxyBinary: "haproxy",
-      fileOwner: "haproxy",
+      // haproxy's master reads keys and certificates as root, before it drops privileges.
+      fileOwner: "root",
       host: execaHostCommands,
       // cron runs `metrics push` with this very node and bundle.
       cli: { node: process.execPath, script: fileURLToPath(import.meta.url) },

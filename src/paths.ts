@@ -6,7 +6,11 @@ export interface Paths {
   readonly haproxyConfig: string;
   /** Certificates, error pages and haproxy's chroot. */
   readonly haproxyLib: string;
-  /** Runtime sockets. */
+  /**
+   * The admin socket and the server state file: a directory only root may
+   * write, so haproxy's workers (another user) cannot plant a link there that
+   * the charm, as root, would write through.
+   */
   readonly haproxyRun: string;
   /** What the charm remembers between hooks (generated secrets, cached relation data). */
   readonly charmState: string;
@@ -35,12 +39,15 @@ export interface SystemPaths {
   readonly keepalived: string;
   /** The sysctl.d file that lets haproxy bind a VIP the unit does not hold. */
   readonly vipSysctlConfig: string;
+  /** The tmpfiles.d entry that makes `haproxyRun` at boot, before haproxy starts. */
+  readonly runtimeDirectoryConfig: string;
 }
 
 export const productionPaths: Paths = {
   haproxyConfig: "/etc/haproxy/haproxy.cfg",
   haproxyLib: "/var/lib/haproxy",
-  haproxyRun: "/run/haproxy",
+  // Not Debian's /run/haproxy, which the haproxy user may write.
+  haproxyRun: "/run/haproxy-charm",
   charmState: "/var/lib/haproxy-charm",
   system: {
     metricsSchedule: "/etc/cron.d/haproxy-charm-metrics",
@@ -52,5 +59,6 @@ export const productionPaths: Paths = {
     apt: "/etc/apt",
     keepalived: "/etc/keepalived",
     vipSysctlConfig: "/etc/sysctl.d/50-haproxy-vip.conf",
+    runtimeDirectoryConfig: "/etc/tmpfiles.d/haproxy-charm.conf",
   },
 };

@@ -35,7 +35,10 @@ export interface ApplyEnvironment {
   readonly paths: Paths;
   readonly haproxyBinary: string;
   readonly service: ServiceManager;
-  /** Owner of secret files (keys, certificates): haproxy reads them after dropping root. */
+  /**
+   * Owner of secret files (keys, certificates): root on a unit, since haproxy's
+   * master loads them as root, before the workers drop privileges.
+   */
   readonly fileOwner: string;
   /** Asks the running haproxy one command; absent, its admin socket under `paths.haproxyRun`. */
   readonly askHaproxy?: AskHaproxy;

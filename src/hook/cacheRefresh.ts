@@ -42,6 +42,22 @@ export function refreshedCache(cache: HookToolCache, context: HookContext): Hook
 }
 
 /**
+ * What a failed hook leaves of the cache it trusted. Juju discards the hook's
+ * relation-set and port changes, but status-set reached the controller when
+ * it was called: the status Juju shows is no longer known, and the next hook
+ * sets its own whatever the cache said.
+ */
+export function afterFailedHook(trusted: HookToolCache): HookToolCache {
+  return {
+    ...(trusted.config !== undefined && { config: trusted.config }),
+    addresses: trusted.addresses,
+    ...(trusted.openedPorts !== undefined && { openedPorts: trusted.openedPorts }),
+    unitBags: trusted.unitBags,
+    appBags: trusted.appBags,
+  };
+}
+
+/**
  * update-status reads the facts and this unit's bags back from Juju, and sets
  * the last status again even when nothing changed, so a status someone else
  * set does not stay.

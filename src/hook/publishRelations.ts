@@ -14,12 +14,14 @@ import { relationEventOf } from "./hookContext.js";
 import type { CertificateRequestPublication } from "./relationCertificate.js";
 import { advertisedVip } from "../vip/vipOption.js";
 
-/** What a hook publishes beyond the classic relations. */
+/** What a hook publishes beyond the classic relations and the ingress URLs. */
 export interface PublishScope {
   /**
-   * The certificates and ingress relations. Hooks of the classic relations
+   * The certificates and cos-agent relations. Hooks of the classic relations
    * cannot change what they say, and leave them alone: a reverseproxy join
-   * makes no more hook-tool calls than it did before they existed.
+   * makes no more hook-tool calls than it did before they existed. Ingress
+   * URLs are published by every hook: a classic service can take an ingress
+   * route's name or port, and give it back.
    */
   readonly modern: boolean;
 }
@@ -59,10 +61,10 @@ export async function publishAll(
   plan: Plan,
   scope: PublishScope = { modern: true },
 ): Promise<void> {
-  if (scope.modern) {
-    await publishIngressUrls(tools, relations, inputs, plan);
-    await publishCosAgent(tools, relations, inputs);
-  }
+  // Unchanged URLs cost nothing (the hook tools skip the relation-set);
+  // is-leader is asked only while an ingress relation exists.
+  await publishIngressUrls(tools, relations, inputs, plan);
+  if (scope.modern) await publishCosAgent(tools, relations, inputs);
   await publishToReverseproxy(tools, inputs, await relations.relationIds("reverseproxy"));
 
   const ownServices = servicesYaml(plan.ownServices);

@@ -46,7 +46,7 @@ export interface HookDeps {
   readonly paths: Paths;
   readonly service: ServiceManager;
   readonly haproxyBinary: string;
-  /** Owner of certificates and keys: the user haproxy runs as. */
+  /** Owner of certificates and keys (root on a unit: haproxy's master reads them as root). */
   readonly fileOwner: string;
   /** Runs sysctl, dpkg, apt-get and systemctl for the machine options; absent, none run. */
   readonly host?: HostCommands;

@@ -1,5 +1,5 @@
 // Maps each Juju event to what the charm does about it.
-import { access, mkdir } from "node:fs/promises";
+import { access, chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 
 import {
@@ -7,7 +7,8 @@ import {
   loadHookToolCache,
   saveHookToolCache,
 } from "../juju/cachingHookTools.js";
-import { isAudit, refreshedCache } from "./cacheRefresh.js";
+import { writeIfChanged } from "../system/managedFiles.js";
+import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
 import { haproxyFailedMarker } from "./watchedService.js";
@@ -65,9 +66,9 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
     await handleEvent({ ...deps, tools }, context);
     await tools.finish();
   } catch (error) {
-    // Juju discards a failed hook's relation-set, status-set and ports: the
-    // cache stays as this hook trusted it, without what it was to refresh.
-    await saveHookToolCache(file, trusted).catch(() => undefined);
+    // The cache stays as this hook trusted it, without what it was to refresh
+    // and without the status (see afterFailedHook).
+    await saveHookToolCache(file, afterFailedHook(trusted)).catch(() => undefined);
     throw error;
   }
   await saveHookToolCache(file, tools.cache);
@@ -175,6 +176,16 @@ async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcom
 async function ensureDirectories(deps: HookDeps): Promise<void> {
   const { paths } = deps;
   await mkdir(paths.haproxyLib, { recursive: true });
-  await mkdir(paths.haproxyRun, { recursive: true });
+  await mkdir(paths.haproxyRun, { recursive: true, mode: 0o755 });
+  // Only its owner (the charm's user, root on a unit) may write there.
+  await chmod(paths.haproxyRun, 0o755);
+  if (paths.system !== undefined) {
+    await writeIfChanged(
+      paths.system.runtimeDirectoryConfig,
+      "# Written by the haproxy charm: haproxy's admin socket and server state.\n" +
+        `d ${paths.haproxyRun} 0755 root root -\n`,
+      0o644,
+    );
+  }
   await mkdir(paths.charmState, { recursive: true, mode: 0o700 });
 }

@@ -8,7 +8,7 @@ import path from "node:path";
 import { ConfigError } from "../errors.js";
 import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
 import { removeIfPresent, writeIfChanged } from "./managedFiles.js";
-import { type HostCommands, aptGetInstall, mustRun } from "./hostCommands.js";
+import { type HostCommands, aptGet, aptGetInstall, mustRun } from "./hostCommands.js";
 
 export type AptSource =
   | { readonly kind: "none" }
@@ -128,7 +128,7 @@ export async function applyAptSource(
   }
   if (source.kind === "ppa") await mustRun(host, "add-apt-repository", ["--yes", source.ppa]);
 
-  await mustRun(host, "apt-get", ["-o", "DPkg::Lock::Timeout=600", "update", "-q"]);
+  await aptGet(host, ["update", "-q"]);
   let upgraded = false;
   if (source.kind !== "none" && !holdPackage) {
     await aptGetInstall(host, "haproxy");

@@ -10,14 +10,32 @@ export interface CommandResult {
 }
 
 export interface HostCommands {
-  run(command: string, args: readonly string[], input?: string): Promise<CommandResult>;
+  /** `timeoutMs`: the command is killed past it; absent, DEFAULT_TIMEOUT_MS. */
+  run(
+    command: string,
+    args: readonly string[],
+    input?: string,
+    timeoutMs?: number,
+  ): Promise<CommandResult>;
 }
 
+export const DEFAULT_TIMEOUT_MS = 600_000;
+
+/** How long apt-get waits for another dpkg run (cloud-init, unattended-upgrades) to let go. */
+export const DPKG_LOCK_WAIT_SECONDS = 600;
+
+/**
+ * apt-get's deadline: the whole lock wait, then the download and install.
+ * Killed at the end of the wait, it would fail a hook it could have finished,
+ * or stop dpkg halfway through unpacking.
+ */
+export const APT_TIMEOUT_MS = (DPKG_LOCK_WAIT_SECONDS + 900) * 1000;
+
 export const execaHostCommands: HostCommands = {
-  async run(command, args, input) {
+  async run(command, args, input, timeoutMs = DEFAULT_TIMEOUT_MS) {
     const result = await execa(command, args, {
       reject: false,
-      timeout: 600_000,
+      timeout: timeoutMs,
       env: { DEBIAN_FRONTEND: "noninteractive" },
       ...(input === undefined ? { stdin: "ignore" as const } : { input }),
     });
@@ -35,8 +53,9 @@ export async function mustRun(
   host: HostCommands,
   command: string,
   args: readonly string[],
+  timeoutMs?: number,
 ): Promise<CommandResult> {
-  const result = await host.run(command, args);
+  const result = await host.run(command, args, undefined, timeoutMs);
   if (result.exitCode !== 0) {
     const detail = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-3).join(" ");
     throw new Error(`${command} ${args.join(" ")} failed (exit ${result.exitCode}): ${detail}`);
@@ -44,7 +63,20 @@ export async function mustRun(
   return result;
 }
 
-/** `apt-get install` of one package, waiting for another dpkg run to finish rather than failing. */
+/**
+ * `apt-get install` of one package, waiting for another dpkg run to finish
+ * rather than failing. Only what the package depends on comes with it.
+ */
 export async function aptGetInstall(host: HostCommands, name: string): Promise<void> {
-  await mustRun(host, "apt-get", ["-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", name]);
+  await aptGet(host, ["install", "-y", "-q", "--no-install-recommends", name]);
+}
+
+/** apt-get, waiting for the dpkg lock, with time to finish once it has it. */
+export async function aptGet(host: HostCommands, args: readonly string[]): Promise<void> {
+  await mustRun(
+    host,
+    "apt-get",
+    ["-o", `DPkg::Lock::Timeout=${DPKG_LOCK_WAIT_SECONDS}`, ...args],
+    APT_TIMEOUT_MS,
+  );
 }

@@ -18,10 +18,16 @@ export interface Listener {
   readonly port: number;
 }
 
+/**
+ * `firstStart`: keepalived has not run on this unit yet (since `vip` was set),
+ * so it waits before it may take the address. Later starts (a reboot, a
+ * keepalived that died) do not wait: the peers already know this unit.
+ */
 export function renderKeepalivedConfig(
   plan: VipPlan,
   unitName: string,
   checkScript: string,
+  firstStart: boolean,
 ): string {
   const lines = [
     "# Written by the haproxy charm from its vip option; changes are overwritten.",
@@ -37,8 +43,9 @@ export function renderKeepalivedConfig(
     "  vrrp_garp_master_refresh 60",
     // A unit that just joined hears no adverts until the holder lists it as a
     // peer, one of the holder's hooks later; claiming the address meanwhile
-    // would put it on two units. Failover is not delayed, only a fresh start.
-    `  vrrp_startup_delay ${STARTUP_DELAY_SECONDS}`,
+    // would put it on two units. Failover is not delayed, only a first start
+    // (a reload keeps a delay that is running, so dropping the line is safe).
+    ...(firstStart ? [`  vrrp_startup_delay ${STARTUP_DELAY_SECONDS}`] : []),
     "}",
     "",
     "vrrp_script haproxy_check {",

@@ -60,7 +60,7 @@ export async function prepareVipBinding(deps: VipDeps, inputs: HookInputs): Prom
   const option = optionOf(inputs.config);
   if (option === undefined || option instanceof ConfigError) return;
   try {
-    if (await allowNonlocalBind(system, host)) {
+    if (await allowNonlocalBind(system, deps.paths, host)) {
       await deps.tools.log("INFO", "vip: net.ipv4.ip_nonlocal_bind=1, haproxy may bind the VIP");
     }
   } catch (error) {
@@ -91,7 +91,7 @@ export async function maintainVip<T extends ServedOutcome>(
     if (await removeKeepalived(host, files)) {
       await tools.log("INFO", "vip emptied: keepalived stopped and the address released");
     }
-    await forbidNonlocalBind(system, host);
+    await forbidNonlocalBind(system, deps.paths, host);
     await removeIfPresent(recordFile);
     return served;
   }
@@ -120,6 +120,13 @@ export async function maintainVip<T extends ServedOutcome>(
         return address === undefined || address === "" ? [] : [{ unit, address }];
       }),
     });
+    for (const peer of plan.ignoredPeers) {
+      await tools.log(
+        "WARNING",
+        `vip: peer ${peer.unit} left out of keepalived.conf: its private-address ` +
+          `${JSON.stringify(peer.address.slice(0, 64))} is not an IPv4 address`,
+      );
+    }
     addresses = plan.bareAddresses;
     published = plan.peerAddresses.join(" ");
     script = renderCheckScript(
@@ -127,7 +134,12 @@ export async function maintainVip<T extends ServedOutcome>(
       HAPROXY_PID_FILE,
       ready,
     );
-    config = renderKeepalivedConfig(plan, inputs.unitName, files.checkScript);
+    config = renderKeepalivedConfig(
+      plan,
+      inputs.unitName,
+      files.checkScript,
+      record?.keepalivedStarted !== true,
+    );
   } catch (error) {
     if (error instanceof ConfigError) return blocked(deps, served, error.message);
     throw error;
@@ -156,6 +168,7 @@ export async function maintainVip<T extends ServedOutcome>(
     message: served.message,
     held,
     settled: ready,
+    keepalivedStarted: true,
     ...(peerRelation !== undefined && { published }),
   });
   return served.status === "active"

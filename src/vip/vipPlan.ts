@@ -2,6 +2,8 @@
 // its peers (pure): the interface, the unicast peers, the priority and the
 // virtual router id, each VIP with its prefix. An address outside the unit's
 // subnet, or one a unit already has, is the operator's error and names `vip`.
+// A peer's address is another unit's relation data: only dotted-quad IPv4
+// reaches keepalived.conf, and a peer with anything else is left out.
 import { ConfigError } from "../errors.js";
 import type { InterfaceAddress } from "./interfaceAddresses.js";
 import { broadcastOf, inSubnet, ipv4Number, ipv4Text, networkOf } from "./ipv4.js";
@@ -33,6 +35,8 @@ export interface VipPlan {
   readonly addresses: readonly string[];
   /** The bare addresses, for the holder check and the status. */
   readonly bareAddresses: readonly string[];
+  /** Peers left out: their address is not IPv4. */
+  readonly ignoredPeers: readonly VipUnit[];
 }
 
 export function planVip(option: VipOption, context: VipContext): VipPlan {
@@ -47,7 +51,8 @@ export function planVip(option: VipOption, context: VipContext): VipPlan {
   }
   const network = ipv4Number(own.address) ?? 0;
   const subnet = `${ipv4Text(networkOf(network, own.prefix))}/${own.prefix}`;
-  const units = [{ unit: context.unitName, address: context.unitAddress }, ...context.peers];
+  const peers = context.peers.filter((peer) => usablePeerAddress(peer.address));
+  const units = [{ unit: context.unitName, address: context.unitAddress }, ...peers];
   const addresses = option.addresses.map(({ address, prefix }) => {
     const number = ipv4Number(address) ?? 0;
     if (!inSubnet(number, network, own.prefix)) {
@@ -69,7 +74,7 @@ export function planVip(option: VipOption, context: VipContext): VipPlan {
   return {
     device: own.device,
     sourceAddress: context.unitAddress,
-    peerAddresses: [...new Set(context.peers.map((peer) => peer.address))]
+    peerAddresses: [...new Set(peers.map((peer) => peer.address))]
       .filter((address) => address !== context.unitAddress)
       .sort(),
     priority: priorityOf(
@@ -79,7 +84,13 @@ export function planVip(option: VipOption, context: VipContext): VipPlan {
     routerId: option.routerId ?? routerIdOf(appName),
     addresses,
     bareAddresses: option.addresses.map((entry) => entry.address),
+    ignoredPeers: context.peers.filter((peer) => !usablePeerAddress(peer.address)),
   };
+}
+
+/** An address keepalived may unicast to: dotted-quad IPv4, nothing else on the line. */
+export function usablePeerAddress(address: string): boolean {
+  return ipv4Number(address) !== undefined;
 }
 
 /**

@@ -6,6 +6,7 @@
 // new unit's check fails until every peer it knows lists it. Once it has been
 // ready it stays so: a later join must not take the address from a holder.
 import type { RemoteUnit } from "../inputs.js";
+import { usablePeerAddress } from "./vipPlan.js";
 
 export const VIP_PEERS_KEY = "vip-peers";
 
@@ -20,7 +21,10 @@ export interface ReadinessContext {
 
 export async function readyToHold(context: ReadinessContext): Promise<boolean> {
   if (context.settled) return true;
-  const known = context.peers.filter((peer) => (peer.settings["private-address"] ?? "") !== "");
+  // A peer keepalived is not told about (no usable address) is no competitor.
+  const known = context.peers.filter((peer) =>
+    usablePeerAddress(peer.settings["private-address"] ?? ""),
+  );
   if (known.length === 0) return context.leader();
   return known.every((peer) =>
     (peer.settings[VIP_PEERS_KEY] ?? "").split(" ").includes(context.unitAddress),

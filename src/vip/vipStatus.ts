@@ -12,6 +12,8 @@ export interface VipStatusRecord {
   readonly settled?: boolean;
   /** The `vip-peers` this unit last published on the peer relation. */
   readonly published?: string;
+  /** keepalived has run with the charm's configuration (keepalivedConfig.ts `firstStart`). */
+  readonly keepalivedStarted?: boolean;
 }
 
 export function withHeldVips(message: string, held: readonly string[]): string {

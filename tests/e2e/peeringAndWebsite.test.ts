@@ -13,7 +13,7 @@ import { LocalModel } from "../model/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { deployMyWebApp } from "./webApp.js";
 import { answeringUnits, eventually } from "./traffic.js";
-import { unitHaproxy } from "./unitHaproxy.js";
+import { ADMIN_SOCKET, unitHaproxy } from "./unitHaproxy.js";
 
 let charm: PackedCharm;
 let model: LocalModel;
@@ -25,7 +25,7 @@ const address = (unit: string) => model.requireUnit(unit).machine.address;
 
 /** A backend server's state as that unit's haproxy reports it on its admin socket. */
 async function serverState(unit: string, backend: string, server: string): Promise<string> {
-  const script = `const s=require("net").connect("/run/haproxy/admin.sock");let o="";s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.write("show stat\\n");`;
+  const script = `const s=require("net").connect(${JSON.stringify(ADMIN_SOCKET)});let o="";s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.write("show stat\\n");`;
   const result = await model.exec(unit, [process.execPath, "-e", script]);
   const row = result.stdout.split("\n").find((line) => line.startsWith(`${backend},${server},`));
   return row?.split(",")[17] ?? "missing";

@@ -11,6 +11,7 @@ import { LocalModel } from "../model/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
 import { answeringUnits, eventually } from "./traffic.js";
+import { ADMIN_SOCKET } from "./unitHaproxy.js";
 import { deployMyWebApp } from "./webApp.js";
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 120_000 });
@@ -39,7 +40,7 @@ async function askUnit(
   model: LocalModel,
   unit: string,
   command: string,
-  socket = "/run/haproxy/admin.sock",
+  socket = ADMIN_SOCKET,
 ): Promise<string> {
   const script =
     `const s=require("net").connect(${JSON.stringify(socket)});let o="";` +

@@ -103,7 +103,7 @@ describe("secrets in the packed charm", () => {
     ]);
     expect(result.stdout.trim().split("\n")).toEqual([
       "/etc/haproxy/haproxy.cfg 600 root",
-      "/var/lib/haproxy/default.pem 600 haproxy",
+      "/var/lib/haproxy/default.pem 600 root",
       "/var/lib/haproxy-charm/monitoring-password 600 root",
       "/var/lib/haproxy-charm 700 root",
     ]);

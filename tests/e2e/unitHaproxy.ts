@@ -1,7 +1,12 @@
 // Which haproxy a unit of the local model has: the e2e tests run once per
 // version in haproxyVersions.ts and must know that the unit's haproxy.service
 // and the `haproxy` its hooks run (for `haproxy -c`) are that version.
+import { adminSocketPath } from "../../src/model/globalSections.js";
+import { productionPaths } from "../../src/paths.js";
 import type { LocalModel } from "../model/model.js";
+
+/** The charm's admin socket on a unit. */
+export const ADMIN_SOCKET = adminSocketPath(productionPaths.haproxyRun);
 
 export interface UnitHaproxy {
   /** major.minor of the `haproxy` on the hooks' PATH. */
@@ -11,7 +16,7 @@ export interface UnitHaproxy {
 }
 
 const showInfo =
-  'const s=require("net").connect("/run/haproxy/admin.sock");let o="";' +
+  `const s=require("net").connect(${JSON.stringify(ADMIN_SOCKET)});let o="";` +
   's.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.write("show info\\n");';
 
 export async function unitHaproxy(model: LocalModel, unit: string): Promise<UnitHaproxy> {

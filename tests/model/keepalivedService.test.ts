@@ -109,9 +109,11 @@ beforeAll(async () => {
         routerId: 51,
         addresses: [`${vip}/16`],
         bareAddresses: [vip],
+        ignoredPeers: [],
       },
       `vrrp/${id}`,
       "/etc/keepalived/check",
+      true,
     );
     await configure(machine, config);
     // Something to answer on the VIP: a web server bound to every address.
@@ -197,10 +199,12 @@ describe("keepalived.service in the local model", () => {
         routerId: 51,
         addresses: [`${vip}/16`],
         bareAddresses: [vip],
+        ignoredPeers: [],
       },
       "intruder/0",
       "/etc/keepalived/check",
-    ).replace(/^ *vrrp_startup_delay .*\n/m, "");
+      false,
+    );
     await configure(intruder, config);
     const service = new KeepalivedService(intruder);
     services.push(service);

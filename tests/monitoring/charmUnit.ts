@@ -48,7 +48,7 @@ export interface CharmUnit {
 }
 
 export async function startCharmUnit(
-  options: { backends?: number; cli?: HookDeps["cli"] } = {},
+  options: { backends?: number; cli?: HookDeps["cli"]; host?: RecordingHostCommands } = {},
 ): Promise<CharmUnit> {
   const root = await mkdtemp(path.join(tmpdir(), "charm-monitoring-"));
   const paths = {
@@ -66,6 +66,7 @@ export async function startCharmUnit(
       apt: path.join(root, "etc", "apt"),
       keepalived: path.join(root, "etc", "keepalived"),
       vipSysctlConfig: path.join(root, "etc", "sysctl.d", "50-haproxy-vip.conf"),
+      runtimeDirectoryConfig: path.join(root, "etc", "tmpfiles.d", "haproxy-charm.conf"),
     },
   };
   await mkdir(path.dirname(paths.haproxyConfig), { recursive: true });
@@ -91,7 +92,7 @@ export async function startCharmUnit(
     pidFile: path.join(root, "haproxy.pid"),
     probePorts: [frontendPort],
   });
-  const host = new RecordingHostCommands();
+  const host = options.host ?? new RecordingHostCommands();
   const deps: HookDeps = {
     tools,
     paths,

@@ -82,14 +82,11 @@ function refusal(line: string): string | undefined {
   }
 }
 
-let savedKeyword: string | undefined;
 beforeAll(() => {
-  savedKeyword = process.env[KEYWORD_VARIABLE];
-  process.env[KEYWORD_VARIABLE] = "file";
+  process.env.RELATION_POLICY_FUZZ_KEYWORD = "file";
 });
 afterAll(() => {
-  if (savedKeyword === undefined) delete process.env[KEYWORD_VARIABLE];
-  else process.env[KEYWORD_VARIABLE] = savedKeyword;
+  delete process.env.RELATION_POLICY_FUZZ_KEYWORD;
 });
 
 describe.each(haproxyVersions)("lines haproxy $version opens a file for", ({ binary }) => {

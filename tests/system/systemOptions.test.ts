@@ -170,7 +170,7 @@ describe("machine options on a unit", () => {
     const aptCommands = () => unit.host.commands.filter((command) => command.startsWith("apt"));
     expect(aptCommands()).toEqual([
       "apt-get -o DPkg::Lock::Timeout=600 update -q",
-      "apt-get -o DPkg::Lock::Timeout=600 install -y -q haproxy",
+      "apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends haproxy",
     ]);
     unit.host.commands.length = 0;
     await unit.configure({});

@@ -16,7 +16,7 @@ import {
   renderCheckScript,
   renderKeepalivedConfig,
 } from "../../src/vip/keepalivedConfig.js";
-import type { VipPlan } from "../../src/vip/vipPlan.js";
+import { type VipPlan, planVip } from "../../src/vip/vipPlan.js";
 
 const run = promisify(execFile);
 
@@ -28,6 +28,7 @@ const plan: VipPlan = {
   routerId: 42,
   addresses: ["10.86.0.100/16", "10.86.0.101/32"],
   bareAddresses: ["10.86.0.100", "10.86.0.101"],
+  ignoredPeers: [],
 };
 
 let dir: string;
@@ -72,7 +73,7 @@ async function keepalivedTest(config: string): Promise<{ code: number; output: s
 
 describe("renderKeepalivedConfig", () => {
   const script = () => path.join(dir, "haproxy-charm-check");
-  const config = () => renderKeepalivedConfig(plan, "haproxy/1", script());
+  const config = () => renderKeepalivedConfig(plan, "haproxy/1", script(), true);
 
   it("holds one BACKUP nopreempt instance, unicast, with the check tracked", () => {
     const text = config();
@@ -87,9 +88,47 @@ describe("renderKeepalivedConfig", () => {
     expect(text).not.toMatch(/authentication/);
   });
 
-  it("passes keepalived's configuration test", async () => {
+  it.each([true, false])(
+    "passes keepalived's configuration test (first start: %s)",
+    async (firstStart) => {
+      await writeFile(script(), renderCheckScript([], "/run/haproxy.pid"), { mode: 0o755 });
+      const result = await keepalivedTest(
+        renderKeepalivedConfig(plan, "haproxy/1", script(), firstStart),
+      );
+      expect(result.output).not.toMatch(/unknown keyword|error/i);
+      expect(result.code).toBe(0);
+    },
+  );
+
+  it("delays taking the address only on keepalived's first start", () => {
+    expect(renderKeepalivedConfig(plan, "haproxy/1", script(), true)).toContain(
+      "  vrrp_startup_delay 30\n",
+    );
+    expect(renderKeepalivedConfig(plan, "haproxy/1", script(), false)).not.toContain(
+      "vrrp_startup_delay",
+    );
+  });
+
+  it("never lets a peer's relation data add to the file", async () => {
     await writeFile(script(), renderCheckScript([], "/run/haproxy.pid"), { mode: 0o755 });
-    const result = await keepalivedTest(config());
+    const injected =
+      "10.86.0.13\n  }\n  notify_master /bin/false\n  unicast_peer {\n    10.86.0.14";
+    const fromPeers = planVip(
+      { addresses: [{ address: "10.86.0.100" }] },
+      {
+        unitName: "haproxy/1",
+        unitAddress: "10.86.0.11",
+        interfaces: [{ device: "eth0", address: "10.86.0.11", prefix: 16, secondary: false }],
+        peers: [
+          { unit: "haproxy/0", address: "10.86.0.10" },
+          { unit: "haproxy/2", address: injected },
+        ],
+      },
+    );
+    const text = renderKeepalivedConfig(fromPeers, "haproxy/1", script(), false);
+    expect(text).toContain("  unicast_peer {\n    10.86.0.10\n  }\n");
+    expect(text).not.toContain("notify_master");
+    const result = await keepalivedTest(text);
     expect(result.output).not.toMatch(/unknown keyword|error/i);
     expect(result.code).toBe(0);
   });

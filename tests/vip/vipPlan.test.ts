@@ -51,7 +51,28 @@ describe("planVip", () => {
       routerId: 9,
       addresses: ["10.86.0.100/16"],
       bareAddresses: ["10.86.0.100"],
+      ignoredPeers: [],
     });
+  });
+
+  it("leaves out a peer whose address is not plain IPv4, and names it", () => {
+    const hostile = [
+      {
+        unit: "haproxy/3",
+        address: "10.86.0.13\n  }\n  notify_master /tmp/evil\n  unicast_peer {",
+      },
+      { unit: "haproxy/4", address: "fd00::14" },
+      { unit: "haproxy/5", address: "10.86.0.015" },
+      { unit: "haproxy/6", address: "10.86.0.16 10.86.0.17" },
+    ];
+    const plan = planVip(
+      { addresses: [{ address: "10.86.0.100" }] },
+      { ...context, peers: [...context.peers, ...hostile] },
+    );
+    expect(plan.peerAddresses).toEqual(["10.86.0.10", "10.86.0.12"]);
+    expect(plan.ignoredPeers).toEqual(hostile);
+    // The priorities rank the units keepalived knows of.
+    expect(plan.priority).toBe(230);
   });
 
   it("keeps the operator's prefix and router id", () => {

@@ -32,6 +32,11 @@ describe("readyToHold", () => {
     ],
     ["a peer published nothing yet", [peer(0, "10.0.0.11 10.0.0.13"), peer(1)], false],
     ["an address that only starts the same", [peer(0, "10.0.0.130")], false],
+    [
+      "a peer without a usable address does not hold it back",
+      [peer(0, "10.0.0.13"), { ...peer(1), settings: { "private-address": "10.0.0.11\n}" } }],
+      true,
+    ],
   ])("%s: %s", async (_, peers, want) => {
     expect(await ready(peers)).toBe(want);
   });

@@ -2,7 +2,9 @@
 // a pure decision over what the unit remembers and what the provider says.
 // The library's rules: take an entry only for our CSR and our key; renew
 // (same key, fresh CSR) once 90 % of the validity has passed; a revoked
-// certificate is dropped and asked for again.
+// certificate is dropped and asked for again. Beyond them, a certificate is
+// taken only while it is valid and names the host we asked for: a provider
+// that sends anything else leaves the previous one serving.
 import { type KeyObject, X509Certificate } from "node:crypto";
 
 import { type ProviderCertificate, sameRequest } from "./providerCertificates.js";
@@ -91,13 +93,23 @@ export function decideCertificate(input: LifecycleInput): LifecycleDecision {
       );
       continue;
     }
-    held = {
-      hostname,
-      csr: sent.csr,
-      pem: certificateChain(entry),
-      notBefore: Date.parse(leaf.validFrom),
-      notAfter: Date.parse(leaf.validTo),
-    };
+    const notBefore = Date.parse(leaf.validFrom);
+    const notAfter = Date.parse(leaf.validTo);
+    if (!(notBefore <= now && now < notAfter)) {
+      warnings.push(
+        `the provider's certificate for our request (serial ${leaf.serialNumber}) is not valid now ` +
+          `(from ${leaf.validFrom} to ${leaf.validTo}); ignored`,
+      );
+      continue;
+    }
+    // The CSR asked for the name in its CN and its DNS subjectAltName.
+    if (leaf.checkHost(hostname) === undefined) {
+      warnings.push(
+        `the provider's certificate for our request (serial ${leaf.serialNumber}) is not for ${hostname}; ignored`,
+      );
+      continue;
+    }
+    held = { hostname, csr: sent.csr, pem: certificateChain(entry), notBefore, notAfter };
   }
   const renewalDue = held !== undefined && renewalPending(held, sent, now);
   return { ...(held && { held }), newRequest: revoked || renewalDue, warnings };

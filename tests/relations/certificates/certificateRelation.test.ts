@@ -51,6 +51,8 @@ function onlyCsr(): string {
 
 /** The provider writes its app bag; the charm hears relation-changed. */
 async function provide(entries: readonly CertificateEntry[]): Promise<void> {
+  // The unit's clock runs on: a certificate issued just now is valid for it.
+  clock = Math.max(clock, Date.now());
   tools.setRemoteApp(RELATION, "self-signed-certificates", {
     certificates: JSON.stringify(entries),
   });
@@ -208,6 +210,47 @@ describe("the certificates relation", () => {
     );
     // A fresh request goes out for the revoked one.
     expect(onlyCsr()).not.toBe(csr);
+  });
+
+  it("ignores, with a warning, a certificate not valid now or not for our name, and keeps serving the good one", async () => {
+    await hook("certificates-relation-joined");
+    const csr = onlyCsr();
+    await provide([ca.entry(csr)]);
+    const good = await served();
+    const warnings = () =>
+      tools.logs
+        .filter((log) => log.level === "WARNING")
+        .map((log) => log.message)
+        .join("\n");
+
+    await provide([ca.entry(csr, { startsIn: -2 * 86_400, endsIn: -86_400 })]);
+    expect(warnings()).toMatch(/certificate for our request \(serial \w+\) is not valid now/);
+    expect((await served()).fingerprint256).toBe(good.fingerprint256);
+
+    await provide([ca.entry(csr, { startsIn: 86_400, endsIn: 30 * 86_400 })]);
+    expect((await served()).fingerprint256).toBe(good.fingerprint256);
+
+    // Our own key, but signed for another name than the one we asked for.
+    const keyFile = path.join(sandbox.paths.charmState, "certificates", "private-key.pem");
+    const otherName = execFileSync(
+      "openssl",
+      [
+        "req",
+        "-new",
+        "-key",
+        keyFile,
+        "-subj",
+        "/CN=evil.example.net",
+        "-addext",
+        "subjectAltName=DNS:evil.example.net",
+      ],
+      { encoding: "utf8" },
+    );
+    tools.logs.length = 0;
+    await provide([{ ...ca.entry(csr), certificate: ca.sign(otherName) }]);
+    expect(warnings()).toMatch(new RegExp(`is not for ${HOST.replaceAll(".", "\\.")}; ignored`));
+    expect((await served()).fingerprint256).toBe(good.fingerprint256);
+    expect(tools.status).toEqual({ status: "active", message: "Unit is ready" });
   });
 
   it("renews at 90 % of the validity with the same key, and serves the old one until the new arrives", async () => {

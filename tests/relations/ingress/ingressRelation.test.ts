@@ -3,6 +3,7 @@
 // bad data from a requirer.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
+import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
 import { MemoryHookTools } from "../../helpers/memoryHookTools.js";
 import { type UnitSandbox, createUnitSandbox } from "../../helpers/unitSandbox.js";
@@ -157,6 +158,33 @@ describe("the ingress relation", () => {
     );
     expect((await httpGet(80, "/prod-shop/")).body).toBe("shop/0");
     expect((await httpGet(80, "/prod-bad/")).status).toBe(503);
+  });
+
+  it("takes the URL back, and gives it again, in the classic relation's own hooks", async () => {
+    relate("ingress:3", "shop", { model: "prod", name: "shop", port: backend.port });
+    await hook("ingress-relation-changed", "ingress:3", "shop", "shop/0");
+    expect(published("ingress:3")).toContain("/prod-shop/");
+
+    // A reverseproxy unit's service takes the route's name: the application is no longer served.
+    const port = await findFreePort();
+    tools.addUnit("reverseproxy:1", "web/0", {
+      "private-address": "127.0.0.1",
+      services: `- {service_name: prod-shop, service_port: ${port}, servers: [[s0, 127.0.0.1, ${backend.port}]]}`,
+    });
+    const reverseproxy = (name: string, extra: Record<string, string> = {}) =>
+      sandbox.hook(name, {
+        JUJU_RELATION_ID: "reverseproxy:1",
+        JUJU_REMOTE_UNIT: "web/0",
+        ...extra,
+      });
+    await reverseproxy("reverseproxy-relation-changed");
+    expect(tools.status?.message).toMatch(/ignoring 1 application/);
+    expect(published("ingress:3") ?? "").toBe("");
+
+    tools.removeUnit("reverseproxy:1", "web/0");
+    await reverseproxy("reverseproxy-relation-departed", { JUJU_DEPARTING_UNIT: "web/0" });
+    expect((await httpGet(80, "/prod-shop/")).body).toBe("shop/0");
+    expect(published("ingress:3")).toBe(JSON.stringify({ url: "http://203.0.113.10/prod-shop/" }));
   });
 
   it("makes the same number of hook-tool calls for the 3rd and the 12th unit's join", async () => {

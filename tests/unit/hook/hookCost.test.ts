@@ -49,6 +49,18 @@ const unitData = (backend: Backend | undefined) => ({
 const callName = ({ tool, args }: HookToolCall) =>
   tool === "relationSet" ? `relationSet ${String(args[0])}` : tool;
 
+/** Fails upkeep's first hook-tool call, which follows the reconcile's writes; returns the undo. */
+function failUpkeep(memory: MemoryHookTools): () => void {
+  const relationIds = memory.relationIds;
+  memory.relationIds = (endpoint) =>
+    endpoint === "statistics"
+      ? Promise.reject(new Error("the agent went away"))
+      : relationIds.call(memory, endpoint);
+  return () => {
+    memory.relationIds = relationIds;
+  };
+}
+
 describe("hook-tool calls of a reverseproxy join", () => {
   const PEER = "peer:0";
 
@@ -158,18 +170,38 @@ describe("hook-tool calls of a reverseproxy join", () => {
       const before = memory.local.get(RELATION);
       memory.publicAddress = "203.0.113.77";
       // A tool that fails after the relation-set (upkeep, which follows publishing).
-      const relationIds = memory.relationIds;
-      memory.relationIds = (endpoint) =>
-        endpoint === "statistics"
-          ? Promise.reject(new Error("the agent went away"))
-          : relationIds.call(memory, endpoint);
+      const recover = failUpkeep(memory);
       await expect(callsOf("config-changed")).rejects.toThrow("the agent went away");
       expect(memory.local.get(RELATION)).toMatchObject({ "public-address": "203.0.113.77" });
-      memory.relationIds = relationIds;
+      recover();
       // As Juju does with a failed hook's writes; then `juju resolve --no-retry`.
       memory.local.set(RELATION, { ...before });
       await join(3);
       expect(memory.local.get(RELATION)).toMatchObject({ "public-address": "203.0.113.77" });
+    } finally {
+      await sandbox.cleanup();
+    }
+  }, 60_000);
+
+  it("sets its status again after a failed hook's status-set, which Juju applied at once", async () => {
+    const { memory, sandbox, callsOf, join } = await unitWith(2);
+    try {
+      await join(2);
+      expect(memory.status).toEqual({ status: "active", message: "Unit is ready" });
+      memory.addUnit(RELATION, "web/bad", { "private-address": "127.0.0.1", port: "eighty" });
+      // A tool that fails after the status-set (upkeep follows the reconcile).
+      const recover = failUpkeep(memory);
+      await expect(callsOf("config-changed")).rejects.toThrow("the agent went away");
+      // Unlike relation data, the status stays as the failed hook set it.
+      expect(memory.status?.message).toMatch(/ignoring 1 unit/);
+      recover();
+      memory.removeUnit(RELATION, "web/bad");
+      // `juju resolve --no-retry`, then the next unit joins.
+      const calls = await join(3);
+      expect(memory.status).toEqual({ status: "active", message: "Unit is ready" });
+      expect(calls).toContain("statusSet");
+      // Set once, it is left out again.
+      expect(await join(4)).not.toContain("statusSet");
     } finally {
       await sandbox.cleanup();
     }
