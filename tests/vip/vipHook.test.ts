@@ -45,7 +45,13 @@ beforeEach(async () => {
   machine = new VipMachine();
   unit = await startCharmUnit({ host: machine, backends: 1 });
   unit.tools.privateAddress = "10.86.0.11";
-  unit.tools.config = { ...unit.tools.config, peering_mode: "active-active" };
+  // The backends listen on loopback while the unit's address is on the VIP's subnet: relation
+  // data is trusted here, the VIP (not the relation data policy) is what these tests are about.
+  unit.tools.config = {
+    ...unit.tools.config,
+    peering_mode: "active-active",
+    trust_relation_data: true,
+  };
   unit.tools.addUnit(PEER, "haproxy/1", { "private-address": "10.86.0.12" });
 });
 afterEach(() => unit.cleanup());

@@ -30,10 +30,11 @@ const PEM_REQUEST =
 export function readProviderCertificates(bag: RelationSettings): ProviderCertificates {
   const raw = bag.certificates;
   if (raw === undefined || raw === "") return { entries: [], problems: [] };
-  if (raw.length > MAX_CERTIFICATES_BYTES) {
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > MAX_CERTIFICATES_BYTES) {
     return {
       entries: [],
-      problems: [`certificates: ${raw.length} bytes, more than ${MAX_CERTIFICATES_BYTES}; ignored`],
+      problems: [`certificates: ${bytes} bytes, more than ${MAX_CERTIFICATES_BYTES}; ignored`],
     };
   }
   let list: unknown;
