@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 import { assetRequest, embeddedAssetModule } from "./scripts/embedAsset.mjs";
 import { precompiledTemplateModule } from "./scripts/precompileTemplate.mjs";
@@ -35,11 +35,47 @@ const embeddedAssets = {
   },
 };
 
+// Each test file belongs to one project, by what it needs from the machine.
+// `pure`: node_modules, node and a POSIX shell only; servers on loopback
+// ephemeral ports at most. Runs anywhere after `npm ci` (make check).
+const pure = [
+  "tests/actions/backendStatus.test.ts",
+  "tests/apply/ports.test.ts",
+  "tests/apply/serviceManager.test.ts",
+  "tests/charm-files/metadata.test.ts",
+  "tests/juju/execaHookTools.test.ts",
+  "tests/juju/hookToolCache.test.ts",
+  "tests/metrics/metricNames.test.ts",
+  "tests/metrics/metricsTarget.test.ts",
+  "tests/metrics/statsCsv.test.ts",
+  "tests/relations/certificates/providerCertificates.test.ts",
+  "tests/relations/cosAgent/promql.test.ts",
+  "tests/system/hostCommands.test.ts",
+  "tests/unit/hook/findCulprits.test.ts",
+  "tests/unit/model/collectServices.test.ts",
+  "tests/unit/model/hostileInput.test.ts",
+  "tests/unit/model/placeServices.test.ts",
+  "tests/unit/model/relationPolicy.test.ts",
+  "tests/unit/model/serverDelta.test.ts",
+  "tests/unit/model/serverNumbers.test.ts",
+  "tests/unit/model/splitOptions.test.ts",
+  "tests/vip/peeringOnVip.test.ts",
+  "tests/vip/vipOption.test.ts",
+  "tests/vip/vipPlan.test.ts",
+  "tests/vip/vipReadiness.test.ts",
+];
+
+// `e2e`: the local Juju model (tests/model), which needs root for its
+// network and mount namespaces; skipped with one message otherwise.
+const e2e = [
+  "tests/e2e/**/*.test.ts",
+  "tests/model/**/*.test.ts",
+  "tests/vip/keepalivedRestart.test.ts",
+];
+
 export default defineConfig({
   plugins: [precompiledTemplates, embeddedAssets],
   test: {
-    include: ["tests/**/*.test.ts"],
-    globalSetup: ["tests/helpers/warnMissingHaproxy3.ts"],
     // Generous: CI runs end-to-end suites side by side on 2 cores, where one hook can take seconds.
     testTimeout: 120_000,
     hookTimeout: 240_000,
@@ -48,5 +84,29 @@ export default defineConfig({
       include: ["src/**/*.ts"],
       reporter: ["text-summary", "text"],
     },
+    projects: [
+      { extends: true, test: { name: "pure", include: pure } },
+      // `haproxy`: every other file, so a new one gets the whole machine by default:
+      // real haproxy (2.6 and 3.0), openssl, keepalived, promtool, xz, zip and
+      // network namespaces from `make deps`, and root for files owned by haproxy.
+      {
+        extends: true,
+        test: {
+          name: "haproxy",
+          include: ["tests/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...pure, ...e2e],
+          globalSetup: ["tests/helpers/warnMissingHaproxy3.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: e2e,
+          globalSetup: ["tests/helpers/warnMissingHaproxy3.ts", "tests/helpers/e2eNeedsRoot.ts"],
+          runner: "tests/helpers/rootOnlyRunner.ts",
+        },
+      },
+    ],
   },
 });
