@@ -1,14 +1,18 @@
 # The one entry point for developers and CI. `make build` installs what the
 # tests need, then lints, type-checks, bundles and runs the tests with coverage.
+# `make check` is the quick loop: lint, type check and the pure tests, which
+# need node_modules only (no apt packages, haproxy or root).
 SHELL := /bin/bash
 BUNDLE := dist/haproxy-charm.mjs
 NODE18 := build/node18/bin/node
 HAPROXY3 := build/haproxy3/haproxy
 SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz keepalived
 
-.PHONY: build deps system-deps lint typecheck bundle test charm demo clean
+.PHONY: build check deps system-deps lint typecheck bundle test test-pure charm demo clean
 
 build: deps lint typecheck bundle test
+
+check: lint typecheck test-pure
 
 deps: system-deps node_modules/.package-lock.json $(NODE18) $(HAPROXY3)
 
@@ -49,11 +53,12 @@ system-deps:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-lint: deps
+# Lint and type check read the sources and node_modules only.
+lint: node_modules/.package-lock.json
 	npx eslint .
 	npx prettier --check .
 
-typecheck: deps
+typecheck: node_modules/.package-lock.json
 	npx tsc --noEmit
 
 bundle: $(BUNDLE)
@@ -63,6 +68,9 @@ $(BUNDLE): deps $(shell find src -name "*.ts" -o -name "*.json" -o -name "*.yaml
 
 test: deps bundle
 	npx vitest run --coverage
+
+test-pure: node_modules/.package-lock.json
+	npx vitest run --project pure
 
 # The deployable charm, haproxy.charm: what charmcraft.yaml primes, plus manifest.yaml.
 charm: bundle
