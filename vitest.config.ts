@@ -65,8 +65,9 @@ const pure = [
   "tests/vip/vipReadiness.test.ts",
 ];
 
-// `e2e`: the local Juju model (tests/model), which needs root for its
-// network and mount namespaces; skipped with one message otherwise.
+// `e2e`: the local Juju model (tests/model; keepalivedRestart uses its machines),
+// which needs root for its network and mount namespaces; skipped with one
+// warning otherwise (tests/helpers/rootOnlyRunner.ts).
 const e2e = [
   "tests/e2e/**/*.test.ts",
   "tests/model/**/*.test.ts",
@@ -87,8 +88,8 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: "pure", include: pure } },
       // `haproxy`: every other file, so a new one gets the whole machine by default:
-      // real haproxy (2.6 and 3.0), openssl, keepalived, promtool, xz, zip and
-      // network namespaces from `make deps`, and root for files owned by haproxy.
+      // what `make deps` installs (haproxy 2.6 and 3.0, openssl, keepalived, promtool,
+      // xz, zip, ...) and root (files given to haproxy, namespaces), but no local model.
       {
         extends: true,
         test: {
