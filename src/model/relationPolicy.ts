@@ -295,13 +295,14 @@ export interface RelationPolicyOptions {
  */
 export class RelationPolicy {
   readonly trusted: boolean;
-  private readonly resolvedHosts: ResolvedHosts;
+  // A Map: a name such as "constructor" must not find Object's own properties.
+  private readonly resolvedHosts: ReadonlyMap<string, readonly string[]>;
   private readonly ownAddresses: ReadonlySet<string>;
   private readonly unresolved = new Set<string>();
 
   constructor(options: RelationPolicyOptions) {
     this.trusted = options.trusted;
-    this.resolvedHosts = options.resolvedHosts ?? {};
+    this.resolvedHosts = new Map(Object.entries(options.resolvedHosts ?? {}));
     this.ownAddresses = new Set((options.ownAddresses ?? []).map(bareAddress));
   }
 
@@ -341,7 +342,7 @@ export class RelationPolicy {
     if (NUMERIC_HOST.test(host)) {
       throw new InvalidField(field, `${describe(host)} is not a dotted IPv4 address`);
     }
-    const addresses = this.resolvedHosts[host];
+    const addresses = this.resolvedHosts.get(host);
     if (addresses === undefined) {
       this.unresolved.add(host);
       return host;

@@ -366,6 +366,7 @@ describe("the certificates relation", () => {
       ]),
     ]) {
       tools.setRemoteApp(RELATION, "self-signed-certificates", { certificates });
+      clock = Math.max(clock, Date.now()); // a certificate issued just now is valid for the unit
       await hook("certificates-relation-changed");
     }
     const warnings = tools.logs.filter((log) => log.level === "WARNING").map((log) => log.message);
@@ -398,6 +399,8 @@ describe("the certificates relation", () => {
     expect(await readdir(sandbox.paths.haproxyLib)).not.toContain("certificates-relation.pem");
 
     tools.setRemoteApp(RELATION, "self-signed-certificates", { certificates: bagOfSize(cap) });
+    // The unit's clock runs on, as in provide(): the certificate was issued after it was set.
+    clock = Math.max(clock, Date.now());
     await hook("certificates-relation-changed");
     expect((await served()).subject).toContain(`CN=${HOST}`);
   });

@@ -162,6 +162,19 @@ describe("backend addresses from a relation", () => {
     },
   );
 
+  it("takes names that are also Object's own properties for names", () => {
+    const policy = untrusted();
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      expect(policy.backendAddress(name, "host")).toBe(name);
+    }
+    expect(policy.unresolvedNames).toEqual([
+      "constructor",
+      "toString",
+      "__proto__",
+      "hasOwnProperty",
+    ]);
+  });
+
   it("accepts the unit's own address: an application on the same machine", () => {
     expect(untrusted().backendAddress("10.0.0.1", "host")).toBe("10.0.0.1");
   });
