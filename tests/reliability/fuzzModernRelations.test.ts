@@ -28,10 +28,11 @@ const HOSTILE_APPS_PER_RUN = 6;
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /**
  * What a run reaches at least, whatever the seed: conservative readings of
- * 6,000 runs (5.73 applications left out per run, a hostile route in 16.4 %
- * of runs); see surelyAtLeast for the margin.
+ * 6,000 runs (5.73 applications left out per run; a hostile route in 5.8 % of
+ * runs since the relation-data policy holds back hosts it has not resolved
+ * yet); see surelyAtLeast for the margin.
  */
-const RATES = { appsLeftOut: 5.0, runsWithHostileRoute: 0.12 };
+const RATES = { appsLeftOut: 5.0, runsWithHostileRoute: 0.04 };
 
 const ca = TestCa.create("Fuzz CA");
 const request = makeCsrWithKey("fuzz.example");
