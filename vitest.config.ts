@@ -51,26 +51,26 @@ const pure = [
   "tests/relations/certificates/providerCertificates.test.ts",
   "tests/relations/cosAgent/promql.test.ts",
   "tests/system/hostCommands.test.ts",
-  "tests/unit/hook/findCulprits.test.ts",
-  "tests/unit/model/collectServices.test.ts",
-  "tests/unit/model/hostileInput.test.ts",
-  "tests/unit/model/placeServices.test.ts",
-  "tests/unit/model/relationPolicy.test.ts",
-  "tests/unit/model/serverDelta.test.ts",
-  "tests/unit/model/serverNumbers.test.ts",
-  "tests/unit/model/splitOptions.test.ts",
+  "tests/hook/findCulprits.test.ts",
+  "tests/model/collectServices.test.ts",
+  "tests/model/hostileInput.test.ts",
+  "tests/model/placeServices.test.ts",
+  "tests/model/relationPolicy.test.ts",
+  "tests/model/serverDelta.test.ts",
+  "tests/model/serverNumbers.test.ts",
+  "tests/model/splitOptions.test.ts",
   "tests/vip/peeringOnVip.test.ts",
   "tests/vip/vipOption.test.ts",
   "tests/vip/vipPlan.test.ts",
   "tests/vip/vipReadiness.test.ts",
 ];
 
-// `e2e`: the local Juju model (tests/model; keepalivedRestart uses its machines),
+// `e2e`: the local Juju model (tests/localJuju; keepalivedRestart uses its machines),
 // which needs root for its network and mount namespaces; skipped with one
 // warning otherwise (tests/helpers/rootOnlyRunner.ts).
 const e2e = [
   "tests/e2e/**/*.test.ts",
-  "tests/model/**/*.test.ts",
+  "tests/localJuju/**/*.test.ts",
   "tests/vip/keepalivedRestart.test.ts",
 ];
 

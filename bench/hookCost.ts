@@ -14,11 +14,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 
-import { planConfiguration } from "../src/model/planConfiguration.js";
+import { planConfiguration } from "../src/plan/planConfiguration.js";
 import { renderHaproxyConfig } from "../src/render/renderHaproxyConfig.js";
 import { packCharm } from "../tests/e2e/packedCharm.js";
 import { measureServerJoins } from "./serverJoins.js";
-import { LocalModel } from "../tests/model/model.js";
+import { LocalModel } from "../tests/localJuju/model.js";
 
 const sizes = process.argv
   .slice(2)

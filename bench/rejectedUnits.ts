@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { haproxyProbe, isolateRejectedUnits } from "../src/hook/rejectedUnits.js";
-import type { HookInputs, RemoteUnit } from "../src/inputs.js";
+import type { HookInputs, RemoteUnit } from "../src/juju/hookInputs.js";
 import type { Paths } from "../src/paths.js";
 import { RecordingService } from "../tests/helpers/recordingService.js";
 

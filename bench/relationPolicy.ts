@@ -4,8 +4,8 @@
 // median of 15 plans each after as many to warm up. Prints a table; `npm run bench:policy`.
 import { performance } from "node:perf_hooks";
 
-import type { HookInputs, RemoteUnit } from "../src/inputs.js";
-import { planConfiguration } from "../src/model/planConfiguration.js";
+import type { HookInputs, RemoteUnit } from "../src/juju/hookInputs.js";
+import { planConfiguration } from "../src/plan/planConfiguration.js";
 
 const SIZES = [10, 100, 1000];
 const ROUNDS = 15;

@@ -16,7 +16,7 @@ import { loadavg } from "node:os";
 
 import { HAPROXY3_BINARY, haproxyVersionOf } from "../tests/helpers/haproxyVersions.js";
 import { packCharm } from "../tests/e2e/packedCharm.js";
-import { LocalModel } from "../tests/model/model.js";
+import { LocalModel } from "../tests/localJuju/model.js";
 
 export interface JoinsFigures {
   readonly haproxy: string;

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { packCharm } from "../tests/e2e/packedCharm.js";
 import { clientLoop, failoverSince, unusedAddress, vipHolders } from "../tests/e2e/vipClient.js";
 import { deployMyWebApp } from "../tests/e2e/webApp.js";
-import { LocalModel } from "../tests/model/model.js";
+import { LocalModel } from "../tests/localJuju/model.js";
 
 const usage = "usage: npm run bench:vip -- [trials] [--peering-mode active-active|active-passive]";
 const { values, positionals } = parseArgs({

@@ -5,7 +5,7 @@
 
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { LocalModel } from "../tests/model/model.js";
+import { LocalModel } from "../tests/localJuju/model.js";
 
 const charmFile = resolve(process.argv[2] ?? "haproxy.charm");
 

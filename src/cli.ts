@@ -68,8 +68,8 @@ A snapshot is JSON of this shape (every key optional):
   )
   .action(async (options: { from?: string }) => {
     try {
-      const { parseSnapshot } = await import("./snapshot.js");
-      const { planConfiguration } = await import("./model/planConfiguration.js");
+      const { parseSnapshot } = await import("./plan/snapshot.js");
+      const { planConfiguration } = await import("./plan/planConfiguration.js");
       const { renderHaproxyConfig } = await import("./render/renderHaproxyConfig.js");
       const inputs = options.from
         ? parseSnapshot(await readFile(options.from, "utf8"))

@@ -5,7 +5,7 @@
 
 import { mkdir, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { ApplyError, ValidationError } from "../errors.js";
+import { ApplyError, ValidationError } from "../lib/errors.js";
 import type { ManagedFile } from "../model/types.js";
 import type { Paths } from "../paths.js";
 import {
@@ -15,7 +15,7 @@ import {
   readIfExists,
   syncDirectory,
   writeFileAtomic,
-} from "./atomicFile.js";
+} from "../lib/atomicFile.js";
 import { askAdminSocket } from "../metrics/statsSocket.js";
 import { adminSocketPath, serverStateFilePath } from "../model/globalSections.js";
 import { planServerDelta } from "../model/serverDelta.js";

@@ -9,7 +9,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { NotLoadedError } from "../errors.js";
+import { NotLoadedError } from "../lib/errors.js";
 import type { AskHaproxy } from "./runtimeServers.js";
 import type { ServiceManager } from "./serviceManager.js";
 

@@ -1,7 +1,7 @@
 // `haproxy -c`: the only judge of whether a candidate configuration is valid.
 
 import { execa } from "execa";
-import { ApplyError, ValidationError } from "../errors.js";
+import { ApplyError, ValidationError } from "../lib/errors.js";
 
 /** Resolves when haproxy accepts `file`; throws ValidationError with its first complaint. */
 export async function validateHaproxyConfig(haproxyBinary: string, file: string): Promise<void> {

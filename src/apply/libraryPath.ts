@@ -3,8 +3,8 @@
 
 import { realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { ApplyError } from "../errors.js";
-import { isMissingFileError } from "./atomicFile.js";
+import { ApplyError } from "../lib/errors.js";
+import { isMissingFileError } from "../lib/atomicFile.js";
 
 /**
  * The absolute path `path` (relative ones are taken from `library`) names,

@@ -13,7 +13,7 @@ import { access, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
 import { configuredServers, isAddressLiteral } from "../model/serverDelta.js";
-import { readIfExists, writeFileAtomic } from "./atomicFile.js";
+import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 import type { AskHaproxy } from "./runtimeServers.js";
 
 /** What haproxy accepts as a state file with no servers in it. */

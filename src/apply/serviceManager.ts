@@ -7,7 +7,7 @@
 // printed since is how the apply step learns whether, and why not.
 
 import { execa } from "execa";
-import { ApplyError } from "../errors.js";
+import { ApplyError } from "../lib/errors.js";
 
 export interface ServiceManager {
   isRunning(): Promise<boolean>;

@@ -1,6 +1,6 @@
 // The charm's options as config.yaml declares them, typed. Juju applies the
 // defaults; this module only checks that each value has its declared type.
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../lib/errors.js";
 
 export interface CharmConfig {
   readonly global_log: string;

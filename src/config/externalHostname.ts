@@ -1,6 +1,6 @@
 // external_hostname: a DNS name clients use to reach haproxy. It goes into
 // CSR subjects, Host ACLs and URLs, so only a plain host name is accepted.
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../lib/errors.js";
 import type { CharmConfig } from "./charmConfig.js";
 
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;

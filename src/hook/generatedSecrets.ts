@@ -1,7 +1,7 @@
 // Secrets the charm makes itself, once, and keeps in its state directory:
 // the monitoring password (`changeme`) and the self-signed certificate.
 import { parseCharmConfig } from "../config/charmConfig.js";
-import type { HookInputs } from "../inputs.js";
+import type { HookInputs } from "../juju/hookInputs.js";
 import type { Paths } from "../paths.js";
 import { selfSignedPem } from "../tls/selfSignedCertificate.js";
 import { monitoringPassword } from "./monitoringPassword.js";

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
-import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
+import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 
 const ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 

@@ -3,16 +3,20 @@
 // the front ends (apache2) before it. The hook tools leave out a relation-set
 // of the values a bag already holds (juju/cachingHookTools.ts).
 import { parseCharmConfig } from "../config/charmConfig.js";
-import type { HookInputs } from "../inputs.js";
+import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools } from "../juju/hookTools.js";
 import type { RelationData } from "../juju/relationData.js";
-import type { Plan } from "../model/planConfiguration.js";
-import { reverseproxySettings, servicesYaml, websiteEndpoint } from "../model/publishedSettings.js";
+import type { Plan } from "../plan/planConfiguration.js";
+import {
+  reverseproxySettings,
+  servicesYaml,
+  websiteEndpoint,
+} from "../relations/reverseproxy/publishedSettings.js";
 import { ingressPublications } from "../relations/ingress/ingressUrls.js";
 import type { HookContext } from "./hookContext.js";
 import { relationEventOf } from "./hookContext.js";
-import type { CertificateRequestPublication } from "./relationCertificate.js";
-import { advertisedVip } from "../vip/vipOption.js";
+import type { CertificateRequestPublication } from "../relations/certificates/relationCertificate.js";
+import { advertisedVip } from "../config/vipOption.js";
 
 /** What a hook publishes beyond the classic relations and the ingress URLs. */
 export interface PublishScope {

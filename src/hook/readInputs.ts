@@ -1,5 +1,5 @@
 // Gathers a hook's inputs: the only place that reads Juju state for the model.
-import type { HookInputs } from "../inputs.js";
+import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools } from "../juju/hookTools.js";
 import type { RelationData } from "../juju/relationData.js";
 import type { HookContext } from "./hookContext.js";

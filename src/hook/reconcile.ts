@@ -5,7 +5,7 @@ import { mkdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
-import { readIfExists } from "../apply/atomicFile.js";
+import { readIfExists } from "../lib/atomicFile.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
@@ -15,18 +15,18 @@ import {
   ServiceConflictError,
   ValidationError,
   WaitingError,
-} from "../errors.js";
-import type { HookInputs } from "../inputs.js";
+} from "../lib/errors.js";
+import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
-import type { SkippedUnit } from "../model/collectServices.js";
+import type { SkippedUnit } from "../relations/reverseproxy/collectServices.js";
 import {
   type Plan,
   planConfiguration,
   relationCertificatePath,
-} from "../model/planConfiguration.js";
-import { removeIfPresent } from "../system/managedFiles.js";
-import type { CliEntry } from "../monitoring/metricsSchedule.js";
+} from "../plan/planConfiguration.js";
+import { removeIfPresent } from "../lib/managedFiles.js";
+import type { CliEntry } from "../metrics/metricsSchedule.js";
 import type { Paths } from "../paths.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
 import type { HostCommands } from "../system/hostCommands.js";
@@ -34,7 +34,7 @@ import { maintainVip, prepareVipBinding } from "../vip/maintainVip.js";
 import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
 import { publishAll, publishCertificateRequest, publishScope } from "./publishRelations.js";
-import { withRelationCertificate } from "./relationCertificate.js";
+import { withRelationCertificate } from "../relations/certificates/relationCertificate.js";
 import { readInputs } from "./readInputs.js";
 import { resolveRelationHosts } from "./resolveRelationHosts.js";
 import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";

@@ -3,10 +3,10 @@
 // Rather than let that unit hold back every later change, find the units
 // whose data haproxy cannot take and serve the others without them.
 import { type ApplyEnvironment, checkPlan } from "../apply/applyPlan.js";
-import { ConfigError, ServiceConflictError, ValidationError } from "../errors.js";
-import type { HookInputs, RemoteUnit } from "../inputs.js";
-import type { SkippedUnit } from "../model/collectServices.js";
-import { planConfiguration } from "../model/planConfiguration.js";
+import { ConfigError, ServiceConflictError, ValidationError } from "../lib/errors.js";
+import type { HookInputs, RemoteUnit } from "../juju/hookInputs.js";
+import type { SkippedUnit } from "../relations/reverseproxy/collectServices.js";
+import { planConfiguration } from "../plan/planConfiguration.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
 
 /** haproxy's complaint about `inputs`, or undefined when it accepts them. */

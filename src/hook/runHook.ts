@@ -7,7 +7,7 @@ import {
   loadHookToolCache,
   saveHookToolCache,
 } from "../juju/cachingHookTools.js";
-import { writeIfChanged } from "../system/managedFiles.js";
+import { writeIfChanged } from "../lib/managedFiles.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
@@ -122,7 +122,7 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     return;
   }
   if (hookName === "remove") {
-    const { removeUpkeep } = await import("../monitoring/upkeep.js");
+    const { removeUpkeep } = await import("./upkeep.js");
     await removeUpkeep(deps);
     return;
   }
@@ -151,7 +151,7 @@ async function certificateRenewalDue(deps: HookDeps): Promise<boolean> {
   if (!(await exists(path.join(deps.paths.charmState, "certificates", "certificate.json")))) {
     return false;
   }
-  const { renewalDue } = await import("./relationCertificate.js");
+  const { renewalDue } = await import("../relations/certificates/relationCertificate.js");
   return renewalDue(deps.paths, deps.now?.() ?? Date.now());
 }
 
@@ -164,7 +164,7 @@ async function exists(file: string): Promise<boolean> {
 
 /** Metrics schedule, nrpe checks, statistics and monitors data, machine options. */
 async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcome): Promise<void> {
-  const { upkeep } = await import("../monitoring/upkeep.js");
+  const { upkeep } = await import("./upkeep.js");
   const result = await upkeep(deps, context, outcome.plan);
   if (result.blockedMessage !== undefined && outcome.status !== "blocked") {
     await deps.tools.statusSet("blocked", result.blockedMessage);

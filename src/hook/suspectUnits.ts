@@ -5,7 +5,7 @@
 import { mkdir, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
 
-import { writeFileAtomic } from "../apply/atomicFile.js";
+import { writeFileAtomic } from "../lib/atomicFile.js";
 
 export async function readSuspectUnits(file: string): Promise<Set<string>> {
   try {

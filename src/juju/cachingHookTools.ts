@@ -7,8 +7,8 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
-import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
-import { HookToolError } from "../errors.js";
+import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
+import { HookToolError } from "../lib/errors.js";
 import {
   type AddressKey,
   type HookToolCache,

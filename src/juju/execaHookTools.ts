@@ -2,7 +2,7 @@
 // runner that counts it and turns any failure into a HookToolError; every
 // tool that can answer in JSON is asked to.
 import { execa } from "execa";
-import { HookToolError } from "../errors.js";
+import { HookToolError } from "../lib/errors.js";
 import type { HookTools, LogLevel, RelationSettings, StatusName } from "./hookTools.js";
 
 export interface ExecaHookToolsOptions {

@@ -9,8 +9,8 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
-import { writeFileAtomic } from "../apply/atomicFile.js";
-import type { RemoteApp, RemoteUnit } from "../inputs.js";
+import { writeFileAtomic } from "../lib/atomicFile.js";
+import type { RemoteApp, RemoteUnit } from "./hookInputs.js";
 import type { HookTools, RelationSettings } from "./hookTools.js";
 
 /** The relation hook being run, if any. */

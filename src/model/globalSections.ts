@@ -1,6 +1,6 @@
 // The global, defaults and userlist sections, from the charm's options.
 import type { CharmConfig } from "../config/charmConfig.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../lib/errors.js";
 import { loadBoundedYaml } from "./boundedYaml.js";
 import {
   InvalidField,

@@ -12,7 +12,7 @@ import {
   checkStanzaLines,
   describe,
 } from "./fieldChecks.js";
-import { PEM_PROBLEMS, pemBundleProblem } from "../tls/pemBundle.js";
+import { PEM_PROBLEMS, pemBundleProblem } from "../lib/pemBundle.js";
 import { loadBoundedYaml } from "./boundedYaml.js";
 import type { BackendSpec, CrtSpec, ErrorfileSpec, ServerSpec } from "./types.js";
 

@@ -1,6 +1,6 @@
 // Gives every service a listening address and port, and settles services
 // that claim the same port.
-import { ServiceConflictError } from "../errors.js";
+import { ServiceConflictError } from "../lib/errors.js";
 import { compareText } from "./mergeServices.js";
 import type { ParsedService } from "./parseServices.js";
 import type { PlacedService, ServiceSpec } from "./types.js";

@@ -5,9 +5,9 @@
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 
-import { ConfigError } from "../errors.js";
-import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
-import { removeIfPresent, writeIfChanged } from "./managedFiles.js";
+import { ConfigError } from "../lib/errors.js";
+import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
+import { removeIfPresent, writeIfChanged } from "../lib/managedFiles.js";
 import { type HostCommands, aptGet, aptGetInstall, mustRun } from "./hostCommands.js";
 
 export type AptSource =

@@ -1,6 +1,6 @@
 // `package_status`: `hold` pins the haproxy package in dpkg's database so
 // unattended upgrades leave it alone; `install` releases it.
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../lib/errors.js";
 import type { HostCommands } from "./hostCommands.js";
 
 export const SERVICE_PACKAGES = ["haproxy"];

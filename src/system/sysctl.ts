@@ -2,7 +2,7 @@
 // they survive a reboot) and applied at once with `sysctl -p`.
 import yaml from "js-yaml";
 
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../lib/errors.js";
 
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
 

@@ -2,11 +2,11 @@
 // logrotate_config, package_status, source and key. Their values are checked
 // in every hook (so a bad one keeps the unit blocked) and applied when the
 // configuration changes.
-import { readIfExists } from "../apply/atomicFile.js";
+import { readIfExists } from "../lib/atomicFile.js";
 import type { CharmConfig } from "../config/charmConfig.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../lib/errors.js";
 import type { LogLevel } from "../juju/hookTools.js";
-import { writeIfChanged } from "./managedFiles.js";
+import { writeIfChanged } from "../lib/managedFiles.js";
 import type { SystemPaths } from "../paths.js";
 import { applyAptSource, parseAptSource } from "./aptSource.js";
 import type { HostCommands } from "./hostCommands.js";

@@ -8,8 +8,8 @@ import path from "node:path";
 
 import { execa } from "execa";
 
-import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
-import { ApplyError } from "../errors.js";
+import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
+import { ApplyError } from "../lib/errors.js";
 
 export interface UnitAddresses {
   readonly publicAddress: string;

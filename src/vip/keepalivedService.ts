@@ -5,8 +5,8 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 
-import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
-import { removeIfPresent, writeIfChanged } from "../system/managedFiles.js";
+import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
+import { removeIfPresent, writeIfChanged } from "../lib/managedFiles.js";
 import { type HostCommands, aptGetInstall, mustRun } from "../system/hostCommands.js";
 
 export interface KeepalivedFiles {

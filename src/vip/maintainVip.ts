@@ -6,14 +6,14 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
-import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
+import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 import { type CharmConfig, parseCharmConfig } from "../config/charmConfig.js";
-import { ConfigError, HookToolError } from "../errors.js";
-import type { HookInputs } from "../inputs.js";
+import { ConfigError, HookToolError } from "../lib/errors.js";
+import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
-import type { Plan } from "../model/planConfiguration.js";
+import type { Plan } from "../plan/planConfiguration.js";
 import type { Paths } from "../paths.js";
-import { removeIfPresent } from "../system/managedFiles.js";
+import { removeIfPresent } from "../lib/managedFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
 import { heldAddresses, parseInterfaceAddresses } from "./interfaceAddresses.js";
 import { probedListeners, renderCheckScript, renderKeepalivedConfig } from "./keepalivedConfig.js";
@@ -26,7 +26,7 @@ import {
   startIfConfigured,
 } from "./keepalivedService.js";
 import { allowNonlocalBind, forbidNonlocalBind } from "./nonlocalBind.js";
-import { type VipOption, parseVipOption } from "./vipOption.js";
+import { type VipOption, parseVipOption } from "../config/vipOption.js";
 import { planVip } from "./vipPlan.js";
 import { VIP_PEERS_KEY, readyToHold } from "./vipReadiness.js";
 import {

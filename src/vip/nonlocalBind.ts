@@ -8,9 +8,9 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
-import { readIfExists, writeFileAtomic } from "../apply/atomicFile.js";
+import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 import type { Paths, SystemPaths } from "../paths.js";
-import { removeIfPresent, writeIfChanged } from "../system/managedFiles.js";
+import { removeIfPresent, writeIfChanged } from "../lib/managedFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
 
 const SETTING = "net.ipv4.ip_nonlocal_bind";

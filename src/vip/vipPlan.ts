@@ -4,10 +4,10 @@
 // subnet, or one a unit already has, is the operator's error and names `vip`.
 // A peer's address is another unit's relation data: only dotted-quad IPv4
 // reaches keepalived.conf, and a peer with anything else is left out.
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../lib/errors.js";
 import type { InterfaceAddress } from "./interfaceAddresses.js";
-import { broadcastOf, inSubnet, ipv4Number, ipv4Text, networkOf } from "./ipv4.js";
-import type { VipOption } from "./vipOption.js";
+import { broadcastOf, inSubnet, ipv4Number, ipv4Text, networkOf } from "../lib/ipv4.js";
+import type { VipOption } from "../config/vipOption.js";
 
 export interface VipUnit {
   readonly unit: string;

@@ -5,7 +5,7 @@
 // unit publishes its unicast peers on the peer relation (`vip-peers`), and a
 // new unit's check fails until every peer it knows lists it. Once it has been
 // ready it stays so: a later join must not take the address from a holder.
-import type { RemoteUnit } from "../inputs.js";
+import type { RemoteUnit } from "../juju/hookInputs.js";
 import { usablePeerAddress } from "./vipPlan.js";
 
 export const VIP_PEERS_KEY = "vip-peers";

@@ -7,9 +7,9 @@ import {
   type ApplyEnvironment,
   type ApplyPlanInput,
 } from "../../src/apply/applyPlan.js";
-import { lookupSystemAccount } from "../../src/apply/atomicFile.js";
+import { lookupSystemAccount } from "../../src/lib/atomicFile.js";
 import type { ServiceManager } from "../../src/apply/serviceManager.js";
-import { ApplyError, ValidationError } from "../../src/errors.js";
+import { ApplyError, ValidationError } from "../../src/lib/errors.js";
 import type { ManagedFile } from "../../src/model/types.js";
 import type { Paths } from "../../src/paths.js";
 import { findFreePort, type HaproxyProcess, haproxyIn } from "../helpers/haproxyProcess.js";

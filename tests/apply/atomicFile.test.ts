@@ -8,8 +8,8 @@ import {
   lookupSystemAccount,
   readIfExists,
   writeFileAtomic,
-} from "../../src/apply/atomicFile.js";
-import { ApplyError } from "../../src/errors.js";
+} from "../../src/lib/atomicFile.js";
+import { ApplyError } from "../../src/lib/errors.js";
 
 let dir: string;
 

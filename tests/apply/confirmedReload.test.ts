@@ -15,7 +15,7 @@ import {
 import { reloadConfirmed } from "../../src/apply/confirmedReload.js";
 import { firstHaproxyError } from "../../src/apply/haproxyCheck.js";
 import type { ServiceManager } from "../../src/apply/serviceManager.js";
-import { NotLoadedError } from "../../src/errors.js";
+import { NotLoadedError } from "../../src/lib/errors.js";
 import { askAdminSocket } from "../../src/metrics/statsSocket.js";
 import { adminSocketPath } from "../../src/model/globalSections.js";
 import type { Paths } from "../../src/paths.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { firstHaproxyError, validateHaproxyConfig } from "../../src/apply/haproxyCheck.js";
-import { ApplyError, ValidationError } from "../../src/errors.js";
+import { ApplyError, ValidationError } from "../../src/lib/errors.js";
 
 let dir: string;
 

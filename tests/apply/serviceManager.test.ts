@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SystemctlServiceManager } from "../../src/apply/serviceManager.js";
-import { ApplyError } from "../../src/errors.js";
+import { ApplyError } from "../../src/lib/errors.js";
 
 // A stand-in systemctl: records its arguments and answers like systemd for
 // an "active" state kept in a file; a start fails like systemd's while a

@@ -12,8 +12,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { BackendServer } from "../model/model.js";
-import { LocalModel } from "../model/model.js";
+import type { BackendServer } from "../localJuju/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { eventually } from "./traffic.js";
 

@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
 import { answeringUnits, eventually } from "./traffic.js";

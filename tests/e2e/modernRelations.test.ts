@@ -8,7 +8,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { ScriptedCa } from "./scriptedCa.js";
 import { eventually } from "./traffic.js";

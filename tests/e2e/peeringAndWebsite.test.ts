@@ -9,7 +9,7 @@ import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { deployMyWebApp } from "./webApp.js";
 import { answeringUnits, eventually } from "./traffic.js";

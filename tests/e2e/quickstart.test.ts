@@ -8,7 +8,7 @@
 
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
 import { deployMyWebApp } from "./webApp.js";

@@ -2,7 +2,7 @@
 // `npm run bench:reload` and the reload e2e test. Load runs from a machine of
 // its own while haproxy reloads for units joining, units leaving (they first
 // withdraw their port, then go) and config changes.
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import type { WrkFigures } from "./wrkLoad.js";
 import { startWrk } from "./wrkLoad.js";
 import { unitHaproxy } from "./unitHaproxy.js";

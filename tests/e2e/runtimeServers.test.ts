@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 import { takesCookieOnAddedServers } from "../helpers/haproxyCapabilities.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
 import { answeringUnits, eventually } from "./traffic.js";

@@ -2,7 +2,7 @@
 // whose "hooks" are this helper. It reads the CSRs haproxy's units list in
 // their unit bags, signs them with a real openssl CA, and answers in its app
 // bag as self-signed-certificates does.
-import type { LocalModel } from "../model/model.js";
+import type { LocalModel } from "../localJuju/model.js";
 import { type CertificateEntry, TestCa, type Validity, requestedCsrs } from "../helpers/testCa.js";
 
 export class ScriptedCa {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { makeCertificate } from "../helpers/certificates.js";
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 
 const STATS_PASSWORD = "St4tsPassw0rdNobodySees";

@@ -6,7 +6,7 @@
 
 import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
 import { answeringUnits } from "./traffic.js";

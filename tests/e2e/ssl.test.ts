@@ -8,7 +8,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import { makeCertificate } from "../helpers/certificates.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";

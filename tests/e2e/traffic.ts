@@ -1,7 +1,7 @@
 // Real requests through haproxy in the local model, as the e2e tests send them.
 import { expect } from "vitest";
 
-import type { LocalModel } from "../model/model.js";
+import type { LocalModel } from "../localJuju/model.js";
 
 /** Which backend units answer `count` requests to `url` (each answers with its name). */
 export async function answeringUnits(

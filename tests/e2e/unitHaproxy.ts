@@ -3,7 +3,7 @@
 // and the `haproxy` its hooks run (for `haproxy -c`) are that version.
 import { adminSocketPath } from "../../src/model/globalSections.js";
 import { productionPaths } from "../../src/paths.js";
-import type { LocalModel } from "../model/model.js";
+import type { LocalModel } from "../localJuju/model.js";
 
 /** The charm's admin socket on a unit. */
 export const ADMIN_SOCKET = adminSocketPath(productionPaths.haproxyRun);

@@ -8,7 +8,7 @@
 import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { LocalModel } from "../model/model.js";
+import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { eventually } from "./traffic.js";
 import { clientLoop, failoverSince, unusedAddress, vipHolders } from "./vipClient.js";

@@ -1,8 +1,8 @@
 // A client on the model's network that keeps asking the VIP, for the VIP's
 // e2e test and bench/vipFailover.ts: every request and when it ended, so a
 // failover's failed requests and its gap can be counted.
-import type { HttpOptions } from "../model/httpClient.js";
-import type { LocalModel } from "../model/model.js";
+import type { HttpOptions } from "../localJuju/httpClient.js";
+import type { LocalModel } from "../localJuju/model.js";
 
 export interface ClientRequest {
   /** When the request started and ended, in ms since the epoch. */

@@ -1,5 +1,5 @@
 // The seed README's my-web-app, as the e2e tests deploy it.
-import type { LocalModel } from "../model/model.js";
+import type { LocalModel } from "../localJuju/model.js";
 
 /**
  * Deploys `my-web-app` with `units` units, each serving HTTP on port 80 and

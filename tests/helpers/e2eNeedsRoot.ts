@@ -1,5 +1,5 @@
 // Why the e2e project cannot run here, if it cannot: the local Juju model
-// (tests/model) creates network and mount namespaces, which takes root.
+// (tests/localJuju) creates network and mount namespaces, which takes root.
 export function e2eSkipReason(): string | undefined {
   if (process.getuid?.() === 0) return undefined;
   return "e2e tests need root: the local Juju model creates network and mount namespaces";

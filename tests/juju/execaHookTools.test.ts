@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_SERVICES } from "../../src/config/charmConfig.js";
-import { HookToolError } from "../../src/errors.js";
+import { HookToolError } from "../../src/lib/errors.js";
 import { ExecaHookTools } from "../../src/juju/execaHookTools.js";
 import { HOOK_TOOL_NAMES } from "../helpers/hookToolNames.js";
 

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { cronQuote, cronTimes, metricsCronFile } from "../../src/monitoring/metricsSchedule.js";
+import { cronQuote, cronTimes, metricsCronFile } from "../../src/metrics/metricsSchedule.js";
 import { type PackedCharm, packCharm } from "../e2e/packedCharm.js";
 import { type UdpReceiver, startUdpReceiver } from "../helpers/udpReceiver.js";
 import { type CharmUnit, startCharmUnit } from "./charmUnit.js";

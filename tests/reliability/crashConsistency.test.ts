@@ -16,11 +16,11 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { applyPlan, type ApplyPlanInput, reloadPendingMarker } from "../../src/apply/applyPlan.js";
-import type { RemoteUnit } from "../../src/inputs.js";
-import { planConfiguration } from "../../src/model/planConfiguration.js";
+import type { RemoteUnit } from "../../src/juju/hookInputs.js";
+import { planConfiguration } from "../../src/plan/planConfiguration.js";
 import type { Paths } from "../../src/paths.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
-import { pemBundleProblem } from "../../src/tls/pemBundle.js";
+import { pemBundleProblem } from "../../src/lib/pemBundle.js";
 import { type TestCertificate, makeCertificate } from "../helpers/certificates.js";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 import { HaproxyProcess, findFreePort } from "../helpers/haproxyProcess.js";

@@ -17,9 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { applyPlan } from "../../src/apply/applyPlan.js";
 import { haproxyProbe, isolateRejectedUnits } from "../../src/hook/rejectedUnits.js";
-import { ConfigError, ServiceConflictError, ValidationError } from "../../src/errors.js";
-import type { HookInputs, RemoteUnit } from "../../src/inputs.js";
-import { type Plan, planConfiguration } from "../../src/model/planConfiguration.js";
+import { ConfigError, ServiceConflictError, ValidationError } from "../../src/lib/errors.js";
+import type { HookInputs, RemoteUnit } from "../../src/juju/hookInputs.js";
+import { type Plan, planConfiguration } from "../../src/plan/planConfiguration.js";
 import type { HaproxyConfig } from "../../src/model/types.js";
 import type { Paths } from "../../src/paths.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";

@@ -13,8 +13,8 @@ import { dirname, join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { HookInputs, RemoteApp, RemoteUnit } from "../../src/inputs.js";
-import { planConfiguration } from "../../src/model/planConfiguration.js";
+import type { HookInputs, RemoteApp, RemoteUnit } from "../../src/juju/hookInputs.js";
+import { planConfiguration } from "../../src/plan/planConfiguration.js";
 import { decideCertificate } from "../../src/relations/certificates/certificateLifecycle.js";
 import { readProviderCertificates } from "../../src/relations/certificates/providerCertificates.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";

@@ -6,7 +6,7 @@ import path from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { ConfigError } from "../../src/errors.js";
+import { ConfigError } from "../../src/lib/errors.js";
 import { parseAptSource } from "../../src/system/aptSource.js";
 import {
   LOGROTATE_HEADER,

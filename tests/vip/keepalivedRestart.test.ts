@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { STARTUP_DELAY_SECONDS, renderKeepalivedConfig } from "../../src/vip/keepalivedConfig.js";
 import { planVip } from "../../src/vip/vipPlan.js";
-import { resourcePrefix, track, untrack } from "../model/cleanup.js";
-import { KeepalivedService } from "../model/keepalivedService.js";
-import { Machine } from "../model/machine.js";
-import { Network } from "../model/network.js";
+import { resourcePrefix, track, untrack } from "../localJuju/cleanup.js";
+import { KeepalivedService } from "../localJuju/keepalivedService.js";
+import { Machine } from "../localJuju/machine.js";
+import { Network } from "../localJuju/network.js";
 
 const VIP = "10.89.0.200";
 let dir: string;

@@ -1,8 +1,8 @@
 // `vip` and `vip_router_id` parsed into typed input, and what they reject.
 import { describe, expect, it } from "vitest";
 
-import { ConfigError } from "../../src/errors.js";
-import { advertisedVip, parseVipOption } from "../../src/vip/vipOption.js";
+import { ConfigError } from "../../src/lib/errors.js";
+import { advertisedVip, parseVipOption } from "../../src/config/vipOption.js";
 
 const option = (vip: string, vip_router_id = 0) => parseVipOption({ vip, vip_router_id });
 

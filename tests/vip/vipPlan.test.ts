@@ -2,7 +2,7 @@
 // the addresses, and the network checks that block the unit.
 import { describe, expect, it } from "vitest";
 
-import { ConfigError } from "../../src/errors.js";
+import { ConfigError } from "../../src/lib/errors.js";
 import { heldAddresses, parseInterfaceAddresses } from "../../src/vip/interfaceAddresses.js";
 import { type VipContext, planVip, priorityOf, routerIdOf } from "../../src/vip/vipPlan.js";
 

@@ -2,7 +2,7 @@
 // alone as the leader, and for good once it has been ready.
 import { describe, expect, it } from "vitest";
 
-import type { RemoteUnit } from "../../src/inputs.js";
+import type { RemoteUnit } from "../../src/juju/hookInputs.js";
 import { readyToHold } from "../../src/vip/vipReadiness.js";
 
 const peer = (n: number, vipPeers?: string): RemoteUnit => ({

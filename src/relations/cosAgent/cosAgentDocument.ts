@@ -1,6 +1,6 @@
 // This unit's cos-agent document, from what the hook read: the charm's own
 // dashboard and rules, labelled with the unit's Juju topology.
-import type { HookInputs } from "../../inputs.js";
+import type { HookInputs } from "../../juju/hookInputs.js";
 import { appOfUnit } from "../../model/unitNames.js";
 import { bundledAssets } from "./bundledAssets.js";
 import { cosAgentConfig } from "./cosAgentConfig.js";

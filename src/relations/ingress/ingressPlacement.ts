@@ -2,7 +2,7 @@
 // 443 when a certificate for external_hostname is served. A classic service
 // that owns the port keeps it and gets the routes ahead of its own default
 // backend; otherwise the charm adds a service of its own for them.
-import { ServiceConflictError } from "../../errors.js";
+import { ServiceConflictError } from "../../lib/errors.js";
 import { completeService } from "../../model/placeServices.js";
 import { proxyMode } from "../../model/splitOptions.js";
 import type { HttpRoute, PlacedService } from "../../model/types.js";

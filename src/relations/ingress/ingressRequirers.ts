@@ -5,7 +5,7 @@
 // out, named with the field, and everything else is served.
 import { isIP } from "node:net";
 
-import type { RemoteApp, RemoteUnit } from "../../inputs.js";
+import type { RemoteApp, RemoteUnit } from "../../juju/hookInputs.js";
 import type { RelationSettings } from "../../juju/hookTools.js";
 import { InvalidField, describe } from "../../model/fieldChecks.js";
 import { compareUnitsOnRelations } from "../../model/unitNames.js";

@@ -47,7 +47,7 @@ let dashboard: {
 let charmName: string;
 
 beforeAll(async () => {
-  const root = new URL("../../../", import.meta.url);
+  const root = new URL("../../..", import.meta.url);
   dashboard = JSON.parse(await readFile(new URL(dashboardPath, root), "utf8"));
   charmName = (
     yaml.load(await readFile(new URL("metadata.yaml", root), "utf8")) as { name: string }

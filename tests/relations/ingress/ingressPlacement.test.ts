@@ -6,9 +6,9 @@ import { dirname, join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { ServiceConflictError } from "../../../src/errors.js";
-import type { HookInputs } from "../../../src/inputs.js";
-import { planConfiguration } from "../../../src/model/planConfiguration.js";
+import { ServiceConflictError } from "../../../src/lib/errors.js";
+import type { HookInputs } from "../../../src/juju/hookInputs.js";
+import { planConfiguration } from "../../../src/plan/planConfiguration.js";
 import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
 import { makeCertificate } from "../../helpers/certificates.js";
 import { checkHaproxyConfig } from "../../helpers/haproxyCheck.js";

@@ -9,8 +9,8 @@ import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/inputs.js";
-import { planConfiguration } from "../../../src/model/planConfiguration.js";
+import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/juju/hookInputs.js";
+import { planConfiguration } from "../../../src/plan/planConfiguration.js";
 import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
 import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { httpAsk } from "../../helpers/httpBackends.js";
