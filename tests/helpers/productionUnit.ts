@@ -194,7 +194,7 @@ async function serveStandIns(socket: string, handle: Handler): Promise<Server> {
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       const type = request.headers["content-type"] ?? "";
-      new Response(Buffer.concat(chunks), { headers: { "content-type": type } })
+      void new Response(Buffer.concat(chunks), { headers: { "content-type": type } })
         .formData()
         .then(async (form) => {
           const tool = String(form.get("tool"));
