@@ -43,6 +43,7 @@ const pure = [
   "tests/apply/ports.test.ts",
   "tests/apply/serviceManager.test.ts",
   "tests/charm-files/metadata.test.ts",
+  "tests/config/charmConfig.test.ts",
   "tests/juju/execaHookTools.test.ts",
   "tests/juju/hookToolCache.test.ts",
   "tests/metrics/metricNames.test.ts",

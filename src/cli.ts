@@ -70,6 +70,7 @@ A snapshot is JSON of this shape (every key optional):
     try {
       const { parseSnapshot } = await import("./plan/snapshot.js");
       const { planConfiguration } = await import("./plan/planConfiguration.js");
+      const { parseCharmConfig } = await import("./config/charmConfig.js");
       const { renderHaproxyConfig } = await import("./render/renderHaproxyConfig.js");
       const inputs = options.from
         ? parseSnapshot(await readFile(options.from, "utf8"))
@@ -78,7 +79,12 @@ A snapshot is JSON of this shape (every key optional):
       const live = options.from
         ? undefined
         : await readFile(productionPaths.haproxyConfig, "utf8").catch(() => undefined);
-      const plan = planConfiguration(inputs, productionPaths, live);
+      const plan = planConfiguration(
+        parseCharmConfig(inputs.config),
+        inputs,
+        productionPaths,
+        live,
+      );
       for (const skipped of plan.skippedUnits) {
         process.stderr.write(`note: unit ${skipped.unit} not served: ${skipped.reason}\n`);
       }

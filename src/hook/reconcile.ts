@@ -16,6 +16,7 @@ import {
   ValidationError,
   WaitingError,
 } from "../lib/errors.js";
+import { type ConfigReading, readCharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
@@ -73,9 +74,12 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     readInputs(deps.tools, relations, context),
     relations.apps("certificates"),
   ]);
+  // The options are parsed once, here; an invalid one blocks the unit (applyInputs).
+  const config = readCharmConfig(read.config);
   const certificate = await withRelationCertificate(
     deps.paths,
-    await withGeneratedSecrets(deps.paths, read),
+    config,
+    config instanceof ConfigError ? read : await withGeneratedSecrets(deps.paths, config, read),
     providers,
     deps.now?.() ?? Date.now(),
   );
@@ -85,9 +89,9 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   // hooks; Juju's own log names each hook, so how is logged for the other
   // events only.
   const logReload = context.remoteUnit === undefined && context.departingUnit === undefined;
-  await prepareVipBinding(deps, inputs);
-  const served = await applyInputs(deps, inputs, logReload);
-  const outcome = await maintainVip(deps, inputs, served);
+  await prepareVipBinding(deps, config);
+  const served = await applyInputs(deps, config, inputs, logReload);
+  const outcome = await maintainVip(deps, config, inputs, served);
   await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
   const scope = publishScope(context);
   // A CSR goes out whatever haproxy made of the rest.
@@ -106,6 +110,7 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
 /** `rejected`: units already left out because haproxy cannot take their data. */
 async function applyInputs(
   deps: HookDeps,
+  config: ConfigReading,
   inputs: HookInputs,
   logReload: boolean,
   rejected: readonly SkippedUnit[] = [],
@@ -115,12 +120,13 @@ async function applyInputs(
   const live = await readIfExists(deps.paths.haproxyConfig);
   let plan: Plan;
   try {
-    let planned = planConfiguration(inputs, deps.paths, live);
+    if (config instanceof ConfigError) throw config;
+    let planned = planConfiguration(config, inputs, deps.paths, live);
     if (planned.unresolvedRelationHosts.length > 0) {
       // Names from relation data are served only once it is known where they lead.
       const resolvedHosts = await resolveRelationHosts(planned.unresolvedRelationHosts);
       inputs = { ...inputs, resolvedHosts: { ...inputs.resolvedHosts, ...resolvedHosts } };
-      planned = planConfiguration(inputs, deps.paths, live);
+      planned = planConfiguration(config, inputs, deps.paths, live);
     }
     plan = { ...planned, skippedUnits: [...planned.skippedUnits, ...rejected] };
   } catch (error) {
@@ -191,14 +197,14 @@ async function applyInputs(
         rejected.length === 0
           ? await isolateRejectedUnits(
               inputs,
-              haproxyProbe(environment),
+              haproxyProbe(environment, plan.charmConfig),
               await readSuspectUnits(suspectsFile),
             )
           : undefined;
       if (isolation !== undefined) {
         const units = isolation.rejected.map((unit) => unit.unit);
         await rememberSuspectUnits(suspectsFile, units);
-        return applyInputs(deps, isolation.inputs, logReload, isolation.rejected);
+        return applyInputs(deps, plan.charmConfig, isolation.inputs, logReload, isolation.rejected);
       }
       await tools.log("ERROR", error.output.trim() || error.message);
       return { status: "blocked", message: error.message, plan };

@@ -7,6 +7,7 @@ import {
   loadHookToolCache,
   saveHookToolCache,
 } from "../juju/cachingHookTools.js";
+import { ConfigError } from "../lib/errors.js";
 import { writeIfChanged } from "../lib/managedFiles.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
@@ -111,8 +112,21 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     const { withGeneratedSecrets } = await import("./generatedSecrets.js");
     const { readUnitInputs } = await import("./readInputs.js");
     const { publishToReverseproxy } = await import("./publishRelations.js");
-    const inputs = await withGeneratedSecrets(deps.paths, await readUnitInputs(tools, context));
-    await publishToReverseproxy(tools, inputs, context.relationId ? [context.relationId] : []);
+    const { readCharmConfig } = await import("../config/charmConfig.js");
+    const read = await readUnitInputs(tools, context);
+    const config = readCharmConfig(read.config);
+    // An invalid option: the reconcile blocks the unit with its message.
+    if (config instanceof ConfigError) {
+      await reconcile(deps, context);
+      return;
+    }
+    const inputs = await withGeneratedSecrets(deps.paths, config, read);
+    await publishToReverseproxy(
+      tools,
+      config,
+      inputs,
+      context.relationId ? [context.relationId] : [],
+    );
     await startIfStopped(deps, context);
     return;
   }

@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
 import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
-import { type CharmConfig, parseCharmConfig } from "../config/charmConfig.js";
+import type { ConfigReading } from "../config/charmConfig.js";
 import { ConfigError, HookToolError } from "../lib/errors.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
@@ -53,11 +53,11 @@ export interface ServedOutcome {
 const HAPROXY_PID_FILE = "/run/haproxy.pid";
 
 /** Before haproxy is applied: a service bound to the VIP must be able to start on any unit. */
-export async function prepareVipBinding(deps: VipDeps, inputs: HookInputs): Promise<void> {
+export async function prepareVipBinding(deps: VipDeps, config: ConfigReading): Promise<void> {
   const { host } = deps;
   const system = deps.paths.system;
   if (host === undefined || system === undefined) return;
-  const option = optionOf(inputs.config);
+  const option = optionOf(config);
   if (option === undefined || option instanceof ConfigError) return;
   try {
     if (await allowNonlocalBind(system, deps.paths, host)) {
@@ -72,13 +72,14 @@ export async function prepareVipBinding(deps: VipDeps, inputs: HookInputs): Prom
 /** After haproxy is applied: keepalived in line with the option and peers, and the status. */
 export async function maintainVip<T extends ServedOutcome>(
   deps: VipDeps,
+  charmConfig: ConfigReading,
   inputs: HookInputs,
   served: T,
 ): Promise<T> {
   const { tools, host } = deps;
   const system = deps.paths.system;
   if (host === undefined || system === undefined) return served;
-  const option = optionOf(inputs.config);
+  const option = optionOf(charmConfig);
   if (option instanceof ConfigError) return blocked(deps, served, option.message);
   const files = keepalivedFiles(system.keepalived);
   const recordFile = vipStatusFile(deps.paths);
@@ -218,14 +219,9 @@ export async function noteBlockedStatus(paths: Paths, message: string): Promise<
   if (record !== undefined) await saveRecord(recordFile, { ...record, status: "blocked", message });
 }
 
-function optionOf(raw: Readonly<Record<string, unknown>>): VipOption | ConfigError | undefined {
-  let config: CharmConfig;
-  try {
-    config = parseCharmConfig(raw);
-  } catch {
-    // Another option's type is wrong: the plan blocks the unit for it.
-    return undefined;
-  }
+function optionOf(config: ConfigReading): VipOption | ConfigError | undefined {
+  // Another option's type is wrong: the plan blocks the unit for it.
+  if (config instanceof ConfigError) return undefined;
   try {
     return parseVipOption(config);
   } catch (error) {

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { applyPlan, type ApplyPlanInput, reloadPendingMarker } from "../../src/apply/applyPlan.js";
 import type { RemoteUnit } from "../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import type { Paths } from "../../src/paths.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { pemBundleProblem } from "../../src/lib/pemBundle.js";
@@ -78,7 +78,7 @@ function planFor(
     unit: name,
     settings: { "private-address": "127.0.0.1", port: String(backend.port), service_name: service },
   });
-  const plan = planConfiguration(
+  const plan = planFromInputs(
     {
       unitName: "haproxy/0",
       privateAddress: "127.0.0.1",
