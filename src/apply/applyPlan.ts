@@ -4,10 +4,11 @@
 // is never taken for one it did.
 
 import { mkdir, rename, rmdir, stat, unlink } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { ApplyError, ValidationError } from "../lib/errors.js";
 import type { ManagedFile } from "../model/types.js";
 import type { Paths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import {
   type AccountIds,
   ensureModeAndOwner,
@@ -62,12 +63,6 @@ const liveConfigMode = 0o600;
 /** Secrets are never readable by anyone but their owner, whatever the plan says. */
 const secretMode = 0o600;
 
-/**
- * Name of the marker that lives from the rename until haproxy has loaded the
- * file: the next hook reloads while it is there, even with nothing changed.
- */
-export const reloadPendingMarker = "haproxy-reload-pending";
-
 interface ChangedFile {
   readonly path: string;
   readonly previous?: { readonly content: string; readonly mode: number; readonly ids: AccountIds };
@@ -86,7 +81,9 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   const configChanged = live !== plan.haproxyCfg;
   // A live file left readable by an earlier writer (the package, an older charm) is closed up.
   if (!configChanged) await ensureModeAndOwner(paths.haproxyConfig, { mode: liveConfigMode });
-  const marker = join(paths.charmState, reloadPendingMarker);
+  // Lives from the rename until haproxy has loaded the file: the next hook
+  // reloads while it is there, even with nothing changed.
+  const marker = stateFilePath(paths.charmState, "reloadPending");
 
   const ask = env.askHaproxy ?? askOver(adminSocketPath(paths.haproxyRun));
   const stateFile = serverStateFilePath(paths.haproxyRun);

@@ -2,7 +2,6 @@
 // plan (pure), render (pure), apply (stage, validate, swap, reload), then
 // publish ports and status.
 import { mkdir, unlink, writeFile } from "node:fs/promises";
-import path from "node:path";
 
 import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
 import { readIfExists } from "../lib/atomicFile.js";
@@ -40,7 +39,8 @@ import { readInputs } from "./readInputs.js";
 import { resolveRelationHosts } from "./resolveRelationHosts.js";
 import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";
 import { forgetSuspectUnits, readSuspectUnits, rememberSuspectUnits } from "./suspectUnits.js";
-import { WatchedService, haproxyFailedMarker } from "./watchedService.js";
+import { WatchedService } from "./watchedService.js";
+import { stateFilePath } from "../stateFiles.js";
 
 export interface HookDeps {
   readonly tools: HookTools;
@@ -67,7 +67,7 @@ export interface Outcome {
 
 export async function reconcile(deps: HookDeps, context: HookContext): Promise<Outcome> {
   const relations = new RelationData(deps.tools, {
-    cacheFile: path.join(deps.paths.charmState, "relation-cache.json"),
+    cacheFile: stateFilePath(deps.paths.charmState, "relationCache"),
     ...(relationEventOf(context) !== undefined && { event: relationEventOf(context) }),
   });
   const [read, providers] = await Promise.all([
@@ -240,7 +240,7 @@ async function applyInputs(
 }
 
 function suspectUnitsFile(paths: Paths): string {
-  return path.join(paths.charmState, "rejected-units.json");
+  return stateFilePath(paths.charmState, "suspectUnits");
 }
 
 export function statusOf(plan: Plan): { status: StatusName; message: string } {
@@ -267,7 +267,7 @@ export function statusOf(plan: Plan): { status: StatusName; message: string } {
 }
 
 async function rememberHaproxyFailure(paths: Paths, failed: boolean): Promise<void> {
-  const marker = path.join(paths.charmState, haproxyFailedMarker);
+  const marker = stateFilePath(paths.charmState, "haproxyFailed");
   if (failed) {
     await mkdir(paths.charmState, { recursive: true, mode: 0o700 });
     await writeFile(marker, "", { mode: 0o600 });

@@ -1,6 +1,5 @@
 // Maps each Juju event to what the charm does about it.
 import { access, chmod, mkdir } from "node:fs/promises";
-import path from "node:path";
 
 import {
   CachingHookTools,
@@ -12,7 +11,7 @@ import { writeIfChanged } from "../lib/managedFiles.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
-import { haproxyFailedMarker } from "./watchedService.js";
+import { stateFilePath } from "../stateFiles.js";
 
 // The reconcile path (model, templates, YAML) loads only when a hook needs it:
 // update-status with haproxy running never does.
@@ -55,11 +54,8 @@ const MONITORING_HOOKS = new Set([
 const QUIET_HOOKS =
   /^(remove|.*-relation-created|(munin|nrpe-external-master|local-monitors|statistics)-relation-.*)$/;
 
-/** The hook-tool cache: config, addresses, opened ports, what was last published. */
-export const hookToolCacheFile = "hook-tool-cache.json";
-
 export async function runHook(deps: HookDeps, context: HookContext): Promise<void> {
-  const file = path.join(deps.paths.charmState, hookToolCacheFile);
+  const file = stateFilePath(deps.paths.charmState, "hookToolCache");
   const trusted = refreshedCache(await loadHookToolCache(file), context);
   const tools = new CachingHookTools(deps.tools, trusted, { audit: isAudit(context) });
   try {
@@ -95,7 +91,7 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     // A haproxy that could not start or reload is tried again (and the
     // status cleared) even when something else has started it since.
     if (
-      (await exists(path.join(deps.paths.charmState, haproxyFailedMarker))) ||
+      (await exists(stateFilePath(deps.paths.charmState, "haproxyFailed"))) ||
       (await certificateRenewalDue(deps))
     ) {
       await ensureDirectories(deps);
@@ -162,7 +158,7 @@ async function startIfStopped(deps: HookDeps, context: HookContext): Promise<voi
 
 /** The served certificate has reached its renewal time and no fresh CSR went out since. */
 async function certificateRenewalDue(deps: HookDeps): Promise<boolean> {
-  if (!(await exists(path.join(deps.paths.charmState, "certificates", "certificate.json")))) {
+  if (!(await exists(stateFilePath(deps.paths.charmState, "heldCertificate")))) {
     return false;
   }
   const { renewalDue } = await import("../relations/certificates/relationCertificate.js");

@@ -2,7 +2,6 @@
 // statistics and monitors relation data, and the machine options. None of it
 // changes what haproxy serves, so a failure here is logged and the hook
 // still succeeds, except a hook tool failing (Juju retries the hook).
-import path from "node:path";
 
 import type { CharmConfig } from "../config/charmConfig.js";
 import { HookToolError } from "../lib/errors.js";
@@ -12,6 +11,7 @@ import type { HookTools } from "../juju/hookTools.js";
 import { adminSocketPath } from "../model/globalSections.js";
 import type { Plan } from "../plan/planConfiguration.js";
 import type { Paths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
 import { applySystemOptions, systemOptionProblem } from "../system/systemOptions.js";
 import {
@@ -79,7 +79,7 @@ export async function upkeep(
           {
             system,
             host: deps.host,
-            aptStateFile: path.join(paths.charmState, "apt-source.json"),
+            aptStateFile: stateFilePath(paths.charmState, "aptSource"),
             log: (level, message) => tools.log(level, message),
           },
           config,

@@ -2,9 +2,9 @@
 // charm's state directory: the job runs outside any hook, where config-get
 // and the unit's name are not available.
 import { readFile } from "node:fs/promises";
-import path from "node:path";
 
 import type { MetricsTarget } from "./metricsTarget.js";
+import { stateFilePath } from "../stateFiles.js";
 
 export interface MetricsSettings {
   readonly target: MetricsTarget;
@@ -23,7 +23,7 @@ export class MetricsSettingsError extends Error {
 }
 
 export function metricsSettingsFile(charmState: string): string {
-  return path.join(charmState, "metrics.json");
+  return stateFilePath(charmState, "metricsSettings");
 }
 
 export function metricsSettingsJson(settings: MetricsSettings): string {

@@ -10,6 +10,7 @@ import { execa } from "execa";
 
 import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 import { ApplyError } from "../lib/errors.js";
+import { stateFilePath } from "../stateFiles.js";
 
 export interface UnitAddresses {
   readonly publicAddress: string;
@@ -18,7 +19,7 @@ export interface UnitAddresses {
 
 /** The certificate and key as one PEM, generating them when missing or stale. */
 export async function selfSignedPem(stateDir: string, addresses: UnitAddresses): Promise<string> {
-  const file = path.join(stateDir, "selfsigned.pem");
+  const file = stateFilePath(stateDir, "selfSignedPem");
   const existing = await readIfExists(file);
   if (existing !== undefined && coversAddresses(existing, addresses)) return existing;
   const pem = await generate(addresses);

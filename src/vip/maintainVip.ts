@@ -13,6 +13,7 @@ import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import type { Plan } from "../plan/planConfiguration.js";
 import type { Paths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import { removeIfPresent } from "../lib/managedFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
 import { heldAddresses, parseInterfaceAddresses } from "./interfaceAddresses.js";
@@ -248,7 +249,7 @@ async function ipAddresses(host: HostCommands): Promise<string> {
 }
 
 function vipStatusFile(paths: Paths): string {
-  return path.join(paths.charmState, "vip-status.json");
+  return stateFilePath(paths.charmState, "vipStatus");
 }
 
 async function saveRecord(file: string, record: VipStatusRecord): Promise<void> {

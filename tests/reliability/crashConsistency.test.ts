@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { applyPlan, type ApplyPlanInput, reloadPendingMarker } from "../../src/apply/applyPlan.js";
+import { applyPlan, type ApplyPlanInput } from "../../src/apply/applyPlan.js";
+import { stateFilePath } from "../../src/stateFiles.js";
 import type { RemoteUnit } from "../../src/juju/hookInputs.js";
 import { planFromInputs } from "../helpers/planFromInputs.js";
 import type { Paths } from "../../src/paths.js";
@@ -201,7 +202,7 @@ async function expectNewPlanLive(where: string): Promise<void> {
   for (const file of newPlan.files) {
     expect(await readFile(file.path, "utf8"), `${where}: ${file.path}`).toBe(file.content);
   }
-  expect(existsSync(join(paths.charmState, reloadPendingMarker)), where).toBe(false);
+  expect(existsSync(stateFilePath(paths.charmState, "reloadPending")), where).toBe(false);
 }
 
 /** Temporary files and candidates under the unit's directories, which nothing should leave. */

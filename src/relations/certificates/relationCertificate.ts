@@ -1,7 +1,6 @@
 // The certificates relation at the hook's edge: the unit's key and state
 // files, a CSR when one is due, and the certificate to serve.
 import { createPrivateKey } from "node:crypto";
-import path from "node:path";
 
 import type { ConfigReading } from "../../config/charmConfig.js";
 import { ConfigError } from "../../lib/errors.js";
@@ -31,7 +30,7 @@ export interface RelationCertificate {
 }
 
 export function certificateStore(paths: Paths): UnitCertificateStore {
-  return new UnitCertificateStore(path.join(paths.charmState, "certificates"));
+  return new UnitCertificateStore(paths.charmState);
 }
 
 /** The held certificate is past its renewal time and no CSR was sent since: update-status reconciles. */
