@@ -9,6 +9,7 @@ import { Command } from "commander";
 import { SystemctlServiceManager } from "./apply/serviceManager.js";
 import { ExecaHookTools } from "./juju/execaHookTools.js";
 import { hookContextFromEnv } from "./hook/hookContext.js";
+import { describeError } from "./lib/describeError.js";
 import { metricsSettingsFile } from "./metrics/metricsSettings.js";
 import { productionPaths } from "./paths.js";
 import { execaHostCommands } from "./system/hostCommands.js";
@@ -44,7 +45,7 @@ program
       const { runHook } = await import("./hook/runHook.js");
       await runHook(deps, hookContextFromEnv(name, process.env));
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = describeError(error);
       process.stderr.write(`hook ${name} failed: ${message}\n`);
       await tools.log("ERROR", `hook ${name} failed: ${message}`).catch(() => undefined);
       process.exitCode = 1;
@@ -90,7 +91,7 @@ A snapshot is JSON of this shape (every key optional):
       }
       process.stdout.write(renderHaproxyConfig(plan.config));
     } catch (error) {
-      process.stderr.write(`render: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`render: ${describeError(error)}\n`);
       process.exitCode = 2;
     }
   });
@@ -114,7 +115,7 @@ program
         name,
       );
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = describeError(error);
       process.stderr.write(`action ${name} failed: ${message}\n`);
       await tools.actionFail(`action ${name} failed: ${message}`).catch(() => undefined);
       process.exitCode = 1;
@@ -147,9 +148,7 @@ program
       const { host, port } = settings.target;
       process.stdout.write(`sent ${result.gauges} gauges to ${host}:${port} (${result.address})\n`);
     } catch (error) {
-      process.stderr.write(
-        `metrics push: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+      process.stderr.write(`metrics push: ${describeError(error)}\n`);
       process.exitCode = 1;
     }
   });

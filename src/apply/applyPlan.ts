@@ -5,6 +5,7 @@
 
 import { mkdir, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
+import { describeError } from "../lib/describeError.js";
 import { ApplyError, ValidationError } from "../lib/errors.js";
 import type { ManagedFile } from "../model/types.js";
 import type { Paths } from "../paths.js";
@@ -125,7 +126,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   try {
     await rename(candidate, paths.haproxyConfig);
   } catch (error) {
-    throw new ApplyError(`cannot replace ${paths.haproxyConfig}: ${describe(error)}`);
+    throw new ApplyError(`cannot replace ${paths.haproxyConfig}: ${describeError(error)}`);
   }
   await syncDirectory(dirname(paths.haproxyConfig));
   let runtimeFallback: string | undefined;
@@ -139,7 +140,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
         await unlink(marker).catch(() => undefined);
         return { configChanged, filesWritten, action: "updated", warnings: [...warnings] };
       } catch (error) {
-        runtimeFallback = describe(error);
+        runtimeFallback = describeError(error);
       }
     }
   }
@@ -280,12 +281,12 @@ async function rollBack(changed: readonly ChangedFile[], cause: unknown): Promis
         });
       }
     } catch (error) {
-      failures.push(`${file.path}: ${describe(error)}`);
+      failures.push(`${file.path}: ${describeError(error)}`);
     }
   }
   if (failures.length > 0) {
     throw new ApplyError(
-      `${describe(cause)}; restoring the previous files also failed: ${failures.join("; ")}`,
+      `${describeError(cause)}; restoring the previous files also failed: ${failures.join("; ")}`,
       { cause },
     );
   }
@@ -318,9 +319,5 @@ async function exists(path: string): Promise<boolean> {
 /** File system errors become ApplyError; the charm's own errors pass through. */
 function asKnownError(error: unknown): Error {
   if (error instanceof ApplyError || error instanceof ValidationError) return error;
-  return new ApplyError(describe(error), { cause: error });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return new ApplyError(describeError(error), { cause: error });
 }

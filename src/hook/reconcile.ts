@@ -5,6 +5,7 @@ import { mkdir, unlink, writeFile } from "node:fs/promises";
 
 import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
 import { readIfExists } from "../lib/atomicFile.js";
+import { describeError } from "../lib/describeError.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
@@ -212,7 +213,7 @@ async function applyInputs(
     // A reload that haproxy did not load failed as surely as one systemd refused.
     const failed = error instanceof NotLoadedError ? "reload" : service.failure?.action;
     if (failed !== undefined) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = describeError(error);
       await tools.log("ERROR", `haproxy cannot ${failed}: ${detail}`);
       return {
         status: "blocked",

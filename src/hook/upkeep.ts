@@ -5,6 +5,7 @@
 
 import type { CharmConfig } from "../config/charmConfig.js";
 import { HookToolError } from "../lib/errors.js";
+import { describeError } from "../lib/describeError.js";
 import type { HookContext } from "./hookContext.js";
 import { monitoringPassword } from "./monitoringPassword.js";
 import type { HookTools } from "../juju/hookTools.js";
@@ -66,7 +67,7 @@ export async function upkeep(
       await work();
     } catch (error) {
       if (error instanceof HookToolError) throw error;
-      await tools.log("WARNING", `${what} not updated: ${(error as Error).message}`);
+      await tools.log("WARNING", `${what} not updated: ${describeError(error)}`);
     }
   };
 

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 
 import type { MetricsTarget } from "./metricsTarget.js";
 import { stateFilePath } from "../stateFiles.js";
+import { describeError } from "../lib/describeError.js";
 
 export interface MetricsSettings {
   readonly target: MetricsTarget;
@@ -37,7 +38,7 @@ export async function readMetricsSettings(file: string): Promise<MetricsSettings
     text = await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new MetricsSettingsError(file, (error as Error).message);
+    throw new MetricsSettingsError(file, describeError(error));
   }
   let parsed: unknown;
   try {

@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
 import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
+import { describeError } from "../lib/describeError.js";
 import type { ConfigReading } from "../config/charmConfig.js";
 import { ConfigError, HookToolError } from "../lib/errors.js";
 import type { HookInputs } from "../juju/hookInputs.js";
@@ -66,7 +67,7 @@ export async function prepareVipBinding(deps: VipDeps, config: ConfigReading): P
     }
   } catch (error) {
     if (error instanceof HookToolError) throw error;
-    await deps.tools.log("WARNING", `vip: ${(error as Error).message}`);
+    await deps.tools.log("WARNING", `vip: ${describeError(error)}`);
   }
 }
 
@@ -153,7 +154,7 @@ export async function maintainVip<T extends ServedOutcome>(
     if (action !== "none") await tools.log("INFO", `vip: keepalived ${action}`);
   } catch (error) {
     if (error instanceof HookToolError) throw error;
-    const message = (error as Error).message;
+    const message = describeError(error);
     await tools.log("ERROR", `vip: ${message}`);
     const reason = error instanceof KeepalivedConfigError ? message : `keepalived: ${message}`;
     return blocked(deps, served, `config option vip: ${reason}`);
@@ -194,7 +195,7 @@ export async function refreshVipStatus(deps: VipDeps): Promise<void> {
       await tools.log("WARNING", "vip: keepalived was not running; started it");
     }
   } catch (error) {
-    await tools.log("ERROR", `vip: ${(error as Error).message}`);
+    await tools.log("ERROR", `vip: ${describeError(error)}`);
   }
   if (record.status !== "active") return;
   const held = heldAddresses(parseInterfaceAddresses(await ipAddresses(host)), record.addresses);
