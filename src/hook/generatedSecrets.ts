@@ -3,6 +3,7 @@
 import type { CharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { Paths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import { selfSignedPem } from "../tls/selfSignedCertificate.js";
 import { monitoringPassword } from "./monitoringPassword.js";
 
@@ -19,7 +20,7 @@ export async function withGeneratedSecrets(
       generatedMonitoringPassword: await monitoringPassword(paths.charmState, paths.haproxyConfig),
     }),
     ...(wantsCertificate && {
-      selfSignedPem: await selfSignedPem(paths.charmState, inputs),
+      selfSignedPem: await selfSignedPem(stateFilePath(paths.charmState, "selfSignedPem"), inputs),
     }),
   };
 }
