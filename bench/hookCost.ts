@@ -14,9 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 
-import { planConfiguration } from "../src/plan/planConfiguration.js";
 import { renderHaproxyConfig } from "../src/render/renderHaproxyConfig.js";
 import { packCharm } from "../tests/e2e/packedCharm.js";
+import { planFromInputs } from "../tests/helpers/planFromInputs.js";
 import { measureServerJoins } from "./serverJoins.js";
 import { LocalModel } from "../tests/localJuju/model.js";
 
@@ -129,7 +129,7 @@ function renderAndCheck(servers: number): { renderMs: number; checkMs: number } 
   let text = "";
   const renderMs = median(
     Array.from({ length: 9 }, () =>
-      timeMs(() => (text = renderHaproxyConfig(planConfiguration(inputs, paths).config))),
+      timeMs(() => (text = renderHaproxyConfig(planFromInputs(inputs, paths).config))),
     ),
   );
   const dir = mkdtempSync(path.join(tmpdir(), "bench-render-"));

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { parseCharmConfig } from "../src/config/charmConfig.js";
 import { haproxyProbe, isolateRejectedUnits } from "../src/hook/rejectedUnits.js";
 import type { HookInputs, RemoteUnit } from "../src/juju/hookInputs.js";
 import type { Paths } from "../src/paths.js";
@@ -56,12 +57,15 @@ async function main(): Promise<void> {
           reverseproxy: units(size, bad),
           peers: [],
         };
-        const probe = haproxyProbe({
-          paths,
-          haproxyBinary: "haproxy",
-          service: new RecordingService(),
-          fileOwner: "haproxy",
-        });
+        const probe = haproxyProbe(
+          {
+            paths,
+            haproxyBinary: "haproxy",
+            service: new RecordingService(),
+            fileOwner: "haproxy",
+          },
+          parseCharmConfig(inputs.config),
+        );
         const measure = async (suspects: ReadonlySet<string>) => {
           let probes = 0;
           const started = performance.now();

@@ -5,7 +5,7 @@
 import { performance } from "node:perf_hooks";
 
 import type { HookInputs, RemoteUnit } from "../src/juju/hookInputs.js";
-import { planConfiguration } from "../src/plan/planConfiguration.js";
+import { planFromInputs } from "../tests/helpers/planFromInputs.js";
 
 const SIZES = [10, 100, 1000];
 const ROUNDS = 15;
@@ -32,7 +32,7 @@ function medianMs(inputs: HookInputs): number {
   const times: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const start = performance.now();
-    planConfiguration(inputs, paths);
+    planFromInputs(inputs, paths);
     times.push(performance.now() - start);
   }
   times.sort((a, b) => a - b);

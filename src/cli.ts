@@ -9,6 +9,7 @@ import { Command } from "commander";
 import { SystemctlServiceManager } from "./apply/serviceManager.js";
 import { ExecaHookTools } from "./juju/execaHookTools.js";
 import { hookContextFromEnv } from "./hook/hookContext.js";
+import { describeError } from "./lib/describeError.js";
 import { metricsSettingsFile } from "./metrics/metricsSettings.js";
 import { productionPaths } from "./paths.js";
 import { execaHostCommands } from "./system/hostCommands.js";
@@ -44,7 +45,7 @@ program
       const { runHook } = await import("./hook/runHook.js");
       await runHook(deps, hookContextFromEnv(name, process.env));
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = describeError(error);
       process.stderr.write(`hook ${name} failed: ${message}\n`);
       await tools.log("ERROR", `hook ${name} failed: ${message}`).catch(() => undefined);
       process.exitCode = 1;
@@ -70,6 +71,7 @@ A snapshot is JSON of this shape (every key optional):
     try {
       const { parseSnapshot } = await import("./plan/snapshot.js");
       const { planConfiguration } = await import("./plan/planConfiguration.js");
+      const { parseCharmConfig } = await import("./config/charmConfig.js");
       const { renderHaproxyConfig } = await import("./render/renderHaproxyConfig.js");
       const inputs = options.from
         ? parseSnapshot(await readFile(options.from, "utf8"))
@@ -78,13 +80,18 @@ A snapshot is JSON of this shape (every key optional):
       const live = options.from
         ? undefined
         : await readFile(productionPaths.haproxyConfig, "utf8").catch(() => undefined);
-      const plan = planConfiguration(inputs, productionPaths, live);
+      const plan = planConfiguration(
+        parseCharmConfig(inputs.config),
+        inputs,
+        productionPaths,
+        live,
+      );
       for (const skipped of plan.skippedUnits) {
         process.stderr.write(`note: unit ${skipped.unit} not served: ${skipped.reason}\n`);
       }
       process.stdout.write(renderHaproxyConfig(plan.config));
     } catch (error) {
-      process.stderr.write(`render: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`render: ${describeError(error)}\n`);
       process.exitCode = 2;
     }
   });
@@ -108,7 +115,7 @@ program
         name,
       );
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = describeError(error);
       process.stderr.write(`action ${name} failed: ${message}\n`);
       await tools.actionFail(`action ${name} failed: ${message}`).catch(() => undefined);
       process.exitCode = 1;
@@ -141,9 +148,7 @@ program
       const { host, port } = settings.target;
       process.stdout.write(`sent ${result.gauges} gauges to ${host}:${port} (${result.address})\n`);
     } catch (error) {
-      process.stderr.write(
-        `metrics push: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+      process.stderr.write(`metrics push: ${describeError(error)}\n`);
       process.exitCode = 1;
     }
   });

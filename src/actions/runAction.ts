@@ -9,6 +9,7 @@ import { askOver } from "../apply/applyPlan.js";
 import { reloadConfirmed } from "../apply/confirmedReload.js";
 import { firstHaproxyError, validateHaproxyConfig } from "../apply/haproxyCheck.js";
 import { parseCharmConfig } from "../config/charmConfig.js";
+import { describeError } from "../lib/describeError.js";
 import { NotLoadedError, ValidationError } from "../lib/errors.js";
 import type { HookTools } from "../juju/hookTools.js";
 import { parseShowStat } from "../metrics/statsCsv.js";
@@ -81,7 +82,7 @@ async function backendStatus(deps: ActionDeps): Promise<void> {
   try {
     csv = await askAdminSocket(adminSocketPath(deps.paths.haproxyRun), "show stat");
   } catch (error) {
-    throw new ActionFailure((error as Error).message);
+    throw new ActionFailure(describeError(error));
   }
   const backends = backendStates(parseShowStat(csv));
   const yaml = backendStatesYaml(backends);

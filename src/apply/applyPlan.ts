@@ -4,10 +4,12 @@
 // is never taken for one it did.
 
 import { mkdir, rename, rmdir, stat, unlink } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
+import { describeError } from "../lib/describeError.js";
 import { ApplyError, ValidationError } from "../lib/errors.js";
 import type { ManagedFile } from "../model/types.js";
 import type { Paths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import {
   type AccountIds,
   ensureModeAndOwner,
@@ -62,12 +64,6 @@ const liveConfigMode = 0o600;
 /** Secrets are never readable by anyone but their owner, whatever the plan says. */
 const secretMode = 0o600;
 
-/**
- * Name of the marker that lives from the rename until haproxy has loaded the
- * file: the next hook reloads while it is there, even with nothing changed.
- */
-export const reloadPendingMarker = "haproxy-reload-pending";
-
 interface ChangedFile {
   readonly path: string;
   readonly previous?: { readonly content: string; readonly mode: number; readonly ids: AccountIds };
@@ -86,7 +82,9 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   const configChanged = live !== plan.haproxyCfg;
   // A live file left readable by an earlier writer (the package, an older charm) is closed up.
   if (!configChanged) await ensureModeAndOwner(paths.haproxyConfig, { mode: liveConfigMode });
-  const marker = join(paths.charmState, reloadPendingMarker);
+  // Lives from the rename until haproxy has loaded the file: the next hook
+  // reloads while it is there, even with nothing changed.
+  const marker = stateFilePath(paths.charmState, "reloadPending");
 
   const ask = env.askHaproxy ?? askOver(adminSocketPath(paths.haproxyRun));
   const stateFile = serverStateFilePath(paths.haproxyRun);
@@ -128,7 +126,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
   try {
     await rename(candidate, paths.haproxyConfig);
   } catch (error) {
-    throw new ApplyError(`cannot replace ${paths.haproxyConfig}: ${describe(error)}`);
+    throw new ApplyError(`cannot replace ${paths.haproxyConfig}: ${describeError(error)}`);
   }
   await syncDirectory(dirname(paths.haproxyConfig));
   let runtimeFallback: string | undefined;
@@ -142,7 +140,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
         await unlink(marker).catch(() => undefined);
         return { configChanged, filesWritten, action: "updated", warnings: [...warnings] };
       } catch (error) {
-        runtimeFallback = describe(error);
+        runtimeFallback = describeError(error);
       }
     }
   }
@@ -283,12 +281,12 @@ async function rollBack(changed: readonly ChangedFile[], cause: unknown): Promis
         });
       }
     } catch (error) {
-      failures.push(`${file.path}: ${describe(error)}`);
+      failures.push(`${file.path}: ${describeError(error)}`);
     }
   }
   if (failures.length > 0) {
     throw new ApplyError(
-      `${describe(cause)}; restoring the previous files also failed: ${failures.join("; ")}`,
+      `${describeError(cause)}; restoring the previous files also failed: ${failures.join("; ")}`,
       { cause },
     );
   }
@@ -321,9 +319,5 @@ async function exists(path: string): Promise<boolean> {
 /** File system errors become ApplyError; the charm's own errors pass through. */
 function asKnownError(error: unknown): Error {
   if (error instanceof ApplyError || error instanceof ValidationError) return error;
-  return new ApplyError(describe(error), { cause: error });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return new ApplyError(describeError(error), { cause: error });
 }

@@ -2,55 +2,6 @@
 // defaults; this module only checks that each value has its declared type.
 import { ConfigError } from "../lib/errors.js";
 
-export interface CharmConfig {
-  readonly global_log: string;
-  readonly global_maxconn: number;
-  readonly global_user: string;
-  readonly global_group: string;
-  readonly global_debug: boolean;
-  readonly global_quiet: boolean;
-  readonly global_hard_stop_after: string;
-  readonly global_spread_checks: number;
-  readonly global_stats_socket: boolean;
-  readonly global_default_dh_param: number;
-  readonly global_default_bind_ciphers: string;
-  readonly global_default_bind_options: string;
-  readonly default_log: string;
-  readonly default_mode: string;
-  readonly default_options: string;
-  readonly default_retries: number;
-  readonly default_timeouts: string;
-  readonly logrotate_config: string;
-  readonly enable_monitoring: boolean;
-  readonly monitoring_port: number;
-  readonly monitoring_allowed_cidr: string;
-  readonly monitoring_username: string;
-  readonly monitoring_password: string;
-  readonly monitoring_stats_refresh: number;
-  readonly monitoring_always_critical: boolean;
-  readonly monitoring_prometheus: boolean;
-  readonly package_status: string;
-  readonly services: string;
-  readonly userlists: string;
-  readonly ssl_cert: string;
-  readonly ssl_key: string;
-  readonly external_hostname: string;
-  readonly sysctl: string;
-  readonly nagios_context: string;
-  readonly nagios_servicegroups: string;
-  readonly tls_warn_days: number;
-  readonly tls_crit_days: number;
-  readonly metrics_target: string;
-  readonly metrics_prefix: string;
-  readonly metrics_sample_interval: number;
-  readonly source: string;
-  readonly key: string;
-  readonly peering_mode: string;
-  readonly vip: string;
-  readonly vip_router_id: number;
-  readonly trust_relation_data: boolean;
-}
-
 export const DEFAULT_SERVICES = `- service_name: haproxy_service
   service_host: "0.0.0.0"
   service_port: 80
@@ -58,8 +9,12 @@ export const DEFAULT_SERVICES = `- service_name: haproxy_service
   server_options: maxconn 100 cookie S{i} check
 `;
 
-/** The defaults config.yaml declares; Juju fills them in, the dry run needs them too. */
-export const CONFIG_DEFAULTS: CharmConfig = {
+/**
+ * The defaults config.yaml declares (tests/charm-files checks they agree);
+ * Juju fills them in, the dry run needs them too. The one list of options:
+ * CharmConfig is derived from it.
+ */
+export const CONFIG_DEFAULTS = {
   global_log: "/dev/log local0, /dev/log local1 notice",
   global_maxconn: 4096,
   global_user: "haproxy",
@@ -108,7 +63,29 @@ export const CONFIG_DEFAULTS: CharmConfig = {
   vip: "",
   vip_router_id: 0,
   trust_relation_data: false,
+} as const satisfies Readonly<Record<string, OptionValue>>;
+
+/** The values config.yaml's types allow: string, int and boolean. */
+type OptionValue = string | number | boolean;
+
+/** A default's literal type widened to its option's type: `4096` to number. */
+type OptionType<Default> = Default extends string
+  ? string
+  : Default extends number
+    ? number
+    : Default extends boolean
+      ? boolean
+      : never;
+
+/** The charm's options, typed by their defaults. */
+export type CharmConfig = {
+  readonly [Option in keyof typeof CONFIG_DEFAULTS]: OptionType<(typeof CONFIG_DEFAULTS)[Option]>;
 };
+
+export type ConfigOption = keyof CharmConfig;
+
+// Object.keys types its result as string[]; these are CONFIG_DEFAULTS' own keys.
+const CONFIG_OPTIONS = Object.keys(CONFIG_DEFAULTS) as readonly ConfigOption[];
 
 /**
  * Types `config-get --format=json` output. Missing keys take config.yaml's
@@ -116,21 +93,53 @@ export const CONFIG_DEFAULTS: CharmConfig = {
  * a value of the wrong type is the operator's error and names the option.
  */
 export function parseCharmConfig(raw: Readonly<Record<string, unknown>>): CharmConfig {
-  const result: Record<string, unknown> = {};
-  for (const [option, fallback] of Object.entries(CONFIG_DEFAULTS)) {
-    const value = raw[option];
-    if (value === undefined || value === null) {
-      result[option] = fallback;
-    } else if (typeof fallback === "number") {
-      if (typeof value !== "number" || !Number.isInteger(value)) {
-        throw new ConfigError(option, `expected an integer, got ${JSON.stringify(value)}`);
-      }
-      result[option] = value;
-    } else if (typeof value !== typeof fallback) {
-      throw new ConfigError(option, `expected a ${typeof fallback}, got ${JSON.stringify(value)}`);
-    } else {
-      result[option] = value;
-    }
+  const config: { -readonly [Option in ConfigOption]: CharmConfig[Option] } = {
+    ...CONFIG_DEFAULTS,
+  };
+  for (const option of CONFIG_OPTIONS) setOption(config, option, optionValue(option, raw[option]));
+  return config;
+}
+
+function optionValue<Option extends ConfigOption>(
+  option: Option,
+  value: unknown,
+): CharmConfig[Option] {
+  const fallback: CharmConfig[Option] = CONFIG_DEFAULTS[option];
+  if (value === undefined || value === null) return fallback;
+  if (hasTypeOf(value, fallback)) return value;
+  throw new ConfigError(
+    option,
+    typeof fallback === "number"
+      ? `expected an integer, got ${JSON.stringify(value)}`
+      : `expected a ${typeof fallback}, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** config.yaml's `int` is an integer; string and boolean are JavaScript's. */
+function hasTypeOf<Value extends OptionValue>(value: unknown, fallback: Value): value is Value {
+  return typeof fallback === "number" ? Number.isInteger(value) : typeof value === typeof fallback;
+}
+
+function setOption<Option extends ConfigOption>(
+  config: { -readonly [Key in ConfigOption]: CharmConfig[Key] },
+  option: Option,
+  value: CharmConfig[Option],
+): void {
+  config[option] = value;
+}
+
+/**
+ * The options as a hook reads them at its edge, or the first invalid one:
+ * the unit goes blocked with its message, and what needs the options waits
+ * for a valid value.
+ */
+export type ConfigReading = CharmConfig | ConfigError;
+
+export function readCharmConfig(raw: Readonly<Record<string, unknown>>): ConfigReading {
+  try {
+    return parseCharmConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
   }
-  return result as unknown as CharmConfig;
 }

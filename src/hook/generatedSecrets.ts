@@ -1,18 +1,17 @@
 // Secrets the charm makes itself, once, and keeps in its state directory:
 // the monitoring password (`changeme`) and the self-signed certificate.
-import { parseCharmConfig } from "../config/charmConfig.js";
+import type { CharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { Paths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import { selfSignedPem } from "../tls/selfSignedCertificate.js";
 import { monitoringPassword } from "./monitoringPassword.js";
 
-export async function withGeneratedSecrets(paths: Paths, inputs: HookInputs): Promise<HookInputs> {
-  let config;
-  try {
-    config = parseCharmConfig(inputs.config);
-  } catch {
-    return inputs; // the planner reports the config error with its full message
-  }
+export async function withGeneratedSecrets(
+  paths: Paths,
+  config: CharmConfig,
+  inputs: HookInputs,
+): Promise<HookInputs> {
   const wantsPassword = config.enable_monitoring && config.monitoring_password === "changeme";
   const wantsCertificate = config.ssl_cert === "SELFSIGNED";
   return {
@@ -21,7 +20,7 @@ export async function withGeneratedSecrets(paths: Paths, inputs: HookInputs): Pr
       generatedMonitoringPassword: await monitoringPassword(paths.charmState, paths.haproxyConfig),
     }),
     ...(wantsCertificate && {
-      selfSignedPem: await selfSignedPem(paths.charmState, inputs),
+      selfSignedPem: await selfSignedPem(stateFilePath(paths.charmState, "selfSignedPem"), inputs),
     }),
   };
 }

@@ -3,9 +3,9 @@
 // unit refreshed from the old charm keeps the one in its haproxy.cfg.
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import path from "node:path";
 
 import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
+import { stateFilePath } from "../stateFiles.js";
 
 const ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
@@ -13,7 +13,7 @@ export async function monitoringPassword(
   stateDir: string,
   liveConfigPath: string,
 ): Promise<string> {
-  const stored = path.join(stateDir, "monitoring-password");
+  const stored = stateFilePath(stateDir, "monitoringPassword");
   const remembered = (await readIfExists(stored))?.trim();
   if (remembered) return remembered;
   const password = legacyPassword(await readIfExists(liveConfigPath)) ?? generatePassword(24);

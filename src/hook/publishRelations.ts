@@ -2,7 +2,7 @@
 // certificate for the units behind it, its services for its peers and for
 // the front ends (apache2) before it. The hook tools leave out a relation-set
 // of the values a bag already holds (juju/cachingHookTools.ts).
-import { parseCharmConfig } from "../config/charmConfig.js";
+import type { CharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools } from "../juju/hookTools.js";
 import type { RelationData } from "../juju/relationData.js";
@@ -46,10 +46,10 @@ export async function publishCertificateRequest(
 
 export async function publishToReverseproxy(
   tools: HookTools,
+  config: CharmConfig,
   inputs: HookInputs,
   relationIds: readonly string[],
 ): Promise<void> {
-  const config = parseCharmConfig(inputs.config);
   const settings = reverseproxySettings(
     config,
     advertisedVip(config) ?? inputs.publicAddress,
@@ -69,7 +69,12 @@ export async function publishAll(
   // is-leader is asked only while an ingress relation exists.
   await publishIngressUrls(tools, relations, inputs, plan);
   if (scope.modern) await publishCosAgent(tools, relations, inputs);
-  await publishToReverseproxy(tools, inputs, await relations.relationIds("reverseproxy"));
+  await publishToReverseproxy(
+    tools,
+    plan.charmConfig,
+    inputs,
+    await relations.relationIds("reverseproxy"),
+  );
 
   const ownServices = servicesYaml(plan.ownServices);
   for (const relationId of await relations.relationIds("peer")) {

@@ -2,10 +2,10 @@
 // plan (pure), render (pure), apply (stage, validate, swap, reload), then
 // publish ports and status.
 import { mkdir, unlink, writeFile } from "node:fs/promises";
-import path from "node:path";
 
 import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
 import { readIfExists } from "../lib/atomicFile.js";
+import { describeError } from "../lib/describeError.js";
 import { firstHaproxyError } from "../apply/haproxyCheck.js";
 import { planPortChanges } from "../apply/ports.js";
 import type { ServiceManager } from "../apply/serviceManager.js";
@@ -16,6 +16,7 @@ import {
   ValidationError,
   WaitingError,
 } from "../lib/errors.js";
+import { type ConfigReading, readCharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
@@ -39,7 +40,8 @@ import { readInputs } from "./readInputs.js";
 import { resolveRelationHosts } from "./resolveRelationHosts.js";
 import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";
 import { forgetSuspectUnits, readSuspectUnits, rememberSuspectUnits } from "./suspectUnits.js";
-import { WatchedService, haproxyFailedMarker } from "./watchedService.js";
+import { WatchedService } from "./watchedService.js";
+import { stateFilePath } from "../stateFiles.js";
 
 export interface HookDeps {
   readonly tools: HookTools;
@@ -66,16 +68,19 @@ export interface Outcome {
 
 export async function reconcile(deps: HookDeps, context: HookContext): Promise<Outcome> {
   const relations = new RelationData(deps.tools, {
-    cacheFile: path.join(deps.paths.charmState, "relation-cache.json"),
+    cacheFile: stateFilePath(deps.paths.charmState, "relationCache"),
     ...(relationEventOf(context) !== undefined && { event: relationEventOf(context) }),
   });
   const [read, providers] = await Promise.all([
     readInputs(deps.tools, relations, context),
     relations.apps("certificates"),
   ]);
+  // The options are parsed once, here; an invalid one blocks the unit (applyInputs).
+  const config = readCharmConfig(read.config);
   const certificate = await withRelationCertificate(
     deps.paths,
-    await withGeneratedSecrets(deps.paths, read),
+    config,
+    config instanceof ConfigError ? read : await withGeneratedSecrets(deps.paths, config, read),
     providers,
     deps.now?.() ?? Date.now(),
   );
@@ -85,9 +90,9 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   // hooks; Juju's own log names each hook, so how is logged for the other
   // events only.
   const logReload = context.remoteUnit === undefined && context.departingUnit === undefined;
-  await prepareVipBinding(deps, inputs);
-  const served = await applyInputs(deps, inputs, logReload);
-  const outcome = await maintainVip(deps, inputs, served);
+  await prepareVipBinding(deps, config);
+  const served = await applyInputs(deps, config, inputs, logReload);
+  const outcome = await maintainVip(deps, config, inputs, served);
   await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
   const scope = publishScope(context);
   // A CSR goes out whatever haproxy made of the rest.
@@ -106,6 +111,7 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
 /** `rejected`: units already left out because haproxy cannot take their data. */
 async function applyInputs(
   deps: HookDeps,
+  config: ConfigReading,
   inputs: HookInputs,
   logReload: boolean,
   rejected: readonly SkippedUnit[] = [],
@@ -115,12 +121,13 @@ async function applyInputs(
   const live = await readIfExists(deps.paths.haproxyConfig);
   let plan: Plan;
   try {
-    let planned = planConfiguration(inputs, deps.paths, live);
+    if (config instanceof ConfigError) throw config;
+    let planned = planConfiguration(config, inputs, deps.paths, live);
     if (planned.unresolvedRelationHosts.length > 0) {
       // Names from relation data are served only once it is known where they lead.
       const resolvedHosts = await resolveRelationHosts(planned.unresolvedRelationHosts);
       inputs = { ...inputs, resolvedHosts: { ...inputs.resolvedHosts, ...resolvedHosts } };
-      planned = planConfiguration(inputs, deps.paths, live);
+      planned = planConfiguration(config, inputs, deps.paths, live);
     }
     plan = { ...planned, skippedUnits: [...planned.skippedUnits, ...rejected] };
   } catch (error) {
@@ -191,14 +198,14 @@ async function applyInputs(
         rejected.length === 0
           ? await isolateRejectedUnits(
               inputs,
-              haproxyProbe(environment),
+              haproxyProbe(environment, plan.charmConfig),
               await readSuspectUnits(suspectsFile),
             )
           : undefined;
       if (isolation !== undefined) {
         const units = isolation.rejected.map((unit) => unit.unit);
         await rememberSuspectUnits(suspectsFile, units);
-        return applyInputs(deps, isolation.inputs, logReload, isolation.rejected);
+        return applyInputs(deps, plan.charmConfig, isolation.inputs, logReload, isolation.rejected);
       }
       await tools.log("ERROR", error.output.trim() || error.message);
       return { status: "blocked", message: error.message, plan };
@@ -206,7 +213,7 @@ async function applyInputs(
     // A reload that haproxy did not load failed as surely as one systemd refused.
     const failed = error instanceof NotLoadedError ? "reload" : service.failure?.action;
     if (failed !== undefined) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = describeError(error);
       await tools.log("ERROR", `haproxy cannot ${failed}: ${detail}`);
       return {
         status: "blocked",
@@ -234,7 +241,7 @@ async function applyInputs(
 }
 
 function suspectUnitsFile(paths: Paths): string {
-  return path.join(paths.charmState, "rejected-units.json");
+  return stateFilePath(paths.charmState, "suspectUnits");
 }
 
 export function statusOf(plan: Plan): { status: StatusName; message: string } {
@@ -261,7 +268,7 @@ export function statusOf(plan: Plan): { status: StatusName; message: string } {
 }
 
 async function rememberHaproxyFailure(paths: Paths, failed: boolean): Promise<void> {
-  const marker = path.join(paths.charmState, haproxyFailedMarker);
+  const marker = stateFilePath(paths.charmState, "haproxyFailed");
   if (failed) {
     await mkdir(paths.charmState, { recursive: true, mode: 0o700 });
     await writeFile(marker, "", { mode: 0o600 });

@@ -4,6 +4,7 @@
 // whose data haproxy cannot take and serve the others without them.
 import { type ApplyEnvironment, checkPlan } from "../apply/applyPlan.js";
 import { ConfigError, ServiceConflictError, ValidationError } from "../lib/errors.js";
+import type { CharmConfig } from "../config/charmConfig.js";
 import type { HookInputs, RemoteUnit } from "../juju/hookInputs.js";
 import type { SkippedUnit } from "../relations/reverseproxy/collectServices.js";
 import { planConfiguration } from "../plan/planConfiguration.js";
@@ -16,10 +17,10 @@ export type Probe = (inputs: HookInputs) => Promise<string | undefined>;
  * Plans and renders `inputs`, then asks `haproxy -c` about the result with its
  * files in place; everything is left as it was and haproxy is not touched.
  */
-export function haproxyProbe(environment: ApplyEnvironment): Probe {
+export function haproxyProbe(environment: ApplyEnvironment, config: CharmConfig): Probe {
   return async (inputs) => {
     try {
-      const plan = planConfiguration(inputs, environment.paths);
+      const plan = planConfiguration(config, inputs, environment.paths);
       await checkPlan(
         { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
         environment,

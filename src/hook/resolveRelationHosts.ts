@@ -5,31 +5,33 @@
 // like the address itself (model/relationPolicy.ts).
 import { lookup } from "node:dns/promises";
 
+import { withDeadline } from "../lib/withDeadline.js";
 import type { ResolvedHosts } from "../model/relationPolicy.js";
 
-/** A lookup that has not answered by then counts as a name that does not resolve. */
-const LOOKUP_TIMEOUT_MS = 3000;
+/** Every address a name resolves to, as getaddrinfo gives them. */
+export type LookupAddresses = (name: string) => Promise<string[]>;
 
-/** The addresses each of `names` resolves to now; [] for one that does not resolve. */
-export async function resolveRelationHosts(names: readonly string[]): Promise<ResolvedHosts> {
-  const entries = await Promise.all(
-    names.map(async (name) => [name, await addressesOf(name)] as const),
-  );
-  return Object.fromEntries(entries);
+export interface ResolveOptions {
+  /** A lookup that has not answered by then counts as a name that does not resolve. */
+  readonly deadlineMs?: number;
+  readonly lookupAddresses?: LookupAddresses;
 }
 
-async function addressesOf(name: string): Promise<string[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string[]>((resolve) => {
-    timer = setTimeout(() => resolve([]), LOOKUP_TIMEOUT_MS);
-  });
-  const answer = lookup(name, { all: true, verbatim: true }).then(
-    (found) => found.map((entry) => entry.address),
-    () => [],
+const LOOKUP_DEADLINE_MS = 3000;
+
+const systemLookup: LookupAddresses = async (name) =>
+  (await lookup(name, { all: true, verbatim: true })).map((entry) => entry.address);
+
+/** The addresses each of `names` resolves to now; [] for one that does not resolve. */
+export async function resolveRelationHosts(
+  names: readonly string[],
+  { deadlineMs = LOOKUP_DEADLINE_MS, lookupAddresses = systemLookup }: ResolveOptions = {},
+): Promise<ResolvedHosts> {
+  const entries = await Promise.all(
+    names.map(async (name) => {
+      const answer = lookupAddresses(name).catch((): string[] => []);
+      return [name, await withDeadline(answer, deadlineMs, (): string[] => [])] as const;
+    }),
   );
-  try {
-    return await Promise.race([answer, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return Object.fromEntries(entries);
 }

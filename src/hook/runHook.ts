@@ -1,17 +1,17 @@
 // Maps each Juju event to what the charm does about it.
 import { access, chmod, mkdir } from "node:fs/promises";
-import path from "node:path";
 
 import {
   CachingHookTools,
   loadHookToolCache,
   saveHookToolCache,
 } from "../juju/cachingHookTools.js";
+import { ConfigError } from "../lib/errors.js";
 import { writeIfChanged } from "../lib/managedFiles.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
-import { haproxyFailedMarker } from "./watchedService.js";
+import { stateFilePath } from "../stateFiles.js";
 
 // The reconcile path (model, templates, YAML) loads only when a hook needs it:
 // update-status with haproxy running never does.
@@ -54,11 +54,8 @@ const MONITORING_HOOKS = new Set([
 const QUIET_HOOKS =
   /^(remove|.*-relation-created|(munin|nrpe-external-master|local-monitors|statistics)-relation-.*)$/;
 
-/** The hook-tool cache: config, addresses, opened ports, what was last published. */
-export const hookToolCacheFile = "hook-tool-cache.json";
-
 export async function runHook(deps: HookDeps, context: HookContext): Promise<void> {
-  const file = path.join(deps.paths.charmState, hookToolCacheFile);
+  const file = stateFilePath(deps.paths.charmState, "hookToolCache");
   const trusted = refreshedCache(await loadHookToolCache(file), context);
   const tools = new CachingHookTools(deps.tools, trusted, { audit: isAudit(context) });
   try {
@@ -94,7 +91,7 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     // A haproxy that could not start or reload is tried again (and the
     // status cleared) even when something else has started it since.
     if (
-      (await exists(path.join(deps.paths.charmState, haproxyFailedMarker))) ||
+      (await exists(stateFilePath(deps.paths.charmState, "haproxyFailed"))) ||
       (await certificateRenewalDue(deps))
     ) {
       await ensureDirectories(deps);
@@ -111,8 +108,21 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     const { withGeneratedSecrets } = await import("./generatedSecrets.js");
     const { readUnitInputs } = await import("./readInputs.js");
     const { publishToReverseproxy } = await import("./publishRelations.js");
-    const inputs = await withGeneratedSecrets(deps.paths, await readUnitInputs(tools, context));
-    await publishToReverseproxy(tools, inputs, context.relationId ? [context.relationId] : []);
+    const { readCharmConfig } = await import("../config/charmConfig.js");
+    const read = await readUnitInputs(tools, context);
+    const config = readCharmConfig(read.config);
+    // An invalid option: the reconcile blocks the unit with its message.
+    if (config instanceof ConfigError) {
+      await reconcile(deps, context);
+      return;
+    }
+    const inputs = await withGeneratedSecrets(deps.paths, config, read);
+    await publishToReverseproxy(
+      tools,
+      config,
+      inputs,
+      context.relationId ? [context.relationId] : [],
+    );
     await startIfStopped(deps, context);
     return;
   }
@@ -148,7 +158,7 @@ async function startIfStopped(deps: HookDeps, context: HookContext): Promise<voi
 
 /** The served certificate has reached its renewal time and no fresh CSR went out since. */
 async function certificateRenewalDue(deps: HookDeps): Promise<boolean> {
-  if (!(await exists(path.join(deps.paths.charmState, "certificates", "certificate.json")))) {
+  if (!(await exists(stateFilePath(deps.paths.charmState, "heldCertificate")))) {
     return false;
   }
   const { renewalDue } = await import("../relations/certificates/relationCertificate.js");

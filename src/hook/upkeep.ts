@@ -2,16 +2,17 @@
 // statistics and monitors relation data, and the machine options. None of it
 // changes what haproxy serves, so a failure here is logged and the hook
 // still succeeds, except a hook tool failing (Juju retries the hook).
-import path from "node:path";
 
 import type { CharmConfig } from "../config/charmConfig.js";
 import { HookToolError } from "../lib/errors.js";
+import { describeError } from "../lib/describeError.js";
 import type { HookContext } from "./hookContext.js";
 import { monitoringPassword } from "./monitoringPassword.js";
 import type { HookTools } from "../juju/hookTools.js";
 import { adminSocketPath } from "../model/globalSections.js";
 import type { Plan } from "../plan/planConfiguration.js";
 import type { Paths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
 import { applySystemOptions, systemOptionProblem } from "../system/systemOptions.js";
 import {
@@ -66,7 +67,7 @@ export async function upkeep(
       await work();
     } catch (error) {
       if (error instanceof HookToolError) throw error;
-      await tools.log("WARNING", `${what} not updated: ${(error as Error).message}`);
+      await tools.log("WARNING", `${what} not updated: ${describeError(error)}`);
     }
   };
 
@@ -79,7 +80,7 @@ export async function upkeep(
           {
             system,
             host: deps.host,
-            aptStateFile: path.join(paths.charmState, "apt-source.json"),
+            aptStateFile: stateFilePath(paths.charmState, "aptSource"),
             log: (level, message) => tools.log(level, message),
           },
           config,

@@ -4,9 +4,6 @@
 // says why, not a hook error that Juju retries forever.
 import type { ServiceManager } from "../apply/serviceManager.js";
 
-/** Present in the charm's state directory while haproxy could not be started or reloaded. */
-export const haproxyFailedMarker = "haproxy-failed";
-
 export interface ServiceFailure {
   readonly action: "start" | "reload";
   readonly error: unknown;

@@ -21,7 +21,10 @@ export interface HookInputs {
   readonly unitName: string;
   readonly privateAddress: string;
   readonly publicAddress: string;
-  /** `config-get --format=json` as Juju returned it. */
+  /**
+   * `config-get --format=json` as Juju returned it (a snapshot's options as
+   * written); the hook parses it once, at its edge (config/charmConfig.ts).
+   */
   readonly config: Readonly<Record<string, unknown>>;
   /** Remote units on `reverseproxy`, in relation id then unit order. */
   readonly reverseproxy: readonly RemoteUnit[];

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, chown, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ApplyError } from "./errors.js";
+import { describeError } from "./describeError.js";
 
 /** Numeric owner of a file. */
 export interface AccountIds {
@@ -29,7 +30,7 @@ export async function readIfExists(path: string): Promise<string | undefined> {
     return await readFile(path, "utf8");
   } catch (error) {
     if (isMissingFileError(error)) return undefined;
-    throw new ApplyError(`cannot read ${path}: ${describe(error)}`);
+    throw new ApplyError(`cannot read ${path}: ${describeError(error)}`);
   }
 }
 
@@ -60,7 +61,7 @@ export async function writeFileAtomic(
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
-    throw new ApplyError(`cannot write ${path}: ${describe(error)}`);
+    throw new ApplyError(`cannot write ${path}: ${describeError(error)}`);
   }
   await syncDirectory(dirname(path));
   return resolved.warning === undefined ? {} : { ownerWarning: resolved.warning };
@@ -95,7 +96,7 @@ export async function syncDirectory(directory: string): Promise<void> {
       await handle.close();
     }
   } catch (error) {
-    throw new ApplyError(`cannot sync directory ${directory}: ${describe(error)}`);
+    throw new ApplyError(`cannot sync directory ${directory}: ${describeError(error)}`);
   }
 }
 
@@ -156,10 +157,6 @@ export function isMissingFileError(error: unknown): boolean {
   return error instanceof Error && "code" in error && error.code === "ENOENT";
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Brings an existing file's mode and owner to what `options` asks for,
  * without rewriting it (content that did not change keeps its mtime).
@@ -177,7 +174,7 @@ export async function ensureModeAndOwner(
       await chown(path, ids.uid, ids.gid);
     }
   } catch (error) {
-    throw new ApplyError(`cannot set permissions of ${path}: ${describe(error)}`);
+    throw new ApplyError(`cannot set permissions of ${path}: ${describeError(error)}`);
   }
   return resolved.warning === undefined ? {} : { ownerWarning: resolved.warning };
 }

@@ -2,9 +2,10 @@
 // charm's state directory: the job runs outside any hook, where config-get
 // and the unit's name are not available.
 import { readFile } from "node:fs/promises";
-import path from "node:path";
 
 import type { MetricsTarget } from "./metricsTarget.js";
+import { stateFilePath } from "../stateFiles.js";
+import { describeError } from "../lib/describeError.js";
 
 export interface MetricsSettings {
   readonly target: MetricsTarget;
@@ -23,7 +24,7 @@ export class MetricsSettingsError extends Error {
 }
 
 export function metricsSettingsFile(charmState: string): string {
-  return path.join(charmState, "metrics.json");
+  return stateFilePath(charmState, "metricsSettings");
 }
 
 export function metricsSettingsJson(settings: MetricsSettings): string {
@@ -37,7 +38,7 @@ export async function readMetricsSettings(file: string): Promise<MetricsSettings
     text = await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new MetricsSettingsError(file, (error as Error).message);
+    throw new MetricsSettingsError(file, describeError(error));
   }
   let parsed: unknown;
   try {

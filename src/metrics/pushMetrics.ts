@@ -6,6 +6,8 @@ import { lookup } from "node:dns/promises";
 
 import { StatsD } from "hot-shots";
 
+import { describeError } from "../lib/describeError.js";
+import { withDeadline } from "../lib/withDeadline.js";
 import { type Gauge, statsGauges } from "./metricNames.js";
 import type { MetricsSettings } from "./metricsSettings.js";
 import { parseShowStat } from "./statsCsv.js";
@@ -31,12 +33,12 @@ export async function pushMetrics(
   const left = () => Math.max(1, deadline - Date.now());
   const csv = await askAdminSocket(settings.adminSocket, "show stat", left());
   const gauges = statsGauges(parseShowStat(csv), settings.prefix, settings.intervalMinutes);
-  const address = await withDeadline(
+  const address = await inTime(
     resolveHost(settings.target.host),
     left(),
     `resolving ${settings.target.host}`,
   );
-  await withDeadline(
+  await inTime(
     sendGauges(address, settings.target.port, gauges),
     left(),
     `sending to ${settings.target.host}:${settings.target.port}`,
@@ -48,7 +50,7 @@ async function resolveHost(host: string): Promise<string> {
   try {
     return (await lookup(host)).address;
   } catch (error) {
-    throw new MetricsPushError(`cannot resolve ${host}: ${(error as Error).message}`);
+    throw new MetricsPushError(`cannot resolve ${host}: ${describeError(error)}`);
   }
 }
 
@@ -82,14 +84,9 @@ async function sendGauges(address: string, port: number, gauges: readonly Gauge[
   }
 }
 
-async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new MetricsPushError(`${what} took longer than ${ms} ms`)), ms);
+/** `work`, or a MetricsPushError naming `what` once it has taken `ms`. */
+function inTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(work, ms, () => {
+    throw new MetricsPushError(`${what} took longer than ${ms} ms`);
   });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

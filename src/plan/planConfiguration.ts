@@ -1,6 +1,6 @@
 // The pure heart of every hook: from everything the hook read to the
 // haproxy configuration, the files it refers to and the ports to open.
-import { type CharmConfig, parseCharmConfig } from "../config/charmConfig.js";
+import type { CharmConfig } from "../config/charmConfig.js";
 import { ConfigError, ServiceConflictError, WaitingError } from "../lib/errors.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import { type SkippedUnit, collectServices } from "../relations/reverseproxy/collectServices.js";
@@ -84,9 +84,16 @@ export function relationCertificatePath(libDir: string): string {
 
 export const MONITORING_SERVICE = "haproxy_monitoring";
 
-/** `liveConfig`: the haproxy.cfg haproxy runs now, whose servers keep their `{i}`. */
-export function planConfiguration(inputs: HookInputs, paths: PlanPaths, liveConfig?: string): Plan {
-  const charmConfig = parseCharmConfig(inputs.config);
+/**
+ * `charmConfig`: the options the hook parsed from `inputs.config` at its edge.
+ * `liveConfig`: the haproxy.cfg haproxy runs now, whose servers keep their `{i}`.
+ */
+export function planConfiguration(
+  charmConfig: CharmConfig,
+  inputs: HookInputs,
+  paths: PlanPaths,
+  liveConfig?: string,
+): Plan {
   const configServices = parseConfigServices(charmConfig);
   const policy = new RelationPolicy({
     trusted: charmConfig.trust_relation_data,

@@ -1,6 +1,7 @@
 // A saved hook context (config and relation data) for `render --from`: the
 // operator's dry run, and the way tests describe a whole input state.
 import type { HookInputs, RemoteUnit } from "../juju/hookInputs.js";
+import { describeError } from "../lib/describeError.js";
 
 export class SnapshotError extends Error {
   override readonly name = "SnapshotError";
@@ -11,7 +12,7 @@ export function parseSnapshot(text: string): HookInputs {
   try {
     document = JSON.parse(text);
   } catch (error) {
-    throw new SnapshotError(`not valid JSON: ${(error as Error).message}`);
+    throw new SnapshotError(`not valid JSON: ${describeError(error)}`);
   }
   const root = objectAt(document, "snapshot");
   return {

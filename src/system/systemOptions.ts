@@ -5,6 +5,7 @@
 import { readIfExists } from "../lib/atomicFile.js";
 import type { CharmConfig } from "../config/charmConfig.js";
 import { ConfigError } from "../lib/errors.js";
+import { describeError } from "../lib/describeError.js";
 import type { LogLevel } from "../juju/hookTools.js";
 import { writeIfChanged } from "../lib/managedFiles.js";
 import type { SystemPaths } from "../paths.js";
@@ -53,7 +54,7 @@ export async function applySystemOptions(
     } catch (error) {
       // An invalid value already blocks the unit through systemOptionProblem.
       if (error instanceof ConfigError) return;
-      await log("WARNING", `${what} not applied: ${(error as Error).message}`);
+      await log("WARNING", `${what} not applied: ${describeError(error)}`);
     }
   };
 

@@ -16,13 +16,12 @@ export interface UnitAddresses {
   readonly privateAddress: string;
 }
 
-/** The certificate and key as one PEM, generating them when missing or stale. */
-export async function selfSignedPem(stateDir: string, addresses: UnitAddresses): Promise<string> {
-  const file = path.join(stateDir, "selfsigned.pem");
+/** The certificate and key as one PEM, kept in `file`; generated when missing or stale. */
+export async function selfSignedPem(file: string, addresses: UnitAddresses): Promise<string> {
   const existing = await readIfExists(file);
   if (existing !== undefined && coversAddresses(existing, addresses)) return existing;
   const pem = await generate(addresses);
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   await writeFileAtomic(file, pem, { mode: 0o600 });
   return pem;
 }

@@ -7,12 +7,14 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
 import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
-import { type CharmConfig, parseCharmConfig } from "../config/charmConfig.js";
+import { describeError } from "../lib/describeError.js";
+import type { ConfigReading } from "../config/charmConfig.js";
 import { ConfigError, HookToolError } from "../lib/errors.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools, StatusName } from "../juju/hookTools.js";
 import type { Plan } from "../plan/planConfiguration.js";
 import type { Paths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import { removeIfPresent } from "../lib/managedFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
 import { heldAddresses, parseInterfaceAddresses } from "./interfaceAddresses.js";
@@ -53,11 +55,11 @@ export interface ServedOutcome {
 const HAPROXY_PID_FILE = "/run/haproxy.pid";
 
 /** Before haproxy is applied: a service bound to the VIP must be able to start on any unit. */
-export async function prepareVipBinding(deps: VipDeps, inputs: HookInputs): Promise<void> {
+export async function prepareVipBinding(deps: VipDeps, config: ConfigReading): Promise<void> {
   const { host } = deps;
   const system = deps.paths.system;
   if (host === undefined || system === undefined) return;
-  const option = optionOf(inputs.config);
+  const option = optionOf(config);
   if (option === undefined || option instanceof ConfigError) return;
   try {
     if (await allowNonlocalBind(system, deps.paths, host)) {
@@ -65,20 +67,21 @@ export async function prepareVipBinding(deps: VipDeps, inputs: HookInputs): Prom
     }
   } catch (error) {
     if (error instanceof HookToolError) throw error;
-    await deps.tools.log("WARNING", `vip: ${(error as Error).message}`);
+    await deps.tools.log("WARNING", `vip: ${describeError(error)}`);
   }
 }
 
 /** After haproxy is applied: keepalived in line with the option and peers, and the status. */
 export async function maintainVip<T extends ServedOutcome>(
   deps: VipDeps,
+  charmConfig: ConfigReading,
   inputs: HookInputs,
   served: T,
 ): Promise<T> {
   const { tools, host } = deps;
   const system = deps.paths.system;
   if (host === undefined || system === undefined) return served;
-  const option = optionOf(inputs.config);
+  const option = optionOf(charmConfig);
   if (option instanceof ConfigError) return blocked(deps, served, option.message);
   const files = keepalivedFiles(system.keepalived);
   const recordFile = vipStatusFile(deps.paths);
@@ -151,7 +154,7 @@ export async function maintainVip<T extends ServedOutcome>(
     if (action !== "none") await tools.log("INFO", `vip: keepalived ${action}`);
   } catch (error) {
     if (error instanceof HookToolError) throw error;
-    const message = (error as Error).message;
+    const message = describeError(error);
     await tools.log("ERROR", `vip: ${message}`);
     const reason = error instanceof KeepalivedConfigError ? message : `keepalived: ${message}`;
     return blocked(deps, served, `config option vip: ${reason}`);
@@ -192,7 +195,7 @@ export async function refreshVipStatus(deps: VipDeps): Promise<void> {
       await tools.log("WARNING", "vip: keepalived was not running; started it");
     }
   } catch (error) {
-    await tools.log("ERROR", `vip: ${(error as Error).message}`);
+    await tools.log("ERROR", `vip: ${describeError(error)}`);
   }
   if (record.status !== "active") return;
   const held = heldAddresses(parseInterfaceAddresses(await ipAddresses(host)), record.addresses);
@@ -218,14 +221,9 @@ export async function noteBlockedStatus(paths: Paths, message: string): Promise<
   if (record !== undefined) await saveRecord(recordFile, { ...record, status: "blocked", message });
 }
 
-function optionOf(raw: Readonly<Record<string, unknown>>): VipOption | ConfigError | undefined {
-  let config: CharmConfig;
-  try {
-    config = parseCharmConfig(raw);
-  } catch {
-    // Another option's type is wrong: the plan blocks the unit for it.
-    return undefined;
-  }
+function optionOf(config: ConfigReading): VipOption | ConfigError | undefined {
+  // Another option's type is wrong: the plan blocks the unit for it.
+  if (config instanceof ConfigError) return undefined;
   try {
     return parseVipOption(config);
   } catch (error) {
@@ -252,7 +250,7 @@ async function ipAddresses(host: HostCommands): Promise<string> {
 }
 
 function vipStatusFile(paths: Paths): string {
-  return path.join(paths.charmState, "vip-status.json");
+  return stateFilePath(paths.charmState, "vipStatus");
 }
 
 async function saveRecord(file: string, record: VipStatusRecord): Promise<void> {

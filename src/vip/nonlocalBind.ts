@@ -6,10 +6,10 @@
 // The value from before is kept in the charm's state and put back then: the
 // machine (or the `sysctl` option) may have wanted 1 for its own reasons.
 import { mkdir } from "node:fs/promises";
-import path from "node:path";
 
 import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 import type { Paths, SystemPaths } from "../paths.js";
+import { stateFilePath } from "../stateFiles.js";
 import { removeIfPresent, writeIfChanged } from "../lib/managedFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
 
@@ -62,7 +62,7 @@ export async function forbidNonlocalBind(
 }
 
 function previousValueFile(paths: Pick<Paths, "charmState">): string {
-  return path.join(paths.charmState, "nonlocal-bind-before-vip");
+  return stateFilePath(paths.charmState, "nonlocalBindBeforeVip");
 }
 
 async function mustSysctl(host: HostCommands, args: readonly string[]): Promise<string> {

@@ -4,15 +4,12 @@
 // worker keeps serving the old file, no server change goes in at run time
 // meanwhile, and the reload is tried again until a file loads.
 import { access, rm } from "node:fs/promises";
-import { join } from "node:path";
+
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import {
-  type ApplyEnvironment,
-  applyPlan,
-  reloadPendingMarker,
-} from "../../src/apply/applyPlan.js";
+import { type ApplyEnvironment, applyPlan } from "../../src/apply/applyPlan.js";
 import { reloadConfirmed } from "../../src/apply/confirmedReload.js";
+import { stateFilePath } from "../../src/stateFiles.js";
 import { firstHaproxyError } from "../../src/apply/haproxyCheck.js";
 import type { ServiceManager } from "../../src/apply/serviceManager.js";
 import { NotLoadedError } from "../../src/lib/errors.js";
@@ -64,7 +61,7 @@ describe.each(haproxyVersions)("a reload haproxy $version does not load", (versi
   const ask = (command: string) => askAdminSocket(adminSocketPath(paths.haproxyRun), command);
   const workerPid = async () => /^Pid: (\d+)$/m.exec(await ask("show info"))?.[1];
   const markerLeft = () =>
-    access(join(paths.charmState, reloadPendingMarker)).then(
+    access(stateFilePath(paths.charmState, "reloadPending")).then(
       () => true,
       () => false,
     );

@@ -17,7 +17,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CONFIG_DEFAULTS, DEFAULT_SERVICES } from "../../src/config/charmConfig.js";
+import {
+  CONFIG_DEFAULTS,
+  DEFAULT_SERVICES,
+  parseCharmConfig,
+} from "../../src/config/charmConfig.js";
 
 const CHARM_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUNDLE = join(CHARM_DIR, "dist/haproxy-charm.mjs");
@@ -91,6 +95,13 @@ describe("config.yaml", () => {
       expect(option?.description.trim().length).toBeGreaterThan(20);
     },
   );
+
+  it("gives, as Juju would fill them in, the very options the charm parses", () => {
+    const jujuDefaults = Object.fromEntries(
+      Object.entries(options).map(([name, option]) => [name, option.default]),
+    );
+    expect(parseCharmConfig(jujuDefaults)).toStrictEqual(CONFIG_DEFAULTS);
+  });
 
   it("ships the default services as the same YAML the charm falls back to", () => {
     expect(options.services?.default).toBe(DEFAULT_SERVICES);

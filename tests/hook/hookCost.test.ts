@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { hookToolCacheFile } from "../../src/hook/runHook.js";
+import { stateFilePath } from "../../src/stateFiles.js";
 
 import { type Backend, startBackend } from "../helpers/httpBackends.js";
 import { findFreePort } from "../helpers/haproxyProcess.js";
@@ -205,7 +205,7 @@ describe("hook-tool calls of a reverseproxy join", () => {
 
   it("only costs calls when the cache file is lost, garbled or of another version", async () => {
     const { memory, sandbox, callsOf, join } = await unitWith(2);
-    const file = path.join(sandbox.paths.charmState, hookToolCacheFile);
+    const file = stateFilePath(sandbox.paths.charmState, "hookToolCache");
     try {
       await join(2);
       const cached = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;

@@ -1,10 +1,10 @@
 // Hook-tool calls per relation event must not grow with the number of
 // units: a relation hook reads only the unit it is about, plus membership.
 import { readFile, writeFile } from "node:fs/promises";
-import path from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
+import { stateFilePath } from "../../src/stateFiles.js";
 import { findFreePort } from "../helpers/haproxyProcess.js";
 import { MemoryHookTools } from "../helpers/memoryHookTools.js";
 import { type UnitSandbox, createUnitSandbox } from "../helpers/unitSandbox.js";
@@ -91,7 +91,7 @@ describe("relation settings cache", () => {
     });
     expect(await liveConfig()).toContain("10.0.0.0:80");
 
-    await writeFile(path.join(paths.charmState, "relation-cache.json"), "{not json");
+    await writeFile(stateFilePath(paths.charmState, "relationCache"), "{not json");
     await hook("reverseproxy-relation-changed", {
       JUJU_RELATION_ID: RELATION,
       JUJU_REMOTE_UNIT: "app/1",

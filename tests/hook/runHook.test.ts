@@ -146,6 +146,23 @@ describe("hooks against a real haproxy", () => {
     expect(await answeringBackends(frontendPort, 6)).toEqual(["web/0", "web/1", "web/2"]);
   });
 
+  it("blocks on an option of the wrong type in every hook that reads it, naming it, and keeps serving", async () => {
+    await hook("config-changed");
+    tools.config = { ...tools.config, global_maxconn: "lots" };
+    const blocked = {
+      status: "blocked",
+      message: 'config option global_maxconn: expected an integer, got "lots"',
+    };
+    await hook("config-changed");
+    expect(tools.status).toEqual(blocked);
+    await hook("reverseproxy-relation-joined", {
+      JUJU_RELATION_ID: RELATION,
+      JUJU_REMOTE_UNIT: "web/0",
+    });
+    expect(tools.status).toEqual(blocked);
+    expect(await answeringBackends(frontendPort, 6)).toEqual(["web/0", "web/1", "web/2"]);
+  });
+
   it("skips hostile units with a warning naming unit and field, serves the rest, writes nothing outside its directories", async () => {
     tools.addUnit(RELATION, "evil/0", {
       "private-address": "127.0.0.1",

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 
 import { describe, expect, it } from "vitest";
 
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import { productionPaths } from "../../src/paths.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { parseSnapshot } from "../../src/plan/snapshot.js";
@@ -17,7 +17,7 @@ const golden = (file: string) => readFile(new URL(`../golden/${file}`, import.me
 describe.each(["quickstart", "service-name", "relation-driven"])("golden %s", (name) => {
   it("renders exactly the golden haproxy.cfg", async () => {
     const inputs = parseSnapshot(await golden(`${name}.json`));
-    const rendered = renderHaproxyConfig(planConfiguration(inputs, productionPaths).config);
+    const rendered = renderHaproxyConfig(planFromInputs(inputs, productionPaths).config);
     expect(rendered).toBe(await golden(`${name}.cfg`));
   });
 

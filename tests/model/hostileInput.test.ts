@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 
 import { ConfigError } from "../../src/lib/errors.js";
 import type { HookInputs, RemoteUnit } from "../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 
 const paths = { haproxyLib: "/var/lib/haproxy", haproxyRun: "/run/haproxy" };
@@ -122,7 +122,7 @@ describe("hostile relation data is left out with a reason, the good unit still s
     // Bounded work, measured in CPU time: a loaded machine stretches the wall
     // clock, not the work an alias bomb or a backtracking pattern would cost.
     const started = process.cpuUsage();
-    const plan = planConfiguration(inputs({}, [good, describing(services)]), paths);
+    const plan = planFromInputs(inputs({}, [good, describing(services)]), paths);
     const used = process.cpuUsage(started);
     expect((used.user + used.system) / 1000).toBeLessThan(2000);
     expect(plan.skippedUnits).toEqual([
@@ -137,7 +137,7 @@ describe("hostile relation data is left out with a reason, the good unit still s
   });
 
   it("still accepts ordinary options", () => {
-    const plan = planConfiguration(
+    const plan = planFromInputs(
       inputs({}, [
         good,
         describing(
@@ -154,14 +154,14 @@ describe("hostile relation data is left out with a reason, the good unit still s
     const api = describing(
       "- {service_name: api, service_port: 9443, crts: [/etc/ssl/private/api.d]}",
     );
-    const untrusted = planConfiguration(inputs({}, [good, api]), paths);
+    const untrusted = planFromInputs(inputs({}, [good, api]), paths);
     expect(untrusted.skippedUnits.map((unit) => [unit.unit, unit.reason])).toEqual([
       [
         "aaa/0",
         'services[0] (api).crts[0]: "/etc/ssl/private/api.d" names a directory on the haproxy machine',
       ],
     ]);
-    const trusted = planConfiguration(inputs({ trust_relation_data: true }, [good, api]), paths);
+    const trusted = planFromInputs(inputs({ trust_relation_data: true }, [good, api]), paths);
     expect(trusted.skippedUnits).toEqual([]);
     expect(renderHaproxyConfig(trusted.config)).toContain(
       "bind 0.0.0.0:9443 ssl crt /etc/ssl/private/api.d\n",
@@ -172,7 +172,7 @@ describe("hostile relation data is left out with a reason, the good unit still s
 describe("hostile operator config is refused with a ConfigError", () => {
   it("refuses a section keyword in a configured service's options", () => {
     const services = `${SERVICES.slice(0, -1)}, service_options: [frontend evil]}`;
-    expect(() => planConfiguration(inputs({ services }, [good]), paths)).toThrow(
+    expect(() => planFromInputs(inputs({ services }, [good]), paths)).toThrow(
       new ConfigError(
         "services",
         'services[0] (web).service_options[0]: "frontend" cannot start an option line',
@@ -184,14 +184,14 @@ describe("hostile operator config is refused with a ConfigError", () => {
     ["aliases that refer to themselves", "- &a {l: {users: [*a]}}", "refer to themselves"],
     ["a billion laughs", billionLaughs, "expands to too much data"],
   ])("refuses userlists with %s", (_, userlists, reason) => {
-    expect(() => planConfiguration(inputs({ userlists }, []), paths)).toThrow(reason);
+    expect(() => planFromInputs(inputs({ userlists }, []), paths)).toThrow(reason);
   });
 
   it("names the userlists field at fault without echoing its value: user lines hold passwords", () => {
     const userlists = '- {admins: "user admin insecure-password hunter2"}';
     let error: unknown;
     try {
-      planConfiguration(inputs({ userlists }, []), paths);
+      planFromInputs(inputs({ userlists }, []), paths);
     } catch (caught) {
       error = caught;
     }

@@ -14,7 +14,7 @@ import path from "node:path";
 import yaml from "js-yaml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 import { HaproxyProcess, findFreePort } from "../helpers/haproxyProcess.js";
@@ -79,7 +79,7 @@ async function planned(port: number): Promise<{ text: string; dir: string }> {
       servers: [["app-0", "127.0.0.1", backendPort, "check inter 200 rise 1 fall 1"]],
     },
   ]);
-  const plan = planConfiguration(
+  const plan = planFromInputs(
     {
       unitName: "haproxy/0",
       privateAddress: "127.0.0.1",

@@ -2,7 +2,7 @@ import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteUnit } from "../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 
@@ -35,7 +35,7 @@ function render(unit: number, peers: RemoteUnit[], config: Record<string, unknow
     reverseproxy: [backend],
     peers,
   };
-  const plan = planConfiguration(inputs, paths);
+  const plan = planFromInputs(inputs, paths);
   return { plan, text: renderHaproxyConfig(plan.config) };
 }
 

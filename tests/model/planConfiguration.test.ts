@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { ConfigError, ServiceConflictError } from "../../src/lib/errors.js";
 import type { HookInputs, RemoteUnit } from "../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { makeCertificate } from "../helpers/certificates.js";
 
@@ -27,7 +27,7 @@ const webUnit = (n: number, settings: Record<string, string> = { port: "80" }): 
   settings: { "private-address": `10.0.0.${10 + n}`, ...settings },
 });
 const plan = (config: Record<string, unknown>, units: RemoteUnit[] = []) =>
-  planConfiguration(inputs(config, units), paths);
+  planFromInputs(inputs(config, units), paths);
 const render = (config: Record<string, unknown>, units: RemoteUnit[] = []) =>
   renderHaproxyConfig(plan(config, units).config);
 
@@ -43,14 +43,14 @@ describe("planConfiguration", () => {
       text.split("\n").filter((line) => /^\s+server /.test(line));
     const first = render({}, [webUnit(0), webUnit(1), webUnit(2)]);
     const departed = renderHaproxyConfig(
-      planConfiguration(inputs({}, [webUnit(0), webUnit(2)]), paths, first).config,
+      planFromInputs(inputs({}, [webUnit(0), webUnit(2)]), paths, first).config,
     );
     expect(serverLines(departed)).toEqual([
       "    server web-0-80 10.0.0.10:80 maxconn 100 cookie S0 check",
       "    server web-2-80 10.0.0.12:80 maxconn 100 cookie S2 check",
     ]);
     const joined = renderHaproxyConfig(
-      planConfiguration(inputs({}, [webUnit(0), webUnit(2), webUnit(3)]), paths, departed).config,
+      planFromInputs(inputs({}, [webUnit(0), webUnit(2), webUnit(3)]), paths, departed).config,
     );
     expect(serverLines(joined)).toEqual([
       "    server web-0-80 10.0.0.10:80 maxconn 100 cookie S0 check",
@@ -100,7 +100,7 @@ describe("planConfiguration", () => {
 
   it("uses the generated password when the config says changeme", () => {
     const text = renderHaproxyConfig(
-      planConfiguration(
+      planFromInputs(
         { ...inputs({ enable_monitoring: true }), generatedMonitoringPassword: "Gen3rated" },
         paths,
       ).config,

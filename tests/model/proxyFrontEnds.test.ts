@@ -4,7 +4,7 @@ import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteUnit } from "../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 
@@ -47,7 +47,7 @@ function plan(
     peers,
     website,
   };
-  const result = planConfiguration(inputs, paths);
+  const result = planFromInputs(inputs, paths);
   const forwarded = result.config.proxies
     .flatMap((proxy) => proxy.backends)
     .filter((backend) => backend.options.some((option) => /^option forwardfor/.test(option)))

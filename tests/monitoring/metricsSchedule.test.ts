@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { cronQuote, cronTimes, metricsCronFile } from "../../src/metrics/metricsSchedule.js";
+import { stateFilePath } from "../../src/stateFiles.js";
 import { type PackedCharm, packCharm } from "../e2e/packedCharm.js";
 import { type UdpReceiver, startUdpReceiver } from "../helpers/udpReceiver.js";
 import { type CharmUnit, startCharmUnit } from "./charmUnit.js";
@@ -80,7 +81,7 @@ describe("the metrics schedule on a unit", () => {
   });
 
   const cronFile = () => unit.paths.system.metricsSchedule;
-  const settingsFile = () => path.join(unit.paths.charmState, "metrics.json");
+  const settingsFile = () => stateFilePath(unit.paths.charmState, "metricsSettings");
   const exists = (file: string) =>
     access(file).then(
       () => true,

@@ -15,9 +15,10 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { applyPlan, type ApplyPlanInput, reloadPendingMarker } from "../../src/apply/applyPlan.js";
+import { applyPlan, type ApplyPlanInput } from "../../src/apply/applyPlan.js";
+import { stateFilePath } from "../../src/stateFiles.js";
 import type { RemoteUnit } from "../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import type { Paths } from "../../src/paths.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { pemBundleProblem } from "../../src/lib/pemBundle.js";
@@ -78,7 +79,7 @@ function planFor(
     unit: name,
     settings: { "private-address": "127.0.0.1", port: String(backend.port), service_name: service },
   });
-  const plan = planConfiguration(
+  const plan = planFromInputs(
     {
       unitName: "haproxy/0",
       privateAddress: "127.0.0.1",
@@ -201,7 +202,7 @@ async function expectNewPlanLive(where: string): Promise<void> {
   for (const file of newPlan.files) {
     expect(await readFile(file.path, "utf8"), `${where}: ${file.path}`).toBe(file.content);
   }
-  expect(existsSync(join(paths.charmState, reloadPendingMarker)), where).toBe(false);
+  expect(existsSync(stateFilePath(paths.charmState, "reloadPending")), where).toBe(false);
 }
 
 /** Temporary files and candidates under the unit's directories, which nothing should leave. */

@@ -19,7 +19,9 @@ import { applyPlan } from "../../src/apply/applyPlan.js";
 import { haproxyProbe, isolateRejectedUnits } from "../../src/hook/rejectedUnits.js";
 import { ConfigError, ServiceConflictError, ValidationError } from "../../src/lib/errors.js";
 import type { HookInputs, RemoteUnit } from "../../src/juju/hookInputs.js";
-import { type Plan, planConfiguration } from "../../src/plan/planConfiguration.js";
+import { parseCharmConfig } from "../../src/config/charmConfig.js";
+import type { Plan } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import type { HaproxyConfig } from "../../src/model/types.js";
 import type { Paths } from "../../src/paths.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
@@ -568,7 +570,7 @@ function planOrRefusal(
   paths: Pick<Paths, "haproxyLib" | "haproxyRun">,
 ): Plan | ConfigError | ServiceConflictError {
   try {
-    return planConfiguration(inputsOf(fuzz), paths);
+    return planFromInputs(inputsOf(fuzz), paths);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof ServiceConflictError) return error;
     throw error;
@@ -838,7 +840,9 @@ async function makeWorker(name: string, haproxyBinary: string): Promise<Worker> 
   async function servedWithoutRejectedUnits(fuzz: FuzzCase): Promise<void> {
     const service = new RecordingService();
     const environment = { paths, haproxyBinary, service, fileOwner: "haproxy" };
-    const isolation = await isolateRejectedUnits(inputsOf(fuzz), haproxyProbe(environment));
+    const inputs = inputsOf(fuzz);
+    const probe = haproxyProbe(environment, parseCharmConfig(inputs.config));
+    const isolation = await isolateRejectedUnits(inputs, probe);
     // Probing leaves the live state as it was.
     expect(await readFile(paths.haproxyConfig, "utf8")).toBe(baseline);
     expect(service.actions).toEqual([]);
@@ -851,7 +855,7 @@ async function makeWorker(name: string, haproxyBinary: string): Promise<Worker> 
       const good = new Set(GOOD_UNITS.map((goodUnit) => goodUnit.unit));
       expect(isolation.rejected.filter((rejected) => good.has(rejected.unit))).toEqual([]);
     }
-    const plan = planConfiguration(isolation.inputs, paths);
+    const plan = planFromInputs(isolation.inputs, paths);
     const text = renderHaproxyConfig(plan.config);
     await applyPlan({ haproxyCfg: text, files: plan.files }, environment);
     expect(await readFile(paths.haproxyConfig, "utf8")).toBe(text);

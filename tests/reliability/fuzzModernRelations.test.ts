@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteApp, RemoteUnit } from "../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../helpers/planFromInputs.js";
 import { decideCertificate } from "../../src/relations/certificates/certificateLifecycle.js";
 import { readProviderCertificates } from "../../src/relations/certificates/providerCertificates.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
@@ -223,7 +223,7 @@ describe("hostile data on the ingress relation", () => {
     let runsWithHostileRoute = 0;
     fc.assert(
       fc.property(fuzzCase, (fuzz) => {
-        const plan = planConfiguration(inputsOf(fuzz), paths);
+        const plan = planFromInputs(inputsOf(fuzz), paths);
         skipped += plan.skippedApps.length;
         // The good application's route is always there (checked below).
         if (plan.ingress.length > 1) runsWithHostileRoute += 1;

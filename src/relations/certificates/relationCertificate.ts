@@ -1,9 +1,9 @@
 // The certificates relation at the hook's edge: the unit's key and state
 // files, a CSR when one is due, and the certificate to serve.
 import { createPrivateKey } from "node:crypto";
-import path from "node:path";
 
-import { parseCharmConfig } from "../../config/charmConfig.js";
+import type { ConfigReading } from "../../config/charmConfig.js";
+import { ConfigError } from "../../lib/errors.js";
 import { externalHostname } from "../../config/externalHostname.js";
 import type { HookInputs, RemoteApp } from "../../juju/hookInputs.js";
 import type { Paths } from "../../paths.js";
@@ -30,7 +30,7 @@ export interface RelationCertificate {
 }
 
 export function certificateStore(paths: Paths): UnitCertificateStore {
-  return new UnitCertificateStore(path.join(paths.charmState, "certificates"));
+  return new UnitCertificateStore(paths.charmState);
 }
 
 /** The held certificate is past its renewal time and no CSR was sent since: update-status reconciles. */
@@ -42,6 +42,7 @@ export async function renewalDue(paths: Paths, now: number): Promise<boolean> {
 
 export async function withRelationCertificate(
   paths: Paths,
+  config: ConfigReading,
   inputs: HookInputs,
   providers: readonly RemoteApp[],
   now: number,
@@ -54,9 +55,11 @@ export async function withRelationCertificate(
     await store.saveRequest(undefined);
     return { inputs, warnings: [] };
   }
+  // An invalid option: the planner blocks the unit with its error.
+  if (config instanceof ConfigError) return { inputs, warnings: [] };
   let hostname: string;
   try {
-    hostname = externalHostname(parseCharmConfig(inputs.config));
+    hostname = externalHostname(config);
   } catch {
     return { inputs, warnings: [] }; // the planner blocks with the option's error
   }

@@ -10,6 +10,7 @@ import { execa } from "execa";
 
 import { isMissingFileError, readIfExists, writeFileAtomic } from "../../lib/atomicFile.js";
 import { ApplyError } from "../../lib/errors.js";
+import { stateFilePath } from "../../stateFiles.js";
 import type { HeldCertificate, SentRequest } from "./certificateLifecycle.js";
 
 export interface UnitKey {
@@ -20,16 +21,17 @@ export interface UnitKey {
 }
 
 export class UnitCertificateStore {
-  constructor(private readonly dir: string) {}
+  /** `charmState`: the charm's state directory (stateFiles.ts names the files). */
+  constructor(private readonly charmState: string) {}
 
   private get keyFile(): string {
-    return path.join(this.dir, "private-key.pem");
+    return stateFilePath(this.charmState, "certificateKey");
   }
   private get requestFile(): string {
-    return path.join(this.dir, "request.json");
+    return stateFilePath(this.charmState, "certificateRequest");
   }
   private get certificateFile(): string {
-    return path.join(this.dir, "certificate.json");
+    return stateFilePath(this.charmState, "heldCertificate");
   }
 
   /** The unit's key, made on first use: RSA 2048, e=65537, as the library makes it. */
@@ -116,7 +118,7 @@ export class UnitCertificateStore {
   }
 
   private async write(file: string, content: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     await writeFileAtomic(file, content, { mode: 0o600 });
   }
 

@@ -9,6 +9,7 @@ import { connect } from "node:tls";
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
+import { stateFilePath } from "../../../src/stateFiles.js";
 import { type Backend, startBackend } from "../../helpers/httpBackends.js";
 import { findFreePort } from "../../helpers/haproxyProcess.js";
 import {
@@ -231,7 +232,7 @@ describe("the certificates relation", () => {
     expect((await served()).fingerprint256).toBe(good.fingerprint256);
 
     // Our own key, but signed for another name than the one we asked for.
-    const keyFile = path.join(sandbox.paths.charmState, "certificates", "private-key.pem");
+    const keyFile = stateFilePath(sandbox.paths.charmState, "certificateKey");
     const otherName = execFileSync(
       "openssl",
       [

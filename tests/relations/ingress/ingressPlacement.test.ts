@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ServiceConflictError } from "../../../src/lib/errors.js";
 import type { HookInputs } from "../../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../../helpers/planFromInputs.js";
 import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
 import { makeCertificate } from "../../helpers/certificates.js";
 import { checkHaproxyConfig } from "../../helpers/haproxyCheck.js";
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 /** Writes the plan's files and returns what every haproxy version refuses of its configuration. */
-async function refusals(plan: ReturnType<typeof planConfiguration>): Promise<string[]> {
+async function refusals(plan: ReturnType<typeof planFromInputs>): Promise<string[]> {
   for (const file of plan.files) {
     await mkdir(dirname(file.path), { recursive: true });
     await writeFile(file.path, file.content, { mode: file.mode });
@@ -81,7 +81,7 @@ describe("ingress beside the classic services", () => {
   ])("blocks on %s, naming both", (_, given, message) => {
     let thrown: unknown;
     try {
-      planConfiguration(given, paths);
+      planFromInputs(given, paths);
     } catch (error) {
       thrown = error;
     }
@@ -90,7 +90,7 @@ describe("ingress beside the classic services", () => {
   });
 
   it("adds the routes to a classic TLS service on 443, with the relation's certificate beside its own", async () => {
-    const plan = planConfiguration(
+    const plan = planFromInputs(
       inputs(classic(443, "mode http", ", crts: [DEFAULT]"), {
         config: {
           services: classic(443, "mode http", ", crts: [DEFAULT]"),
@@ -115,7 +115,7 @@ describe("ingress beside the classic services", () => {
   });
 
   it("leaves out an application whose backend name a classic service already has", async () => {
-    const plan = planConfiguration(
+    const plan = planFromInputs(
       inputs(
         "- {service_name: prod-api, service_port: 8081, servers: [[x, 10.1.0.1, 8000, check]]}",
       ),

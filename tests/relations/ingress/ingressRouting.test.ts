@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/juju/hookInputs.js";
-import { planConfiguration } from "../../../src/plan/planConfiguration.js";
+import { planFromInputs } from "../../helpers/planFromInputs.js";
 import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
 import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { httpAsk } from "../../helpers/httpBackends.js";
@@ -117,7 +117,7 @@ async function serve(
   const paths = { haproxyLib: path.join(root, "lib"), haproxyRun: path.join(root, "run") };
   await mkdir(paths.haproxyLib);
   await mkdir(paths.haproxyRun);
-  const plan = planConfiguration(
+  const plan = planFromInputs(
     {
       unitName: "haproxy/0",
       privateAddress: "127.0.0.1",
