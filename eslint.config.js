@@ -30,19 +30,30 @@ const MAY_IMPORT = {
   model: ["lib", "config"],
   render: ["lib", "model"],
   // Reading and publishing one endpoint's data: never the hook layer or apply.
-  relations: ["lib", "juju", "config", "model", "render", "tls", "paths"],
+  relations: ["lib", "juju", "config", "model", "render", "tls", "paths", "stateFiles"],
   // The one planner: reads the model and every relation.
-  plan: ["lib", "juju", "config", "model", "relations", "paths"],
+  plan: ["lib", "juju", "config", "model", "relations", "paths", "stateFiles"],
   tls: ["lib", "config", "model", "relations"],
-  metrics: ["lib", "juju", "config", "model", "paths"],
-  system: ["lib", "juju", "config", "model", "paths"],
-  apply: ["lib", "juju", "config", "model", "render", "metrics", "paths"],
-  vip: ["lib", "juju", "config", "model", "relations", "plan", "system", "apply", "paths"],
+  metrics: ["lib", "juju", "config", "model", "paths", "stateFiles"],
+  system: ["lib", "juju", "config", "model", "paths", "stateFiles"],
+  apply: ["lib", "juju", "config", "model", "render", "metrics", "paths", "stateFiles"],
+  vip: [
+    "lib",
+    "juju",
+    "config",
+    "model",
+    "relations",
+    "plan",
+    "system",
+    "apply",
+    "paths",
+    "stateFiles",
+  ],
 };
 
 function boundary(folder) {
   const allowed = new Set([folder, ...MAY_IMPORT[folder]]);
-  const forbidden = [...FOLDERS, "paths", "cli"].filter((name) => !allowed.has(name));
+  const forbidden = [...FOLDERS, "paths", "stateFiles", "cli"].filter((name) => !allowed.has(name));
   const depth = folder === "relations" ? ["../../", "../../../"] : ["../"];
   const group = forbidden.flatMap((name) =>
     depth.flatMap((up) => [`${up}${name}/*`, `${up}${name}.js`]),
