@@ -50,6 +50,7 @@ const pure = [
   "tests/metrics/statsCsv.test.ts",
   "tests/relations/certificates/providerCertificates.test.ts",
   "tests/relations/cosAgent/promql.test.ts",
+  "tests/relations/registry.test.ts",
   "tests/system/hostCommands.test.ts",
   "tests/hook/findCulprits.test.ts",
   "tests/model/collectServices.test.ts",

@@ -33,7 +33,7 @@ import type { HostCommands } from "../system/hostCommands.js";
 import { maintainVip, prepareVipBinding } from "../vip/maintainVip.js";
 import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
-import { publishAll, publishCertificateRequest, publishScope } from "./publishRelations.js";
+import { isClassicHook, publishAfterReconcile } from "./publishRelations.js";
 import { withRelationCertificate } from "../relations/certificates/relationCertificate.js";
 import { readInputs } from "./readInputs.js";
 import { resolveRelationHosts } from "./resolveRelationHosts.js";
@@ -89,15 +89,15 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   const served = await applyInputs(deps, inputs, logReload);
   const outcome = await maintainVip(deps, inputs, served);
   await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
-  const scope = publishScope(context);
-  // A CSR goes out whatever haproxy made of the rest.
-  if (certificate.request !== undefined && (scope.modern || certificate.request.changed)) {
-    await publishCertificateRequest(deps.tools, certificate.request);
-  }
-  // Only a configuration that is live is worth telling the other side about.
-  if (served.plan !== undefined && served.status !== "blocked") {
-    await publishAll(deps.tools, relations, inputs, served.plan, scope);
-  }
+  await publishAfterReconcile({
+    tools: deps.tools,
+    relations,
+    inputs,
+    // Only a configuration that is live is worth telling the other side about.
+    ...(served.plan !== undefined && served.status !== "blocked" && { plan: served.plan }),
+    ...(certificate.request !== undefined && { certificateRequest: certificate.request }),
+    classicHook: isClassicHook(context),
+  });
   await relations.save();
   await deps.tools.statusSet(outcome.status, outcome.message);
   return outcome;

@@ -8,6 +8,7 @@ import {
   saveHookToolCache,
 } from "../juju/cachingHookTools.js";
 import { writeIfChanged } from "../lib/managedFiles.js";
+import { relationHookOf } from "../relations/registry.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
@@ -18,41 +19,13 @@ import { haproxyFailedMarker } from "./watchedService.js";
 const reconcile = async (deps: HookDeps, context: HookContext) =>
   (await import("./reconcile.js")).reconcile(deps, context);
 
-const RECONCILING_HOOKS = new Set([
+/** The charm's own events after which everything is brought in line. */
+const RECONCILING_CHARM_HOOKS = new Set([
   "config-changed",
   "start",
   "upgrade-charm",
   "leader-elected",
-  "reverseproxy-relation-changed",
-  "reverseproxy-relation-departed",
-  "reverseproxy-relation-broken",
-  "peer-relation-joined",
-  "peer-relation-changed",
-  "peer-relation-departed",
-  "peer-relation-broken",
-  "website-relation-joined",
-  "website-relation-changed",
-  // A proxy front end that leaves takes its `option forwardfor` with it.
-  "website-relation-departed",
-  "website-relation-broken",
-  ...["ingress", "certificates", "cos-agent"].flatMap((endpoint) =>
-    ["joined", "changed", "departed", "broken"].map((kind) => `${endpoint}-relation-${kind}`),
-  ),
 ]);
-
-// The monitoring relations: their data needs the configuration a reconcile checks.
-const MONITORING_HOOKS = new Set([
-  "statistics-relation-joined",
-  "statistics-relation-changed",
-  "nrpe-external-master-relation-joined",
-  "nrpe-external-master-relation-changed",
-  "local-monitors-relation-joined",
-  "local-monitors-relation-changed",
-]);
-
-// Events of metadata.yaml the charm has nothing to do for (yet).
-const QUIET_HOOKS =
-  /^(remove|.*-relation-created|(munin|nrpe-external-master|local-monitors|statistics)-relation-.*)$/;
 
 /** The hook-tool cache: config, addresses, opened ports, what was last published. */
 export const hookToolCacheFile = "hook-tool-cache.json";
@@ -106,17 +79,21 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     await refreshVipStatus(deps);
     return;
   }
-  if (hookName === "reverseproxy-relation-joined") {
+  // What each relation's hooks do is the registry's (relations/registry.ts).
+  const relationHook = relationHookOf(hookName);
+  const handling = relationHook && relationHook.endpoint.hooks[relationHook.kind];
+  if (handling === "publish") {
+    const { publishAlone } = relationHook?.endpoint ?? {};
+    if (publishAlone === undefined) throw new Error(`${hookName}: nothing to publish`);
     await ensureDirectories(deps);
     const { withGeneratedSecrets } = await import("./generatedSecrets.js");
     const { readUnitInputs } = await import("./readInputs.js");
-    const { publishToReverseproxy } = await import("./publishRelations.js");
     const inputs = await withGeneratedSecrets(deps.paths, await readUnitInputs(tools, context));
-    await publishToReverseproxy(tools, inputs, context.relationId ? [context.relationId] : []);
+    await publishAlone(tools, inputs, context.relationId);
     await startIfStopped(deps, context);
     return;
   }
-  if (RECONCILING_HOOKS.has(hookName) || MONITORING_HOOKS.has(hookName)) {
+  if (RECONCILING_CHARM_HOOKS.has(hookName) || handling === "reconcile" || handling === "upkeep") {
     await ensureDirectories(deps);
     await upkeepAfter(deps, context, await reconcile(deps, context));
     return;
@@ -126,7 +103,7 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     await removeUpkeep(deps);
     return;
   }
-  if (!QUIET_HOOKS.test(hookName)) {
+  if (handling !== "quiet") {
     await tools.log("INFO", `no handler for hook ${hookName}; nothing to do`);
     return;
   }

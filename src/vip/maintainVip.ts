@@ -28,7 +28,8 @@ import {
 import { allowNonlocalBind, forbidNonlocalBind } from "./nonlocalBind.js";
 import { type VipOption, parseVipOption } from "../config/vipOption.js";
 import { planVip } from "./vipPlan.js";
-import { VIP_PEERS_KEY, readyToHold } from "./vipReadiness.js";
+import { readyToHold } from "./vipReadiness.js";
+import { publishVipPeers } from "../relations/peer/vipPeers.js";
 import {
   type VipStatusRecord,
   parseVipStatusRecord,
@@ -86,7 +87,7 @@ export async function maintainVip<T extends ServedOutcome>(
     const record = parseVipStatusRecord(await readIfExists(recordFile));
     const peerRelation = inputs.peers[0]?.relationId;
     if (record?.published !== undefined && peerRelation !== undefined) {
-      await tools.relationSet(peerRelation, { [VIP_PEERS_KEY]: "" });
+      await publishVipPeers(tools, peerRelation, "");
     }
     if (await removeKeepalived(host, files)) {
       await tools.log("INFO", "vip emptied: keepalived stopped and the address released");
@@ -159,7 +160,7 @@ export async function maintainVip<T extends ServedOutcome>(
   // The peers learn which addresses this unit's adverts accept (vipReadiness.ts).
   const peerRelation = inputs.peers[0]?.relationId;
   if (peerRelation !== undefined && record?.published !== published) {
-    await tools.relationSet(peerRelation, { [VIP_PEERS_KEY]: published });
+    await publishVipPeers(tools, peerRelation, published);
   }
   const held = heldAddresses(interfaces, addresses);
   await saveRecord(recordFile, {
