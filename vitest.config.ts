@@ -53,6 +53,7 @@ const pure = [
   "tests/relations/registry.test.ts",
   "tests/system/hostCommands.test.ts",
   "tests/hook/findCulprits.test.ts",
+  "tests/hook/workloadStatus.test.ts",
   "tests/model/collectServices.test.ts",
   "tests/model/hostileInput.test.ts",
   "tests/model/placeServices.test.ts",

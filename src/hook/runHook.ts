@@ -75,8 +75,8 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
       return;
     }
     await startIfStopped(deps, context);
-    const { refreshVipStatus } = await import("../vip/maintainVip.js");
-    await refreshVipStatus(deps);
+    const { followHeldVips } = await import("./workloadStatus.js");
+    await followHeldVips(deps);
     return;
   }
   // What each relation's hooks do is the registry's (relations/registry.ts).
@@ -142,12 +142,9 @@ async function exists(file: string): Promise<boolean> {
 /** Metrics schedule, nrpe checks, statistics and monitors data, machine options. */
 async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcome): Promise<void> {
   const { upkeep } = await import("./upkeep.js");
-  const result = await upkeep(deps, context, outcome.plan);
-  if (result.blockedMessage !== undefined && outcome.status !== "blocked") {
-    await deps.tools.statusSet("blocked", result.blockedMessage);
-    const { noteBlockedStatus } = await import("../vip/maintainVip.js");
-    await noteBlockedStatus(deps.paths, result.blockedMessage);
-  }
+  const { settleWorkloadStatus } = await import("./workloadStatus.js");
+  const upkept = await upkeep(deps, context, outcome.plan);
+  await settleWorkloadStatus(deps, [...outcome.statusParts, upkept], outcome.status);
 }
 
 async function ensureDirectories(deps: HookDeps): Promise<void> {

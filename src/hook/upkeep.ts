@@ -27,6 +27,7 @@ import {
   removeNrpeChecks,
 } from "../relations/monitors/nrpeFiles.js";
 import { publishAfterUpkeep } from "./publishRelations.js";
+import type { StatusOutcome } from "./workloadStatus.js";
 
 export interface UpkeepDeps {
   readonly tools: HookTools;
@@ -40,16 +41,11 @@ export interface UpkeepDeps {
 /** Hooks after which everything is brought in line with the configuration. */
 const CONFIGURATION_HOOKS = new Set(["config-changed", "upgrade-charm"]);
 
-export interface UpkeepOutcome {
-  /** Set when a machine option is invalid: the unit should be blocked with it. */
-  readonly blockedMessage?: string;
-}
-
 export async function upkeep(
   deps: UpkeepDeps,
   context: HookContext,
   plan: Plan | undefined,
-): Promise<UpkeepOutcome> {
+): Promise<StatusOutcome> {
   // Without a plan the configuration is invalid and the status already says so.
   if (plan === undefined) return {};
   const config = plan.charmConfig;
@@ -101,8 +97,9 @@ export async function upkeep(
 
   await publishAfterUpkeep(context, everything, { tools, config, password, tlsListeners });
 
+  // An invalid machine option blocks the unit, naming it.
   const problem = systemOptionProblem(config);
-  return problem === undefined ? {} : { blockedMessage: problem.message };
+  return problem === undefined ? {} : { status: "blocked", message: problem.message };
 }
 
 /** The `remove` hook: nothing of the charm's keeps running on the machine. */
