@@ -81,10 +81,9 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
   }
   // What each relation's hooks do is the registry's (relations/registry.ts).
   const relationHook = relationHookOf(hookName);
-  const handling = relationHook && relationHook.endpoint.hooks[relationHook.kind];
-  if (handling === "publish") {
-    const { publishAlone } = relationHook?.endpoint ?? {};
-    if (publishAlone === undefined) throw new Error(`${hookName}: nothing to publish`);
+  const handling = relationHook?.endpoint.hooks[relationHook.kind];
+  const publishAlone = relationHook?.endpoint.publishAlone;
+  if (handling === "publish" && publishAlone !== undefined) {
     await ensureDirectories(deps);
     const { withGeneratedSecrets } = await import("./generatedSecrets.js");
     const { readUnitInputs } = await import("./readInputs.js");
@@ -139,7 +138,7 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** Metrics schedule, nrpe checks, statistics and monitors data, machine options. */
+/** Metrics schedule, nrpe checks, monitoring relations, machine options; the status they may block. */
 async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcome): Promise<void> {
   const { upkeep } = await import("./upkeep.js");
   const { settleWorkloadStatus } = await import("./workloadStatus.js");

@@ -5,6 +5,7 @@
 // model they depend on. The entries' order is the order of reading and of
 // publication.
 import type { HookInputs } from "../juju/hookInputs.js";
+import type { HookTools } from "../juju/hookTools.js";
 import type { RelationData } from "../juju/relationData.js";
 import type { ReconcilePublication, UpkeepPublication } from "./publication.js";
 
@@ -39,7 +40,7 @@ export interface Endpoint {
   readonly publish?: Publisher;
   /** What a `publish` hook writes: on the hook's relation, from config and addresses. */
   readonly publishAlone?: (
-    tools: ReconcilePublication["tools"],
+    tools: HookTools,
     inputs: HookInputs,
     relationId: string | undefined,
   ) => Promise<void>;
