@@ -2,6 +2,7 @@
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools } from "../juju/hookTools.js";
 import type { RelationData } from "../juju/relationData.js";
+import { ENDPOINTS, type RelationInputs } from "../relations/registry.js";
 import type { HookContext } from "./hookContext.js";
 
 export async function readInputs(
@@ -9,24 +10,9 @@ export async function readInputs(
   relations: RelationData,
   context: HookContext,
 ): Promise<HookInputs> {
-  const [
-    config,
-    reverseproxy,
-    peers,
-    website,
-    ingressApps,
-    ingressUnits,
-    cosAgentIds,
-    privateAddress,
-    publicAddress,
-  ] = await Promise.all([
+  const [config, relationInputs, privateAddress, publicAddress] = await Promise.all([
     tools.configGet(),
-    relations.units("reverseproxy"),
-    relations.units("peer"),
-    relations.units("website"),
-    relations.apps("ingress"),
-    relations.units("ingress"),
-    relations.relationIds("cos-agent"),
+    Promise.all(ENDPOINTS.map((endpoint) => endpoint.read?.(relations) ?? {})),
     tools.unitGet("private-address"),
     tools.unitGet("public-address"),
   ]);
@@ -35,14 +21,11 @@ export async function readInputs(
     privateAddress,
     publicAddress,
     config,
-    reverseproxy,
-    peers,
-    website,
+    reverseproxy: [],
+    peers: [],
+    ...(Object.assign({}, ...relationInputs) as Partial<RelationInputs>),
     ...(context.modelName !== undefined && { modelName: context.modelName }),
     ...(context.modelUuid !== undefined && { modelUuid: context.modelUuid }),
-    ingressApps,
-    ingressUnits,
-    cosAgent: cosAgentIds.length > 0,
   };
 }
 

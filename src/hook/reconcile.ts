@@ -1,6 +1,6 @@
 // Every hook that can change what haproxy serves ends here: read inputs,
 // plan (pure), render (pure), apply (stage, validate, swap, reload), then
-// publish ports and status.
+// publish ports, relation data and status.
 import { mkdir, unlink, writeFile } from "node:fs/promises";
 
 import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
@@ -18,7 +18,7 @@ import {
 } from "../lib/errors.js";
 import { type ConfigReading, readCharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
-import type { HookTools, StatusName } from "../juju/hookTools.js";
+import type { HookTools } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
 import type { SkippedUnit } from "../relations/reverseproxy/collectServices.js";
 import {
@@ -34,7 +34,7 @@ import type { HostCommands } from "../system/hostCommands.js";
 import { maintainVip, prepareVipBinding } from "../vip/maintainVip.js";
 import { type HookContext, relationEventOf } from "./hookContext.js";
 import { withGeneratedSecrets } from "./generatedSecrets.js";
-import { publishAll, publishCertificateRequest, publishScope } from "./publishRelations.js";
+import { isClassicHook, publishAfterReconcile } from "./publishRelations.js";
 import { withRelationCertificate } from "../relations/certificates/relationCertificate.js";
 import { readInputs } from "./readInputs.js";
 import { resolveRelationHosts } from "./resolveRelationHosts.js";
@@ -42,6 +42,8 @@ import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";
 import { forgetSuspectUnits, readSuspectUnits, rememberSuspectUnits } from "./suspectUnits.js";
 import { WatchedService } from "./watchedService.js";
 import { stateFilePath } from "../stateFiles.js";
+import type { StatusOutcome, WorkloadStatus } from "../juju/statusOutcome.js";
+import { planStatus, settleWorkloadStatus } from "./workloadStatus.js";
 
 export interface HookDeps {
   readonly tools: HookTools;
@@ -58,12 +60,20 @@ export interface HookDeps {
   readonly now?: () => number;
 }
 
-export interface Outcome {
-  readonly status: StatusName;
-  readonly message: string;
+/** What applying the inputs came to: the configuration's word on the status. */
+interface Served extends WorkloadStatus {
   readonly plan?: Plan;
   /** haproxy would not start or reload: the next update-status tries again. */
   readonly haproxyFailed?: boolean;
+}
+
+export interface Outcome {
+  /** The plan haproxy was given; absent when the configuration is invalid. */
+  readonly plan?: Plan;
+  /** What the configuration and the VIP say, for the status after the upkeep. */
+  readonly statusParts: readonly StatusOutcome[];
+  /** The status this hook set. */
+  readonly status?: WorkloadStatus;
 }
 
 export async function reconcile(deps: HookDeps, context: HookContext): Promise<Outcome> {
@@ -92,20 +102,25 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   const logReload = context.remoteUnit === undefined && context.departingUnit === undefined;
   await prepareVipBinding(deps, config);
   const served = await applyInputs(deps, config, inputs, logReload);
-  const outcome = await maintainVip(deps, config, inputs, served);
-  await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
-  const scope = publishScope(context);
-  // A CSR goes out whatever haproxy made of the rest.
-  if (certificate.request !== undefined && (scope.modern || certificate.request.changed)) {
-    await publishCertificateRequest(deps.tools, certificate.request);
-  }
-  // Only a configuration that is live is worth telling the other side about.
-  if (served.plan !== undefined && served.status !== "blocked") {
-    await publishAll(deps.tools, relations, inputs, served.plan, scope);
-  }
+  const vip = await maintainVip(deps, config, inputs, served.plan);
+  await rememberHaproxyFailure(deps.paths, served.haproxyFailed === true);
+  await publishAfterReconcile({
+    tools: deps.tools,
+    relations,
+    inputs,
+    // Only a configuration that is live is worth telling the other side about.
+    ...(served.plan !== undefined && served.status !== "blocked" && { plan: served.plan }),
+    ...(certificate.request !== undefined && { certificateRequest: certificate.request }),
+    classicHook: isClassicHook(context),
+  });
   await relations.save();
-  await deps.tools.statusSet(outcome.status, outcome.message);
-  return outcome;
+  const statusParts = [served, vip];
+  const status = await settleWorkloadStatus(deps, statusParts);
+  return {
+    ...(served.plan !== undefined && { plan: served.plan }),
+    statusParts,
+    ...(status !== undefined && { status }),
+  };
 }
 
 /** `rejected`: units already left out because haproxy cannot take their data. */
@@ -115,7 +130,7 @@ async function applyInputs(
   inputs: HookInputs,
   logReload: boolean,
   rejected: readonly SkippedUnit[] = [],
-): Promise<Outcome> {
+): Promise<Served> {
   const { tools } = deps;
   // The live haproxy.cfg: its servers keep their `{i}` (serverNumbers.ts).
   const live = await readIfExists(deps.paths.haproxyConfig);
@@ -237,34 +252,11 @@ async function applyInputs(
   for (const port of ports.close) await tools.closePort(port);
   for (const port of ports.open) await tools.openPort(port);
 
-  return { ...statusOf(plan), plan };
+  return { ...planStatus(plan), plan };
 }
 
 function suspectUnitsFile(paths: Paths): string {
   return stateFilePath(paths.charmState, "suspectUnits");
-}
-
-export function statusOf(plan: Plan): { status: StatusName; message: string } {
-  if (plan.serverCount === 0) {
-    return {
-      status: "waiting",
-      message: "Waiting for backend units on the reverseproxy or ingress relation",
-    };
-  }
-  const count = (n: number, what: string) => (n === 1 ? `1 ${what}` : `${n} ${what}s`);
-  const units = plan.skippedUnits.filter((unit) => unit.invalid).length;
-  const apps = plan.skippedApps.filter((app) => app.invalid).length;
-  if (units + apps > 0) {
-    const ignored = [
-      ...(units > 0 ? [count(units, "unit")] : []),
-      ...(apps > 0 ? [count(apps, "application")] : []),
-    ].join(" and ");
-    return {
-      status: "active",
-      message: `Unit is ready; ignoring ${ignored} with invalid relation data (see juju debug-log)`,
-    };
-  }
-  return { status: "active", message: "Unit is ready" };
 }
 
 async function rememberHaproxyFailure(paths: Paths, failed: boolean): Promise<void> {

@@ -8,6 +8,7 @@ import {
 } from "../juju/cachingHookTools.js";
 import { ConfigError } from "../lib/errors.js";
 import { writeIfChanged } from "../lib/managedFiles.js";
+import { relationHookOf } from "../relations/registry.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
@@ -18,41 +19,13 @@ import { stateFilePath } from "../stateFiles.js";
 const reconcile = async (deps: HookDeps, context: HookContext) =>
   (await import("./reconcile.js")).reconcile(deps, context);
 
-const RECONCILING_HOOKS = new Set([
+/** The charm's own events after which everything is brought in line. */
+const RECONCILING_CHARM_HOOKS = new Set([
   "config-changed",
   "start",
   "upgrade-charm",
   "leader-elected",
-  "reverseproxy-relation-changed",
-  "reverseproxy-relation-departed",
-  "reverseproxy-relation-broken",
-  "peer-relation-joined",
-  "peer-relation-changed",
-  "peer-relation-departed",
-  "peer-relation-broken",
-  "website-relation-joined",
-  "website-relation-changed",
-  // A proxy front end that leaves takes its `option forwardfor` with it.
-  "website-relation-departed",
-  "website-relation-broken",
-  ...["ingress", "certificates", "cos-agent"].flatMap((endpoint) =>
-    ["joined", "changed", "departed", "broken"].map((kind) => `${endpoint}-relation-${kind}`),
-  ),
 ]);
-
-// The monitoring relations: their data needs the configuration a reconcile checks.
-const MONITORING_HOOKS = new Set([
-  "statistics-relation-joined",
-  "statistics-relation-changed",
-  "nrpe-external-master-relation-joined",
-  "nrpe-external-master-relation-changed",
-  "local-monitors-relation-joined",
-  "local-monitors-relation-changed",
-]);
-
-// Events of metadata.yaml the charm has nothing to do for (yet).
-const QUIET_HOOKS =
-  /^(remove|.*-relation-created|(munin|nrpe-external-master|local-monitors|statistics)-relation-.*)$/;
 
 export async function runHook(deps: HookDeps, context: HookContext): Promise<void> {
   const file = stateFilePath(deps.paths.charmState, "hookToolCache");
@@ -99,15 +72,18 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
       return;
     }
     await startIfStopped(deps, context);
-    const { refreshVipStatus } = await import("../vip/maintainVip.js");
-    await refreshVipStatus(deps);
+    const { followHeldVips } = await import("./workloadStatus.js");
+    await followHeldVips(deps);
     return;
   }
-  if (hookName === "reverseproxy-relation-joined") {
+  // What each relation's hooks do is the registry's (relations/registry.ts).
+  const relationHook = relationHookOf(hookName);
+  const handling = relationHook?.endpoint.hooks[relationHook.kind];
+  const publishAlone = relationHook?.endpoint.publishAlone;
+  if (handling === "publish" && publishAlone !== undefined) {
     await ensureDirectories(deps);
     const { withGeneratedSecrets } = await import("./generatedSecrets.js");
     const { readUnitInputs } = await import("./readInputs.js");
-    const { publishToReverseproxy } = await import("./publishRelations.js");
     const { readCharmConfig } = await import("../config/charmConfig.js");
     const read = await readUnitInputs(tools, context);
     const config = readCharmConfig(read.config);
@@ -117,16 +93,11 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
       return;
     }
     const inputs = await withGeneratedSecrets(deps.paths, config, read);
-    await publishToReverseproxy(
-      tools,
-      config,
-      inputs,
-      context.relationId ? [context.relationId] : [],
-    );
+    await publishAlone(tools, config, inputs, context.relationId);
     await startIfStopped(deps, context);
     return;
   }
-  if (RECONCILING_HOOKS.has(hookName) || MONITORING_HOOKS.has(hookName)) {
+  if (RECONCILING_CHARM_HOOKS.has(hookName) || handling === "reconcile" || handling === "upkeep") {
     await ensureDirectories(deps);
     await upkeepAfter(deps, context, await reconcile(deps, context));
     return;
@@ -136,7 +107,7 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
     await removeUpkeep(deps);
     return;
   }
-  if (!QUIET_HOOKS.test(hookName)) {
+  if (handling !== "quiet") {
     await tools.log("INFO", `no handler for hook ${hookName}; nothing to do`);
     return;
   }
@@ -172,15 +143,12 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** Metrics schedule, nrpe checks, statistics and monitors data, machine options. */
+/** Metrics schedule, nrpe checks, monitoring relations, machine options; the status they may block. */
 async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcome): Promise<void> {
   const { upkeep } = await import("./upkeep.js");
-  const result = await upkeep(deps, context, outcome.plan);
-  if (result.blockedMessage !== undefined && outcome.status !== "blocked") {
-    await deps.tools.statusSet("blocked", result.blockedMessage);
-    const { noteBlockedStatus } = await import("../vip/maintainVip.js");
-    await noteBlockedStatus(deps.paths, result.blockedMessage);
-  }
+  const { settleWorkloadStatus } = await import("./workloadStatus.js");
+  const upkept = await upkeep(deps, context, outcome.plan);
+  await settleWorkloadStatus(deps, [...outcome.statusParts, upkept], outcome.status);
 }
 
 async function ensureDirectories(deps: HookDeps): Promise<void> {

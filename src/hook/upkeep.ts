@@ -1,5 +1,5 @@
 // What follows a reconcile: the metrics schedule, the nrpe checks, the
-// statistics and monitors relation data, and the machine options. None of it
+// machine options, and the monitoring relations' data. None of it
 // changes what haproxy serves, so a failure here is logged and the hook
 // still succeeds, except a hook tool failing (Juju retries the hook).
 
@@ -21,13 +21,14 @@ import {
   installMetricsSchedule,
   removeMetricsSchedule,
 } from "../metrics/metricsSchedule.js";
-import { monitorsYaml, nrpeChecks, type TlsListener } from "../relations/monitors/nrpeChecks.js";
+import type { TlsListener } from "../relations/monitors/nrpeChecks.js";
 import {
   installNrpeChecks,
   nrpeInstalled,
   removeNrpeChecks,
 } from "../relations/monitors/nrpeFiles.js";
-import { statisticsSettings } from "../relations/statistics/statisticsSettings.js";
+import { publishAfterUpkeep } from "./publishRelations.js";
+import type { StatusOutcome } from "../juju/statusOutcome.js";
 
 export interface UpkeepDeps {
   readonly tools: HookTools;
@@ -40,19 +41,12 @@ export interface UpkeepDeps {
 
 /** Hooks after which everything is brought in line with the configuration. */
 const CONFIGURATION_HOOKS = new Set(["config-changed", "upgrade-charm"]);
-const STATISTICS_HOOK = /^statistics-relation-(joined|changed)$/;
-const MONITORS_HOOK = /^(nrpe-external-master|local-monitors)-relation-(joined|changed)$/;
-
-export interface UpkeepOutcome {
-  /** Set when a machine option is invalid: the unit should be blocked with it. */
-  readonly blockedMessage?: string;
-}
 
 export async function upkeep(
   deps: UpkeepDeps,
   context: HookContext,
   plan: Plan | undefined,
-): Promise<UpkeepOutcome> {
+): Promise<StatusOutcome> {
   // Without a plan the configuration is invalid and the status already says so.
   if (plan === undefined) return {};
   const config = plan.charmConfig;
@@ -102,27 +96,11 @@ export async function upkeep(
     });
   }
 
-  if (everything || STATISTICS_HOOK.test(hook)) {
-    const ids =
-      STATISTICS_HOOK.test(hook) && context.relationId
-        ? [context.relationId]
-        : await tools.relationIds("statistics");
-    for (const id of ids) await tools.relationSet(id, statisticsSettings(config, password));
-  }
-  if (everything || MONITORS_HOOK.test(hook)) {
-    const monitors =
-      password === undefined
-        ? ""
-        : monitorsYaml(nrpeChecks({ config, pluginDir: "", tlsListeners }));
-    const ids = [
-      ...(await tools.relationIds("nrpe-external-master")),
-      ...(await tools.relationIds("local-monitors")),
-    ];
-    for (const id of ids) await tools.relationSet(id, { monitors });
-  }
+  await publishAfterUpkeep(context, everything, { tools, config, password, tlsListeners });
 
+  // An invalid machine option blocks the unit, naming it.
   const problem = systemOptionProblem(config);
-  return problem === undefined ? {} : { blockedMessage: problem.message };
+  return problem === undefined ? {} : { status: "blocked", message: problem.message };
 }
 
 /** The `remove` hook: nothing of the charm's keeps running on the machine. */

@@ -1,8 +1,9 @@
 // The VIP in a hook: haproxy may bind it before haproxy is applied, then
 // keepalived is installed, configured and reloaded to match the option and the
-// peers, and the status says whether this unit holds the address. A bad value
-// blocks the unit naming the option; haproxy, already applied, keeps serving,
-// and keepalived keeps its last good configuration.
+// peers, and the hook learns which addresses this unit holds, for its status
+// (hook/workloadStatus.ts). A bad value blocks the unit naming the option;
+// haproxy, already applied, keeps serving, and keepalived keeps its last good
+// configuration.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
@@ -11,7 +12,8 @@ import { describeError } from "../lib/describeError.js";
 import type { ConfigReading } from "../config/charmConfig.js";
 import { ConfigError, HookToolError } from "../lib/errors.js";
 import type { HookInputs } from "../juju/hookInputs.js";
-import type { HookTools, StatusName } from "../juju/hookTools.js";
+import type { HookTools } from "../juju/hookTools.js";
+import type { StatusOutcome, WorkloadStatus } from "../juju/statusOutcome.js";
 import type { Plan } from "../plan/planConfiguration.js";
 import type { Paths } from "../paths.js";
 import { stateFilePath } from "../stateFiles.js";
@@ -30,25 +32,14 @@ import {
 import { allowNonlocalBind, forbidNonlocalBind } from "./nonlocalBind.js";
 import { type VipOption, parseVipOption } from "../config/vipOption.js";
 import { planVip } from "./vipPlan.js";
-import { VIP_PEERS_KEY, readyToHold } from "./vipReadiness.js";
-import {
-  type VipStatusRecord,
-  parseVipStatusRecord,
-  sameHolding,
-  withHeldVips,
-} from "./vipStatus.js";
+import { readyToHold } from "./vipReadiness.js";
+import { publishVipPeers } from "../relations/peer/vipPeers.js";
+import { type VipStatusRecord, parseVipStatusRecord, sameHolding } from "./vipStatus.js";
 
 export interface VipDeps {
   readonly tools: HookTools;
   readonly paths: Paths;
   readonly host?: HostCommands;
-}
-
-/** What a hook's status would be without the VIP. */
-export interface ServedOutcome {
-  readonly status: StatusName;
-  readonly message: string;
-  readonly plan?: Plan;
 }
 
 /** Where Debian's haproxy.service keeps its master's pid. */
@@ -71,35 +62,38 @@ export async function prepareVipBinding(deps: VipDeps, config: ConfigReading): P
   }
 }
 
-/** After haproxy is applied: keepalived in line with the option and peers, and the status. */
-export async function maintainVip<T extends ServedOutcome>(
+/**
+ * After haproxy is applied (`plan`, absent when the configuration is invalid):
+ * keepalived in line with the option and peers; says what the status needs.
+ */
+export async function maintainVip(
   deps: VipDeps,
   charmConfig: ConfigReading,
   inputs: HookInputs,
-  served: T,
-): Promise<T> {
+  plan: Plan | undefined,
+): Promise<StatusOutcome> {
   const { tools, host } = deps;
   const system = deps.paths.system;
-  if (host === undefined || system === undefined) return served;
+  if (host === undefined || system === undefined) return {};
   const option = optionOf(charmConfig);
-  if (option instanceof ConfigError) return blocked(deps, served, option.message);
+  if (option instanceof ConfigError) return blocked(deps, option.message);
   const files = keepalivedFiles(system.keepalived);
   const recordFile = vipStatusFile(deps.paths);
   if (option === undefined) {
     const record = parseVipStatusRecord(await readIfExists(recordFile));
     const peerRelation = inputs.peers[0]?.relationId;
     if (record?.published !== undefined && peerRelation !== undefined) {
-      await tools.relationSet(peerRelation, { [VIP_PEERS_KEY]: "" });
+      await publishVipPeers(tools, peerRelation, "");
     }
     if (await removeKeepalived(host, files)) {
       await tools.log("INFO", "vip emptied: keepalived stopped and the address released");
     }
     await forbidNonlocalBind(system, deps.paths, host);
     await removeIfPresent(recordFile);
-    return served;
+    return {};
   }
   // An invalid configuration: the status already says so, keepalived stays as it was.
-  if (served.plan === undefined) return served;
+  if (plan === undefined) return {};
 
   const interfaces = parseInterfaceAddresses(await ipAddresses(host));
   const record = parseVipStatusRecord(await readIfExists(recordFile));
@@ -114,7 +108,7 @@ export async function maintainVip<T extends ServedOutcome>(
   let addresses: readonly string[];
   let published: string;
   try {
-    const plan = planVip(option, {
+    const vip = planVip(option, {
       unitName: inputs.unitName,
       unitAddress: inputs.privateAddress,
       interfaces,
@@ -123,28 +117,28 @@ export async function maintainVip<T extends ServedOutcome>(
         return address === undefined || address === "" ? [] : [{ unit, address }];
       }),
     });
-    for (const peer of plan.ignoredPeers) {
+    for (const peer of vip.ignoredPeers) {
       await tools.log(
         "WARNING",
         `vip: peer ${peer.unit} left out of keepalived.conf: its private-address ` +
           `${JSON.stringify(peer.address.slice(0, 64))} is not an IPv4 address`,
       );
     }
-    addresses = plan.bareAddresses;
-    published = plan.peerAddresses.join(" ");
+    addresses = vip.bareAddresses;
+    published = vip.peerAddresses.join(" ");
     script = renderCheckScript(
-      probedListeners(served.plan.services, inputs.privateAddress),
+      probedListeners(plan.services, inputs.privateAddress),
       HAPROXY_PID_FILE,
       ready,
     );
     config = renderKeepalivedConfig(
-      plan,
+      vip,
       inputs.unitName,
       files.checkScript,
       record?.keepalivedStarted !== true,
     );
   } catch (error) {
-    if (error instanceof ConfigError) return blocked(deps, served, error.message);
+    if (error instanceof ConfigError) return blocked(deps, error.message);
     throw error;
   }
   if (!ready) await tools.log("INFO", "vip: waiting for every peer to list this unit");
@@ -157,39 +151,40 @@ export async function maintainVip<T extends ServedOutcome>(
     const message = describeError(error);
     await tools.log("ERROR", `vip: ${message}`);
     const reason = error instanceof KeepalivedConfigError ? message : `keepalived: ${message}`;
-    return blocked(deps, served, `config option vip: ${reason}`);
+    return blocked(deps, `config option vip: ${reason}`);
   }
   // The peers learn which addresses this unit's adverts accept (vipReadiness.ts).
   const peerRelation = inputs.peers[0]?.relationId;
   if (peerRelation !== undefined && record?.published !== published) {
-    await tools.relationSet(peerRelation, { [VIP_PEERS_KEY]: published });
+    await publishVipPeers(tools, peerRelation, published);
   }
   const held = heldAddresses(interfaces, addresses);
   await saveRecord(recordFile, {
     addresses,
-    status: served.status,
-    message: served.message,
+    // The hook's status, remembered once decided (rememberStatus).
+    status: record?.status ?? "",
+    message: record?.message ?? "",
     held,
     settled: ready,
     keepalivedStarted: true,
     ...(peerRelation !== undefined && { published }),
   });
-  return served.status === "active"
-    ? { ...served, message: withHeldVips(served.message, held) }
-    : served;
+  return { heldVips: held };
 }
 
 /**
  * update-status: keepalived moves the address between hooks. A keepalived that
- * died is started again, and the status follows the address.
+ * died is started again; when the addresses this unit holds changed under an
+ * active status, that status (without its VIPs) and what it holds now.
  */
-export async function refreshVipStatus(deps: VipDeps): Promise<void> {
+export async function heldVipsChange(
+  deps: VipDeps,
+): Promise<{ status: WorkloadStatus; held: readonly string[] } | undefined> {
   const { host, tools } = deps;
   const system = deps.paths.system;
-  if (host === undefined || system === undefined) return;
-  const recordFile = vipStatusFile(deps.paths);
-  const record = parseVipStatusRecord(await readIfExists(recordFile));
-  if (record === undefined) return;
+  if (host === undefined || system === undefined) return undefined;
+  const record = parseVipStatusRecord(await readIfExists(vipStatusFile(deps.paths)));
+  if (record === undefined) return undefined;
   try {
     if (await startIfConfigured(host, keepalivedFiles(system.keepalived))) {
       await tools.log("WARNING", "vip: keepalived was not running; started it");
@@ -197,11 +192,17 @@ export async function refreshVipStatus(deps: VipDeps): Promise<void> {
   } catch (error) {
     await tools.log("ERROR", `vip: ${describeError(error)}`);
   }
-  if (record.status !== "active") return;
+  if (record.status !== "active") return undefined;
   const held = heldAddresses(parseInterfaceAddresses(await ipAddresses(host)), record.addresses);
-  if (sameHolding(held, record.held)) return;
-  await tools.statusSet("active", withHeldVips(record.message, held));
-  await saveRecord(recordFile, { ...record, held });
+  if (sameHolding(held, record.held)) return undefined;
+  return { status: { status: "active", message: record.message }, held };
+}
+
+/** The addresses the status now names, once it is set. */
+export async function rememberHeldVips(paths: Paths, held: readonly string[]): Promise<void> {
+  const recordFile = vipStatusFile(paths);
+  const record = parseVipStatusRecord(await readIfExists(recordFile));
+  if (record !== undefined) await saveRecord(recordFile, { ...record, held });
 }
 
 /** The stop hook: the address moves to a peer now, before haproxy stops here. */
@@ -214,11 +215,11 @@ export async function releaseVip(deps: VipDeps): Promise<void> {
   }
 }
 
-/** Another part of the hook blocked the unit: update-status must not undo it. */
-export async function noteBlockedStatus(paths: Paths, message: string): Promise<void> {
+/** The status a hook set, without its VIPs: update-status follows it, or leaves it be. */
+export async function rememberStatus(paths: Paths, status: WorkloadStatus): Promise<void> {
   const recordFile = vipStatusFile(paths);
   const record = parseVipStatusRecord(await readIfExists(recordFile));
-  if (record !== undefined) await saveRecord(recordFile, { ...record, status: "blocked", message });
+  if (record !== undefined) await saveRecord(recordFile, { ...record, ...status });
 }
 
 function optionOf(config: ConfigReading): VipOption | ConfigError | undefined {
@@ -232,15 +233,10 @@ function optionOf(config: ConfigReading): VipOption | ConfigError | undefined {
   }
 }
 
-async function blocked<T extends ServedOutcome>(
-  deps: VipDeps,
-  served: T,
-  message: string,
-): Promise<T> {
+async function blocked(deps: VipDeps, message: string): Promise<StatusOutcome> {
   await deps.tools.log("ERROR", `vip not applied: ${message}`);
-  await noteBlockedStatus(deps.paths, message);
-  // The first problem keeps the status; haproxy serves what it was given either way.
-  return served.status === "blocked" ? served : { ...served, status: "blocked", message };
+  // haproxy serves what it was given either way.
+  return { status: "blocked", message };
 }
 
 async function ipAddresses(host: HostCommands): Promise<string> {

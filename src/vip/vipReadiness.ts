@@ -6,9 +6,8 @@
 // new unit's check fails until every peer it knows lists it. Once it has been
 // ready it stays so: a later join must not take the address from a holder.
 import type { RemoteUnit } from "../juju/hookInputs.js";
+import { vipPeersOf } from "../relations/peer/vipPeers.js";
 import { usablePeerAddress } from "./vipPlan.js";
-
-export const VIP_PEERS_KEY = "vip-peers";
 
 export interface ReadinessContext {
   /** It was ready in an earlier hook. */
@@ -26,7 +25,5 @@ export async function readyToHold(context: ReadinessContext): Promise<boolean> {
     usablePeerAddress(peer.settings["private-address"] ?? ""),
   );
   if (known.length === 0) return context.leader();
-  return known.every((peer) =>
-    (peer.settings[VIP_PEERS_KEY] ?? "").split(" ").includes(context.unitAddress),
-  );
+  return known.every((peer) => vipPeersOf(peer.settings).includes(context.unitAddress));
 }
