@@ -31,7 +31,7 @@ const MAY_IMPORT = {
   render: ["lib", "model"],
   // Reading and publishing one endpoint's data: never the hook layer or apply.
   relations: ["lib", "juju", "config", "model", "render", "tls", "paths", "stateFiles"],
-  // The one planner: reads the model and every relation.
+  // The one planner: reads the model and every relation (which see its Plan as a type only).
   plan: ["lib", "juju", "config", "model", "relations", "paths", "stateFiles"],
   tls: ["lib", "config", "model", "relations"],
   metrics: ["lib", "juju", "config", "model", "paths", "stateFiles"],
@@ -51,28 +51,33 @@ const MAY_IMPORT = {
   ],
 };
 
+/** Folders whose types (never their code) a layer may import. */
+const MAY_IMPORT_TYPES = { relations: ["plan"] };
+
 function boundary(folder) {
   const allowed = new Set([folder, ...MAY_IMPORT[folder]]);
+  const typesOnly = MAY_IMPORT_TYPES[folder] ?? [];
   const forbidden = [...FOLDERS, "paths", "stateFiles", "cli"].filter((name) => !allowed.has(name));
-  const depth = folder === "relations" ? ["../../", "../../../"] : ["../"];
-  const group = forbidden.flatMap((name) =>
-    depth.flatMap((up) => [`${up}${name}/*`, `${up}${name}.js`]),
-  );
-  const message = `src/${folder} may import only ${[...allowed].join(", ")} (see the layers in eslint.config.js).`;
+  const depth = ["../", "../../", "../../../"];
+  const groupOf = (names) =>
+    names.flatMap((name) => depth.flatMap((up) => [`${up}${name}/*`, `${up}${name}.js`]));
+  const group = groupOf(forbidden.filter((name) => !typesOnly.includes(name)));
+  const typesNote = typesOnly.length > 0 ? `, and types only from ${typesOnly.join(", ")}` : "";
+  const message = `src/${folder} may import only ${[...allowed].join(", ")}${typesNote} (see the layers in eslint.config.js).`;
   // The same rule for `await import(...)`, which no-restricted-imports does not see.
   const dynamic = `ImportExpression[source.value=/^(\\.\\.\\/)+(${forbidden.join("|")})(\\/|\\.js$)/]`;
   return {
     files: [`src/${folder}/**/*.ts`],
     rules: {
       "no-restricted-syntax": ["error", { selector: dynamic, message }],
-      "no-restricted-imports": [
+      "@typescript-eslint/no-restricted-imports": [
         "error",
         {
           patterns: [
-            {
-              group,
-              message,
-            },
+            { group, message },
+            ...(typesOnly.length > 0
+              ? [{ group: groupOf(typesOnly), message, allowTypeImports: true }]
+              : []),
           ],
         },
       ],
