@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { configDefaults, defineConfig } from "vitest/config";
 
@@ -75,9 +76,18 @@ const e2e = [
   "tests/vip/keepalivedRestart.test.ts",
 ];
 
+// Test files at a time. Vitest's default, one fewer than the cores, is one on 2 cores, which
+// made the suite run file after file. The files are independent (temporary directories,
+// ephemeral loopback ports, a local model's namespaces named after its worker's pid), so
+// one per core; a file keeps about a core busy (haproxy, openssl and hooks included), so more
+// would only stretch the files with a time budget (the fuzz tests).
+// VITEST_MAX_WORKERS=1 (or --maxWorkers=1) runs them one at a time again.
+const workers = availableParallelism();
+
 export default defineConfig({
   plugins: [precompiledTemplates, embeddedAssets],
   test: {
+    maxWorkers: workers,
     // Generous: CI runs end-to-end suites side by side on 2 cores, where one hook can take seconds.
     testTimeout: 120_000,
     hookTimeout: 240_000,
