@@ -6,7 +6,7 @@ import { load } from "js-yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { type ActionDeps, runAction } from "../../src/actions/runAction.js";
-import { type CharmUnit, startCharmUnit } from "../monitoring/charmUnit.js";
+import { type CharmUnit, startCharmUnit } from "../helpers/charmUnit.js";
 
 let unit: CharmUnit;
 let printed: string;

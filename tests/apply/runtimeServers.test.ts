@@ -23,17 +23,39 @@ interface Unit {
   readonly name: string;
   readonly port: number;
   readonly server: Server;
+  /** `/slow` requests received and not yet answered. */
+  readonly slowInFlight: () => number;
 }
 
 /** A web server answering with its name; `/slow` answers after `slowMs`. */
 async function startUnit(name: string, slowMs = 1500): Promise<Unit> {
+  let slowInFlight = 0;
   const server = createServer((req, res) => {
     const answer = () => res.end(name);
-    if (req.url === "/slow") setTimeout(answer, slowMs);
-    else answer();
+    if (req.url === "/slow") {
+      slowInFlight += 1;
+      setTimeout(() => {
+        slowInFlight -= 1;
+        answer();
+      }, slowMs);
+    } else answer();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { name, port: (server.address() as AddressInfo).port, server };
+  return {
+    name,
+    port: (server.address() as AddressInfo).port,
+    server,
+    slowInFlight: () => slowInFlight,
+  };
+}
+
+/** Until `units` hold `count` `/slow` requests between them, for at most 5 s. */
+async function untilSlowInFlight(units: readonly Unit[], count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (units.reduce((sum, unit) => sum + unit.slowInFlight(), 0) < count) {
+    if (Date.now() > deadline) throw new Error(`${count} /slow requests never reached the units`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /**
@@ -196,9 +218,9 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
     await applyPlan(config([serverLine(first, 0), serverLine(second, 1)]), environment());
     // Requests in flight on both servers (leastconn sends the second to the idle one).
     const firstRequest = get(webPort, "/slow");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await untilSlowInFlight(units, 1);
     const inFlight = Promise.all([firstRequest, get(webPort, "/slow")]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await untilSlowInFlight(units, 2);
 
     const result = await applyPlan(config([serverLine(first, 0)]), environment());
 
@@ -219,9 +241,9 @@ describe.each(haproxyVersions)("servers change without a reload on haproxy $vers
     units.push(slow);
     await applyPlan(config([serverLine(first, 0), serverLine(slow, 1)]), environment());
     const firstRequest = get(webPort, "/slow");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await untilSlowInFlight(units, 1);
     const inFlight = Promise.all([firstRequest, get(webPort, "/slow")]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await untilSlowInFlight(units, 2);
 
     const result = await applyPlan(
       config([serverLine(first, 0), serverLine(second, 1)]),

@@ -13,7 +13,7 @@ import {
 } from "../../src/metrics/pushMetrics.js";
 import { StatsSocketError } from "../../src/metrics/statsSocket.js";
 import { type UdpReceiver, startUdpReceiver } from "../helpers/udpReceiver.js";
-import { type CharmUnit, startCharmUnit } from "../monitoring/charmUnit.js";
+import { type CharmUnit, startCharmUnit } from "../helpers/charmUnit.js";
 
 let unit: CharmUnit;
 let receiver: UdpReceiver;

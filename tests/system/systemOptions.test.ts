@@ -15,7 +15,7 @@ import {
 } from "../../src/system/logrotate.js";
 import { packageSelection } from "../../src/system/packageStatus.js";
 import { sysctlFile } from "../../src/system/sysctl.js";
-import { type CharmUnit, startCharmUnit } from "../monitoring/charmUnit.js";
+import { type CharmUnit, startCharmUnit } from "../helpers/charmUnit.js";
 
 const KEY =
   "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBGExample\n-----END PGP PUBLIC KEY BLOCK-----";

@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import type { CommandResult } from "../../src/system/hostCommands.js";
-import { type CharmUnit, RecordingHostCommands, startCharmUnit } from "../monitoring/charmUnit.js";
+import { type CharmUnit, RecordingHostCommands, startCharmUnit } from "../helpers/charmUnit.js";
 
 const PEER = "peer:2";
 const ok = (stdout = ""): CommandResult => ({ exitCode: 0, stdout, stderr: "" });

@@ -18,7 +18,7 @@ import { COS_AGENT_EXPORTER_PORT } from "../../../src/relations/cosAgent/exporte
 import { exporterScrapeJob, pythonJsonDumps } from "../../../src/relations/cosAgent/scrapeJob.js";
 import type { JujuTopology } from "../../../src/relations/cosAgent/topology.js";
 
-const cosAgentDir = new URL("../../../src/relations/cosAgent", import.meta.url);
+const cosAgentDir = new URL("../../../src/relations/cosAgent/", import.meta.url);
 
 const topology: JujuTopology = {
   model: "prod-web",

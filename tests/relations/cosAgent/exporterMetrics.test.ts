@@ -18,7 +18,7 @@ import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { type Backend, httpGet, startBackend } from "../../helpers/httpBackends.js";
 import { type Selector, labelValuesSelector, parsePromql } from "./promql.js";
 
-const cosAgentDir = new URL("../../../src/relations/cosAgent", import.meta.url);
+const cosAgentDir = new URL("../../../src/relations/cosAgent/", import.meta.url);
 // Added by the subordinate and by Prometheus, never by haproxy.
 const TARGET_LABELS = new Set([
   "juju_model",

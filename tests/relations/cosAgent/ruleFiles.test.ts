@@ -13,7 +13,7 @@ import {
 } from "../../../src/relations/cosAgent/exporterListener.js";
 import { RuleFileError, parseRuleFile } from "../../../src/relations/cosAgent/ruleFile.js";
 
-const cosAgentDir = new URL("../../../src/relations/cosAgent", import.meta.url);
+const cosAgentDir = new URL("../../../src/relations/cosAgent/", import.meta.url);
 
 describe("log-alert-rules.yaml", () => {
   it("is a Loki rule file: groups of alerting rules with a LogQL metric query", async () => {

@@ -6,7 +6,7 @@ import { request } from "node:http";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { type CharmUnit, startCharmUnit } from "./charmUnit.js";
+import { type CharmUnit, startCharmUnit } from "../../helpers/charmUnit.js";
 
 interface Answer {
   readonly status: number;

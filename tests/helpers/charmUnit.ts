@@ -11,9 +11,9 @@ import type { HookDeps } from "../../src/hook/reconcile.js";
 import { runHook } from "../../src/hook/runHook.js";
 import type { Paths } from "../../src/paths.js";
 import type { CommandResult, HostCommands } from "../../src/system/hostCommands.js";
-import { HaproxyProcess, findFreePort } from "../helpers/haproxyProcess.js";
-import { type Backend, startBackend } from "../helpers/httpBackends.js";
-import { MemoryHookTools } from "../helpers/memoryHookTools.js";
+import { HaproxyProcess, findFreePort } from "./haproxyProcess.js";
+import { type Backend, startBackend } from "./httpBackends.js";
+import { MemoryHookTools } from "./memoryHookTools.js";
 
 export const REVERSEPROXY = "reverseproxy:1";
 

@@ -1,10 +1,10 @@
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 
-import type { HookInputs, RemoteUnit } from "../../src/juju/hookInputs.js";
-import { planFromInputs } from "../helpers/planFromInputs.js";
-import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
-import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
+import type { HookInputs, RemoteUnit } from "../../../src/juju/hookInputs.js";
+import { planFromInputs } from "../../helpers/planFromInputs.js";
+import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
+import { checkHaproxyConfig } from "../../helpers/haproxyCheck.js";
 
 const paths = { haproxyLib: "/var/lib/haproxy", haproxyRun: "/run/haproxy" };
 const services = `- service_name: web

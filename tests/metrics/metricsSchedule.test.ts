@@ -13,7 +13,7 @@ import { cronQuote, cronTimes, metricsCronFile } from "../../src/metrics/metrics
 import { stateFilePath } from "../../src/stateFiles.js";
 import { type PackedCharm, packCharm } from "../e2e/packedCharm.js";
 import { type UdpReceiver, startUdpReceiver } from "../helpers/udpReceiver.js";
-import { type CharmUnit, startCharmUnit } from "./charmUnit.js";
+import { type CharmUnit, startCharmUnit } from "../helpers/charmUnit.js";
 
 const run = promisify(execFile);
 const bundle = path.resolve(import.meta.dirname, "../../dist/haproxy-charm.mjs");

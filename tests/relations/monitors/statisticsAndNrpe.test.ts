@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { load } from "js-yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { type CharmUnit, REVERSEPROXY, startCharmUnit } from "./charmUnit.js";
+import { type CharmUnit, REVERSEPROXY, startCharmUnit } from "../../helpers/charmUnit.js";
 
 const run = promisify(execFile);
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 
-import type { RemoteUnit } from "../../src/juju/hookInputs.js";
-import { collectServices } from "../../src/relations/reverseproxy/collectServices.js";
-import { parseServicesYaml } from "../../src/model/parseServices.js";
+import type { RemoteUnit } from "../../../src/juju/hookInputs.js";
+import { collectServices } from "../../../src/relations/reverseproxy/collectServices.js";
+import { parseServicesYaml } from "../../../src/model/parseServices.js";
 
 const DEFAULT_CONFIG = `
 - service_name: haproxy_service

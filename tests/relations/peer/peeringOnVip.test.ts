@@ -3,9 +3,9 @@
 // than on the VIP, which only the holder has.
 import { describe, expect, it } from "vitest";
 
-import { applyActivePassive } from "../../src/relations/peer/peering.js";
-import { completeService } from "../../src/model/placeServices.js";
-import type { PlacedService } from "../../src/model/types.js";
+import { applyActivePassive } from "../../../src/relations/peer/peering.js";
+import { completeService } from "../../../src/model/placeServices.js";
+import type { PlacedService } from "../../../src/model/types.js";
 
 const service = (host: string): PlacedService => ({
   ...completeService({ name: "shop" }),
