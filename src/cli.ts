@@ -9,9 +9,17 @@ import { Command } from "commander";
 import { SystemctlServiceManager } from "./apply/serviceManager.js";
 import { ExecaHookTools } from "./juju/execaHookTools.js";
 import { hookContextFromEnv } from "./hook/hookContext.js";
+import { markStep, setProfileSink, timeStep } from "./lib/stepTimer.js";
 import { metricsSettingsFile } from "./metrics/metricsSettings.js";
 import { productionPaths } from "./paths.js";
 import { execaHostCommands } from "./system/hostCommands.js";
+
+// HAPROXY_CHARM_PROFILE=1: where the time goes, on stderr (README, "Hook time").
+if (process.env.HAPROXY_CHARM_PROFILE === "1") {
+  setProfileSink((line) => process.stderr.write(`${line}\n`));
+  process.once("exit", () => markStep("exit"));
+}
+markStep("node started and the entry bundle loaded");
 
 // Each command loads what it needs when it runs (dynamic imports, split into
 // chunks by the bundle), so a hook with nothing to do starts fast.
@@ -41,8 +49,9 @@ program
       cli: { node: process.execPath, script: fileURLToPath(import.meta.url) },
     };
     try {
-      const { runHook } = await import("./hook/runHook.js");
+      const { runHook } = await timeStep("load runHook", () => import("./hook/runHook.js"));
       await runHook(deps, hookContextFromEnv(name, process.env));
+      markStep(`hook ${name} done`);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`hook ${name} failed: ${message}\n`);

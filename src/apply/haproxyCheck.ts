@@ -2,10 +2,13 @@
 
 import { execa } from "execa";
 import { ApplyError, ValidationError } from "../lib/errors.js";
+import { timeStep } from "../lib/stepTimer.js";
 
 /** Resolves when haproxy accepts `file`; throws ValidationError with its first complaint. */
 export async function validateHaproxyConfig(haproxyBinary: string, file: string): Promise<void> {
-  const result = await execa(haproxyBinary, ["-c", "-f", file], { reject: false, all: true });
+  const result = await timeStep("haproxy -c", () =>
+    execa(haproxyBinary, ["-c", "-f", file], { reject: false, all: true }),
+  );
   if (result.exitCode === undefined) {
     throw new ApplyError(`cannot run ${haproxyBinary}: ${result.shortMessage ?? "unknown error"}`);
   }

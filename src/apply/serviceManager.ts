@@ -8,6 +8,7 @@
 
 import { execa } from "execa";
 import { ApplyError } from "../lib/errors.js";
+import { timeStep } from "../lib/stepTimer.js";
 
 export interface ServiceManager {
   isRunning(): Promise<boolean>;
@@ -43,9 +44,9 @@ export class SystemctlServiceManager implements ServiceManager {
   }
 
   async isRunning(): Promise<boolean> {
-    const result = await execa(this.systemctl, ["is-active", "--quiet", this.unit], {
-      reject: false,
-    });
+    const result = await timeStep("systemctl is-active", () =>
+      execa(this.systemctl, ["is-active", "--quiet", this.unit], { reject: false }),
+    );
     // A missing systemctl is a broken machine, not a stopped service.
     if (result.exitCode === undefined) throw this.failure(["is-active", "--quiet"], result);
     return result.exitCode === 0;
@@ -70,7 +71,9 @@ export class SystemctlServiceManager implements ServiceManager {
 
   private async run(verb: string, { readJournal }: { readJournal: boolean }): Promise<void> {
     const since = Date.now();
-    const result = await execa(this.systemctl, [verb, this.unit], { reject: false });
+    const result = await timeStep(`systemctl ${verb}`, () =>
+      execa(this.systemctl, [verb, this.unit], { reject: false }),
+    );
     if (!result.failed) return;
     const journal = readJournal ? await this.journalSince(since) : "";
     throw this.failure([verb], result, journal);

@@ -26,6 +26,7 @@ import {
   relationCertificatePath,
 } from "../plan/planConfiguration.js";
 import { removeIfPresent } from "../lib/managedFiles.js";
+import { timeStep, timeStepSync } from "../lib/stepTimer.js";
 import type { CliEntry } from "../metrics/metricsSchedule.js";
 import type { Paths } from "../paths.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
@@ -69,10 +70,9 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     cacheFile: path.join(deps.paths.charmState, "relation-cache.json"),
     ...(relationEventOf(context) !== undefined && { event: relationEventOf(context) }),
   });
-  const [read, providers] = await Promise.all([
-    readInputs(deps.tools, relations, context),
-    relations.apps("certificates"),
-  ]);
+  const [read, providers] = await timeStep("read inputs", () =>
+    Promise.all([readInputs(deps.tools, relations, context), relations.apps("certificates")]),
+  );
   const certificate = await withRelationCertificate(
     deps.paths,
     await withGeneratedSecrets(deps.paths, read),
@@ -87,7 +87,7 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   const logReload = context.remoteUnit === undefined && context.departingUnit === undefined;
   await prepareVipBinding(deps, inputs);
   const served = await applyInputs(deps, inputs, logReload);
-  const outcome = await maintainVip(deps, inputs, served);
+  const outcome = await timeStep("maintain vip", () => maintainVip(deps, inputs, served));
   await rememberHaproxyFailure(deps.paths, outcome.haproxyFailed === true);
   const scope = publishScope(context);
   // A CSR goes out whatever haproxy made of the rest.
@@ -95,10 +95,11 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     await publishCertificateRequest(deps.tools, certificate.request);
   }
   // Only a configuration that is live is worth telling the other side about.
-  if (served.plan !== undefined && served.status !== "blocked") {
-    await publishAll(deps.tools, relations, inputs, served.plan, scope);
+  const { plan } = served;
+  if (plan !== undefined && served.status !== "blocked") {
+    await timeStep("publish", () => publishAll(deps.tools, relations, inputs, plan, scope));
   }
-  await relations.save();
+  await timeStep("save relation cache", () => relations.save());
   await deps.tools.statusSet(outcome.status, outcome.message);
   return outcome;
 }
@@ -115,7 +116,7 @@ async function applyInputs(
   const live = await readIfExists(deps.paths.haproxyConfig);
   let plan: Plan;
   try {
-    let planned = planConfiguration(inputs, deps.paths, live);
+    let planned = timeStepSync("plan", () => planConfiguration(inputs, deps.paths, live));
     if (planned.unresolvedRelationHosts.length > 0) {
       // Names from relation data are served only once it is known where they lead.
       const resolvedHosts = await resolveRelationHosts(planned.unresolvedRelationHosts);
@@ -162,9 +163,9 @@ async function applyInputs(
     fileOwner: deps.fileOwner,
   };
   try {
-    const result = await applyPlan(
-      { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
-      environment,
+    const haproxyCfg = timeStepSync("render", () => renderHaproxyConfig(plan.config));
+    const result = await timeStep("apply", () =>
+      applyPlan({ haproxyCfg, files: plan.files }, environment),
     );
     // Routine in a unit's own hooks (a join, a departure): logged for the other
     // events only, but for a runtime change that failed for another reason

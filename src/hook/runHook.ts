@@ -8,6 +8,7 @@ import {
   saveHookToolCache,
 } from "../juju/cachingHookTools.js";
 import { writeIfChanged } from "../lib/managedFiles.js";
+import { timeStep } from "../lib/stepTimer.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
@@ -16,7 +17,7 @@ import { haproxyFailedMarker } from "./watchedService.js";
 // The reconcile path (model, templates, YAML) loads only when a hook needs it:
 // update-status with haproxy running never does.
 const reconcile = async (deps: HookDeps, context: HookContext) =>
-  (await import("./reconcile.js")).reconcile(deps, context);
+  (await timeStep("load reconcile", () => import("./reconcile.js"))).reconcile(deps, context);
 
 const RECONCILING_HOOKS = new Set([
   "config-changed",
@@ -59,7 +60,8 @@ export const hookToolCacheFile = "hook-tool-cache.json";
 
 export async function runHook(deps: HookDeps, context: HookContext): Promise<void> {
   const file = path.join(deps.paths.charmState, hookToolCacheFile);
-  const trusted = refreshedCache(await loadHookToolCache(file), context);
+  const cached = await timeStep("read hook-tool cache", () => loadHookToolCache(file));
+  const trusted = refreshedCache(cached, context);
   const tools = new CachingHookTools(deps.tools, trusted, { audit: isAudit(context) });
   try {
     if (isAudit(context)) await tools.audit(context.unitName);
@@ -71,7 +73,7 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
     await saveHookToolCache(file, afterFailedHook(trusted)).catch(() => undefined);
     throw error;
   }
-  await saveHookToolCache(file, tools.cache);
+  await timeStep("save hook-tool cache", () => saveHookToolCache(file, tools.cache));
 }
 
 async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> {
@@ -165,7 +167,7 @@ async function exists(file: string): Promise<boolean> {
 /** Metrics schedule, nrpe checks, statistics and monitors data, machine options. */
 async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcome): Promise<void> {
   const { upkeep } = await import("./upkeep.js");
-  const result = await upkeep(deps, context, outcome.plan);
+  const result = await timeStep("upkeep", () => upkeep(deps, context, outcome.plan));
   if (result.blockedMessage !== undefined && outcome.status !== "blocked") {
     await deps.tools.statusSet("blocked", result.blockedMessage);
     const { noteBlockedStatus } = await import("../vip/maintainVip.js");

@@ -3,6 +3,7 @@
 // tool that can answer in JSON is asked to.
 import { execa } from "execa";
 import { HookToolError } from "../lib/errors.js";
+import { timeStep } from "../lib/stepTimer.js";
 import type { HookTools, LogLevel, RelationSettings, StatusName } from "./hookTools.js";
 
 export interface ExecaHookToolsOptions {
@@ -159,11 +160,13 @@ export class ExecaHookTools implements HookTools {
     const [tool, ...args] = command;
     if (tool === undefined) throw new Error("no hook tool named");
     this.calls += 1;
-    const result = await execa(tool, args, {
-      reject: false,
-      env: this.options.env,
-      ...(input === undefined ? { stdin: "ignore" as const } : { input }),
-    });
+    const result = await timeStep(`hook tool ${tool}`, () =>
+      execa(tool, args, {
+        reject: false,
+        env: this.options.env,
+        ...(input === undefined ? { stdin: "ignore" as const } : { input }),
+      }),
+    );
     if (result.failed) {
       const stderr = result.stderr || result.originalMessage || (result.shortMessage ?? "");
       throw new HookToolError(formatCommand(command), result.exitCode, stderr);
