@@ -183,7 +183,10 @@ export async function loadHookToolCache(file: string): Promise<HookToolCache> {
 }
 
 export async function saveHookToolCache(file: string, cache: HookToolCache): Promise<void> {
+  const text = serializeHookToolCache(cache);
+  // A hook that learnt nothing new leaves the file as it is: no write, no fsync.
+  if ((await readIfExists(file).catch(() => undefined)) === text) return;
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   // The config may hold secrets (ssl_key, monitoring_password).
-  await writeFileAtomic(file, serializeHookToolCache(cache), { mode: 0o600 });
+  await writeFileAtomic(file, text, { mode: 0o600 });
 }
