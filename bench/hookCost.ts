@@ -3,12 +3,14 @@
 // application join `reverseproxy` one at a time, then N units of another
 // join `ingress`; for the N-th join it reports the relation-changed hook's
 // wall time and hook-tool calls, and the total hook time of all N joins. Then the cost of a no-op update-status, of
-// rendering 1,000 servers, and of `haproxy -c` on that configuration. Last,
+// rendering 1,000 servers, and of `haproxy -c` on that configuration, beside
+// `node -e 0` run the way the model runs a hook (the floor of any hook). Last,
 // reloads and workers over 100 joins (bench/serverJoins.ts).
 // Figures go to stdout and to bench/results.md.
 //
 //   npm run bench                 # N = 10, 100, 500
 //   npm run bench -- 10 50        # other sizes
+//   npm run bench -- 10 --server-joins 0   # without the last table (it takes minutes)
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -20,8 +22,11 @@ import { planFromInputs } from "../tests/helpers/planFromInputs.js";
 import { measureServerJoins } from "./serverJoins.js";
 import { LocalModel } from "../tests/localJuju/model.js";
 
-const sizes = process.argv
-  .slice(2)
+const args = process.argv.slice(2);
+const flag = args.indexOf("--server-joins");
+// The joins of the last table (bench/serverJoins.ts); 0 leaves it out.
+const serverJoins = flag >= 0 ? Number(args[flag + 1]) : 100;
+const sizes = (flag >= 0 ? [...args.slice(0, flag), ...args.slice(flag + 2)] : args)
   .map(Number)
   .filter((n) => n > 0);
 const joinCounts = sizes.length > 0 ? sizes : [10, 100, 500];
@@ -34,6 +39,9 @@ interface JoinFigures {
   readonly lastHookMs: number;
   readonly lastHookToolCalls: number;
   readonly totalHookSeconds: number;
+  /** Medians over the N joins: relation-joined makes no hook-tool call on reverseproxy. */
+  readonly joinedMedianMs: number;
+  readonly changedMedianMs: number;
 }
 
 const median = (values: number[]) =>
@@ -49,7 +57,7 @@ async function joins(
   charmFile: string,
   units: number,
   endpoint: Endpoint,
-): Promise<{ joins: JoinFigures; updateStatusMs: number }> {
+): Promise<{ joins: JoinFigures; updateStatusMs: number; nodeFloorMs: number }> {
   const model = await LocalModel.create({ name: `bench-${units}`, hookTimeoutMs: 120_000 });
   try {
     await model.deploy(charmFile);
@@ -90,6 +98,14 @@ async function joins(
     if (last?.hook !== `${endpoint}-relation-changed` || last.exitCode !== 0) {
       throw new Error(`the last hook was ${last?.hook} (exit ${last?.exitCode}): ${last?.output}`);
     }
+    const durations = (hook: string) =>
+      runs.filter((run) => run.hook === hook).map((run) => run.durationMs);
+    const nodeFloor: number[] = [];
+    for (let i = 0; i < 7; i += 1) {
+      const started = Date.now();
+      await model.exec("haproxy/0", ["node", "-e", "0"]);
+      nodeFloor.push(Date.now() - started);
+    }
     const updateStatus: number[] = [];
     for (let i = 0; i < 7; i += 1) {
       await model.trigger("haproxy/0", "update-status");
@@ -102,8 +118,11 @@ async function joins(
         lastHookMs: last.durationMs,
         lastHookToolCalls: lastContextCalls,
         totalHookSeconds: runs.reduce((sum, run) => sum + run.durationMs, 0) / 1000,
+        joinedMedianMs: median(durations(`${endpoint}-relation-joined`)),
+        changedMedianMs: median(durations(`${endpoint}-relation-changed`)),
       },
       updateStatusMs: median(updateStatus),
+      nodeFloorMs: median(nodeFloor),
     };
   } finally {
     model.destroy();
@@ -151,12 +170,16 @@ const charm = packCharm();
 try {
   const results: JoinFigures[] = [];
   let updateStatusMs = NaN;
+  let nodeFloorMs = NaN;
   for (const endpoint of ["reverseproxy", "ingress"] as const) {
     for (const units of joinCounts) {
       process.stderr.write(`joining ${units} units on ${endpoint}...\n`);
       const figures = await joins(charm.file, units, endpoint);
       results.push(figures.joins);
-      if (endpoint === "reverseproxy") updateStatusMs = figures.updateStatusMs;
+      if (endpoint === "reverseproxy") {
+        updateStatusMs = figures.updateStatusMs;
+        nodeFloorMs = figures.nodeFloorMs;
+      }
     }
   }
   const { renderMs, checkMs } = renderAndCheck(1000);
@@ -166,11 +189,11 @@ try {
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${execFileSync("nproc").toString().trim()} cores with \`npm run bench\` (load average ${loadavg()[0]?.toFixed(1)} at the end).`,
     "",
-    "| relation | units joined (N) | relation-changed of the N-th unit | hook-tool calls in it | all N joins, total hook time |",
-    "| --- | ---: | ---: | ---: | ---: |",
+    "| relation | units joined (N) | relation-changed of the N-th unit | hook-tool calls in it | all N joins, total hook time | relation-joined, median of N | relation-changed, median of N |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...results.map(
       (r) =>
-        `| ${r.endpoint} | ${r.units} | ${r.lastHookMs.toFixed(0)} ms | ${r.lastHookToolCalls} | ${r.totalHookSeconds.toFixed(1)} s |`,
+        `| ${r.endpoint} | ${r.units} | ${r.lastHookMs.toFixed(0)} ms | ${r.lastHookToolCalls} | ${r.totalHookSeconds.toFixed(1)} s | ${r.joinedMedianMs.toFixed(0)} ms | ${r.changedMedianMs.toFixed(0)} ms |`,
     ),
     "",
     "| what | figure |",
@@ -181,11 +204,12 @@ try {
         ]
       : []),
     `| no-op update-status (median of 7) | ${updateStatusMs.toFixed(0)} ms |`,
+    `| \`node -e 0\` on the unit's machine, run as a hook is (median of 7) | ${nodeFloorMs.toFixed(0)} ms |`,
     `| render 1,000 servers (plan + template, median of 9) | ${renderMs.toFixed(1)} ms |`,
     `| \`haproxy -c\` on that configuration (median of 5) | ${checkMs.toFixed(0)} ms |`,
   ];
-  const joinsTable = await measureServerJoins(charm.file);
-  const table = [...lines, "", joinsTable].join("\n");
+  const joinsTable = serverJoins > 0 ? [await measureServerJoins(charm.file, serverJoins)] : [];
+  const table = [...lines, ...joinsTable.flatMap((joins) => ["", joins])].join("\n");
   process.stdout.write(`${table}\n`);
   // npm runs scripts from the repository root.
   writeFileSync(path.resolve("bench", "results.md"), `# Hook cost benchmark\n\n${table}\n`);

@@ -19,7 +19,7 @@ await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: ["src/cli.ts"],
   // Split into chunks loaded on demand: a hook with nothing to do loads only
-  // the entry point (see the dynamic imports in src/cli.ts).
+  // the entry point (see src/cli.ts and the dynamic imports in src/cliProgram.ts).
   outdir,
   entryNames: "haproxy-charm",
   chunkNames: "chunks/[name]-[hash]",

@@ -1,163 +1,25 @@
 // The charm's single executable. Juju runs `hook <name>` through dispatch;
-// operators run `render` for a dry run. Only this file turns errors into
-// exit codes.
-import { readFile } from "node:fs/promises";
+// operators run `render` for a dry run (src/cliProgram.ts has every command).
 import { fileURLToPath } from "node:url";
 
-import { Command } from "commander";
+import { runHookCommand } from "./hookCommand.js";
+import { markStep, setProfileSink } from "./lib/stepTimer.js";
 
-import { SystemctlServiceManager } from "./apply/serviceManager.js";
-import { ExecaHookTools } from "./juju/execaHookTools.js";
-import { hookContextFromEnv } from "./hook/hookContext.js";
-import { describeError } from "./lib/describeError.js";
-import { metricsSettingsFile } from "./metrics/metricsSettings.js";
-import { productionPaths } from "./paths.js";
-import { execaHostCommands } from "./system/hostCommands.js";
-
-// Each command loads what it needs when it runs (dynamic imports, split into
-// chunks by the bundle), so a hook with nothing to do starts fast.
-
-const program = new Command()
-  .name("haproxy-charm")
-  .description(
-    "The HAProxy charm for Juju: turns config and relation data into a live haproxy.cfg.",
-  )
-  .showHelpAfterError();
-
-program
-  .command("hook")
-  .description("Handle one Juju event (what dispatch and hooks/<name> run).")
-  .argument("<name>", "the hook name, e.g. config-changed or reverseproxy-relation-changed")
-  .action(async (name: string) => {
-    const tools = new ExecaHookTools();
-    const deps = {
-      tools,
-      paths: productionPaths,
-      service: new SystemctlServiceManager(),
-      haproxyBinary: "haproxy",
-      // haproxy's master reads keys and certificates as root, before it drops privileges.
-      fileOwner: "root",
-      host: execaHostCommands,
-      // cron runs `metrics push` with this very node and bundle.
-      cli: { node: process.execPath, script: fileURLToPath(import.meta.url) },
-    };
-    try {
-      const { runHook } = await import("./hook/runHook.js");
-      await runHook(deps, hookContextFromEnv(name, process.env));
-    } catch (error) {
-      const message = describeError(error);
-      process.stderr.write(`hook ${name} failed: ${message}\n`);
-      await tools.log("ERROR", `hook ${name} failed: ${message}`).catch(() => undefined);
-      process.exitCode = 1;
-    }
-  });
-
-program
-  .command("render")
-  .description(
-    "Print the haproxy.cfg that the current hook context (or a saved snapshot) produces. " +
-      "Touches nothing: a dry run.",
-  )
-  .option("--from <snapshot.json>", "read config and relation data from a JSON snapshot file")
-  .addHelpText(
-    "after",
-    `
-A snapshot is JSON of this shape (every key optional):
-  { "unitName": "haproxy/0", "config": { "services": "..." },
-    "reverseproxy": [ { "relationId": "reverseproxy:1", "unit": "my-web-app/0",
-                        "settings": { "private-address": "10.0.0.5", "port": "80" } } ] }`,
-  )
-  .action(async (options: { from?: string }) => {
-    try {
-      const { parseSnapshot } = await import("./plan/snapshot.js");
-      const { planConfiguration } = await import("./plan/planConfiguration.js");
-      const { parseCharmConfig } = await import("./config/charmConfig.js");
-      const { renderHaproxyConfig } = await import("./render/renderHaproxyConfig.js");
-      const inputs = options.from
-        ? parseSnapshot(await readFile(options.from, "utf8"))
-        : await readLiveInputs();
-      // On a unit, what its next hook would write: the live servers keep their `{i}`.
-      const live = options.from
-        ? undefined
-        : await readFile(productionPaths.haproxyConfig, "utf8").catch(() => undefined);
-      const plan = planConfiguration(
-        parseCharmConfig(inputs.config),
-        inputs,
-        productionPaths,
-        live,
-      );
-      for (const skipped of plan.skippedUnits) {
-        process.stderr.write(`note: unit ${skipped.unit} not served: ${skipped.reason}\n`);
-      }
-      process.stdout.write(renderHaproxyConfig(plan.config));
-    } catch (error) {
-      process.stderr.write(`render: ${describeError(error)}\n`);
-      process.exitCode = 2;
-    }
-  });
-
-program
-  .command("action")
-  .description("Run one operator action (what dispatch runs for actions/<name>).")
-  .argument("<name>", "show-config, backend-status, reload or show-password")
-  .action(async (name: string) => {
-    const tools = new ExecaHookTools();
-    try {
-      const { runAction } = await import("./actions/runAction.js");
-      await runAction(
-        {
-          tools,
-          paths: productionPaths,
-          service: new SystemctlServiceManager(),
-          haproxyBinary: "haproxy",
-          print: (text) => process.stdout.write(text),
-        },
-        name,
-      );
-    } catch (error) {
-      const message = describeError(error);
-      process.stderr.write(`action ${name} failed: ${message}\n`);
-      await tools.actionFail(`action ${name} failed: ${message}`).catch(() => undefined);
-      process.exitCode = 1;
-    }
-  });
-
-program
-  .command("metrics")
-  .description("statsd metrics: `metrics push` is what the schedule runs.")
-  .command("push")
-  .description(
-    "Read haproxy's statistics from its admin socket and send one statsd gauge per " +
-      "numeric field to metrics_target (as the charm's cron job does).",
-  )
-  .option(
-    "--settings <file>",
-    "the settings the charm wrote",
-    metricsSettingsFile(productionPaths.charmState),
-  )
-  .action(async (options: { settings: string }) => {
-    try {
-      const { readMetricsSettings } = await import("./metrics/metricsSettings.js");
-      const { pushMetrics } = await import("./metrics/pushMetrics.js");
-      const settings = await readMetricsSettings(options.settings);
-      if (settings === undefined) {
-        process.stdout.write(`metrics are off (${options.settings} does not exist)\n`);
-        return;
-      }
-      const result = await pushMetrics(settings);
-      const { host, port } = settings.target;
-      process.stdout.write(`sent ${result.gauges} gauges to ${host}:${port} (${result.address})\n`);
-    } catch (error) {
-      process.stderr.write(`metrics push: ${describeError(error)}\n`);
-      process.exitCode = 1;
-    }
-  });
-
-async function readLiveInputs() {
-  const { readInputs } = await import("./hook/readInputs.js");
-  const { RelationData } = await import("./juju/relationData.js");
-  const tools = new ExecaHookTools();
-  return readInputs(tools, new RelationData(tools), hookContextFromEnv("render", process.env));
+// HAPROXY_CHARM_PROFILE=1: where the time goes, on stderr (README, "Hook time").
+if (process.env.HAPROXY_CHARM_PROFILE === "1") {
+  setProfileSink((line) => process.stderr.write(`${line}\n`));
+  process.once("exit", () => markStep("exit"));
 }
+markStep("node started and the entry bundle loaded");
 
-await program.parseAsync(process.argv);
+// This file, the bundle's entry point: cron runs it for `metrics push`.
+const script = fileURLToPath(import.meta.url);
+const [command, name, ...rest] = process.argv.slice(2);
+// What Juju runs for every event goes straight to the hook: loading the
+// command-line parser would cost every hook about 20 ms of CPU.
+if (command === "hook" && name !== undefined && !name.startsWith("-") && rest.length === 0) {
+  await runHookCommand(name, script);
+} else {
+  const { runProgram } = await import("./cliProgram.js");
+  await runProgram(process.argv, script);
+}

@@ -7,6 +7,7 @@ import { mkdir, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { describeError } from "../lib/describeError.js";
 import { ApplyError, ValidationError } from "../lib/errors.js";
+import { timeStep } from "../lib/stepTimer.js";
 import type { ManagedFile } from "../model/types.js";
 import type { Paths } from "../paths.js";
 import { stateFilePath } from "../stateFiles.js";
@@ -135,7 +136,7 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
     const delta = planServerDelta(live, plan.haproxyCfg);
     if (delta.kind === "runtime") {
       try {
-        await applyServerDeltas(ask, delta.backends);
+        await timeStep("change servers at run time", () => applyServerDeltas(ask, delta.backends));
         await saveServerState(ask, stateFile, plan.haproxyCfg);
         await unlink(marker).catch(() => undefined);
         return { configChanged, filesWritten, action: "updated", warnings: [...warnings] };
@@ -205,8 +206,8 @@ async function reloadOrStart(
   beforeReload: () => Promise<void>,
 ): Promise<"reloaded" | "started"> {
   if (await service.isRunning()) {
-    await beforeReload();
-    await reloadConfirmed(service, ask);
+    await timeStep("save server state", beforeReload);
+    await timeStep("reload and confirm", () => reloadConfirmed(service, ask));
     return "reloaded";
   }
   await service.start();

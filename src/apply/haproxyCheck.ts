@@ -1,16 +1,17 @@
 // `haproxy -c`: the only judge of whether a candidate configuration is valid.
 
-import { execa } from "execa";
 import { ApplyError, ValidationError } from "../lib/errors.js";
+import { runProcess } from "../lib/runProcess.js";
+import { timeStep } from "../lib/stepTimer.js";
 
 /** Resolves when haproxy accepts `file`; throws ValidationError with its first complaint. */
 export async function validateHaproxyConfig(haproxyBinary: string, file: string): Promise<void> {
-  const result = await execa(haproxyBinary, ["-c", "-f", file], { reject: false, all: true });
+  const result = await timeStep("haproxy -c", () => runProcess(haproxyBinary, ["-c", "-f", file]));
   if (result.exitCode === undefined) {
-    throw new ApplyError(`cannot run ${haproxyBinary}: ${result.shortMessage ?? "unknown error"}`);
+    throw new ApplyError(`cannot run ${haproxyBinary}: ${result.reason ?? "unknown error"}`);
   }
   if (result.exitCode === 0) return;
-  const output = result.all ?? "";
+  const output = result.all;
   throw new ValidationError(firstHaproxyError(output), output);
 }
 

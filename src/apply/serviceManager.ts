@@ -6,8 +6,9 @@
 // succeeds even when the master then cannot load the file: what haproxy
 // printed since is how the apply step learns whether, and why not.
 
-import { execa } from "execa";
 import { ApplyError } from "../lib/errors.js";
+import { runProcess } from "../lib/runProcess.js";
+import { timeStep } from "../lib/stepTimer.js";
 
 export interface ServiceManager {
   isRunning(): Promise<boolean>;
@@ -43,9 +44,9 @@ export class SystemctlServiceManager implements ServiceManager {
   }
 
   async isRunning(): Promise<boolean> {
-    const result = await execa(this.systemctl, ["is-active", "--quiet", this.unit], {
-      reject: false,
-    });
+    const result = await timeStep("systemctl is-active", () =>
+      runProcess(this.systemctl, ["is-active", "--quiet", this.unit]),
+    );
     // A missing systemctl is a broken machine, not a stopped service.
     if (result.exitCode === undefined) throw this.failure(["is-active", "--quiet"], result);
     return result.exitCode === 0;
@@ -70,7 +71,9 @@ export class SystemctlServiceManager implements ServiceManager {
 
   private async run(verb: string, { readJournal }: { readJournal: boolean }): Promise<void> {
     const since = Date.now();
-    const result = await execa(this.systemctl, [verb, this.unit], { reject: false });
+    const result = await timeStep(`systemctl ${verb}`, () =>
+      runProcess(this.systemctl, [verb, this.unit]),
+    );
     if (!result.failed) return;
     const journal = readJournal ? await this.journalSince(since) : "";
     throw this.failure([verb], result, journal);
@@ -78,33 +81,29 @@ export class SystemctlServiceManager implements ServiceManager {
 
   /** What the unit logged since `since` (ms), or "" when the journal cannot be read. */
   private async journalSince(since: number): Promise<string> {
-    const result = await execa(
-      this.journalctl,
-      [
-        "--unit",
-        this.unit,
-        "--since",
-        // systemd takes fractional epoch seconds: earlier attempts' lines stay out.
-        `@${(since / 1000).toFixed(3)}`,
-        "--output",
-        "cat",
-        "--no-pager",
-        "--quiet",
-        "--lines",
-        String(journalLines),
-      ],
-      { reject: false },
-    );
+    const result = await runProcess(this.journalctl, [
+      "--unit",
+      this.unit,
+      "--since",
+      // systemd takes fractional epoch seconds: earlier attempts' lines stay out.
+      `@${(since / 1000).toFixed(3)}`,
+      "--output",
+      "cat",
+      "--no-pager",
+      "--quiet",
+      "--lines",
+      String(journalLines),
+    ]);
     return result.exitCode === 0 ? result.stdout.trim() : "";
   }
 
   private failure(
     args: readonly string[],
-    result: { exitCode?: number; stderr: string; shortMessage?: string },
+    result: { exitCode: number | undefined; stderr: string; reason?: string },
     journal = "",
   ): ApplyError {
     const command = [this.systemctl, ...args, this.unit].join(" ");
-    const detail = result.stderr.trim() || result.shortMessage || "no output";
+    const detail = result.stderr.trim() || result.reason || "no output";
     const logged = journal === "" ? "" : `\n${this.unit} logged:\n${journal}`;
     return new ApplyError(`${command} failed (exit ${result.exitCode ?? "?"}): ${detail}${logged}`);
   }

@@ -27,6 +27,7 @@ import {
   relationCertificatePath,
 } from "../plan/planConfiguration.js";
 import { removeIfPresent } from "../lib/managedFiles.js";
+import { timeStep, timeStepSync } from "../lib/stepTimer.js";
 import type { CliEntry } from "../metrics/metricsSchedule.js";
 import type { Paths } from "../paths.js";
 import { renderHaproxyConfig } from "../render/renderHaproxyConfig.js";
@@ -81,10 +82,9 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     cacheFile: stateFilePath(deps.paths.charmState, "relationCache"),
     ...(relationEventOf(context) !== undefined && { event: relationEventOf(context) }),
   });
-  const [read, providers] = await Promise.all([
-    readInputs(deps.tools, relations, context),
-    relations.apps("certificates"),
-  ]);
+  const [read, providers] = await timeStep("read inputs", () =>
+    Promise.all([readInputs(deps.tools, relations, context), relations.apps("certificates")]),
+  );
   // The options are parsed once, here; an invalid one blocks the unit (applyInputs).
   const config = readCharmConfig(read.config);
   const certificate = await withRelationCertificate(
@@ -102,18 +102,20 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
   const logReload = context.remoteUnit === undefined && context.departingUnit === undefined;
   await prepareVipBinding(deps, config);
   const served = await applyInputs(deps, config, inputs, logReload);
-  const vip = await maintainVip(deps, config, inputs, served.plan);
+  const vip = await timeStep("maintain vip", () => maintainVip(deps, config, inputs, served.plan));
   await rememberHaproxyFailure(deps.paths, served.haproxyFailed === true);
-  await publishAfterReconcile({
-    tools: deps.tools,
-    relations,
-    inputs,
-    // Only a configuration that is live is worth telling the other side about.
-    ...(served.plan !== undefined && served.status !== "blocked" && { plan: served.plan }),
-    ...(certificate.request !== undefined && { certificateRequest: certificate.request }),
-    classicHook: isClassicHook(context),
-  });
-  await relations.save();
+  await timeStep("publish", () =>
+    publishAfterReconcile({
+      tools: deps.tools,
+      relations,
+      inputs,
+      // Only a configuration that is live is worth telling the other side about.
+      ...(served.plan !== undefined && served.status !== "blocked" && { plan: served.plan }),
+      ...(certificate.request !== undefined && { certificateRequest: certificate.request }),
+      classicHook: isClassicHook(context),
+    }),
+  );
+  await timeStep("save relation cache", () => relations.save());
   const statusParts = [served, vip];
   const status = await settleWorkloadStatus(deps, statusParts);
   return {
@@ -137,7 +139,7 @@ async function applyInputs(
   let plan: Plan;
   try {
     if (config instanceof ConfigError) throw config;
-    let planned = planConfiguration(config, inputs, deps.paths, live);
+    let planned = timeStepSync("plan", () => planConfiguration(config, inputs, deps.paths, live));
     if (planned.unresolvedRelationHosts.length > 0) {
       // Names from relation data are served only once it is known where they lead.
       const resolvedHosts = await resolveRelationHosts(planned.unresolvedRelationHosts);
@@ -184,9 +186,9 @@ async function applyInputs(
     fileOwner: deps.fileOwner,
   };
   try {
-    const result = await applyPlan(
-      { haproxyCfg: renderHaproxyConfig(plan.config), files: plan.files },
-      environment,
+    const haproxyCfg = timeStepSync("render", () => renderHaproxyConfig(plan.config));
+    const result = await timeStep("apply", () =>
+      applyPlan({ haproxyCfg, files: plan.files }, environment),
     );
     // Routine in a unit's own hooks (a join, a departure): logged for the other
     // events only, but for a runtime change that failed for another reason

@@ -3,8 +3,6 @@
 // them up the same way (getaddrinfo) first: a name that leads to this
 // machine's loopback, or to a link-local or multicast address, is refused
 // like the address itself (model/relationPolicy.ts).
-import { lookup } from "node:dns/promises";
-
 import { withDeadline } from "../lib/withDeadline.js";
 import type { ResolvedHosts } from "../model/relationPolicy.js";
 
@@ -19,8 +17,11 @@ export interface ResolveOptions {
 
 const LOOKUP_DEADLINE_MS = 3000;
 
-const systemLookup: LookupAddresses = async (name) =>
-  (await lookup(name, { all: true, verbatim: true })).map((entry) => entry.address);
+const systemLookup: LookupAddresses = async (name) => {
+  // Loaded only when relation data names a host: node's resolver costs a hook time to load.
+  const { lookup } = await import("node:dns/promises");
+  return (await lookup(name, { all: true, verbatim: true })).map((entry) => entry.address);
+};
 
 /** The addresses each of `names` resolves to now; [] for one that does not resolve. */
 export async function resolveRelationHosts(

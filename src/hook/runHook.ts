@@ -9,6 +9,7 @@ import {
 import { ConfigError } from "../lib/errors.js";
 import { writeIfChanged } from "../lib/managedFiles.js";
 import { relationHookOf } from "../relations/registry.js";
+import { timeStep } from "../lib/stepTimer.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
 import type { HookContext } from "./hookContext.js";
 import type { HookDeps, Outcome } from "./reconcile.js";
@@ -17,7 +18,7 @@ import { stateFilePath } from "../stateFiles.js";
 // The reconcile path (model, templates, YAML) loads only when a hook needs it:
 // update-status with haproxy running never does.
 const reconcile = async (deps: HookDeps, context: HookContext) =>
-  (await import("./reconcile.js")).reconcile(deps, context);
+  (await timeStep("load reconcile", () => import("./reconcile.js"))).reconcile(deps, context);
 
 /** The charm's own events after which everything is brought in line. */
 const RECONCILING_CHARM_HOOKS = new Set([
@@ -29,7 +30,8 @@ const RECONCILING_CHARM_HOOKS = new Set([
 
 export async function runHook(deps: HookDeps, context: HookContext): Promise<void> {
   const file = stateFilePath(deps.paths.charmState, "hookToolCache");
-  const trusted = refreshedCache(await loadHookToolCache(file), context);
+  const cached = await timeStep("read hook-tool cache", () => loadHookToolCache(file));
+  const trusted = refreshedCache(cached, context);
   const tools = new CachingHookTools(deps.tools, trusted, { audit: isAudit(context) });
   try {
     if (isAudit(context)) await tools.audit(context.unitName);
@@ -41,7 +43,7 @@ export async function runHook(deps: HookDeps, context: HookContext): Promise<voi
     await saveHookToolCache(file, afterFailedHook(trusted)).catch(() => undefined);
     throw error;
   }
-  await saveHookToolCache(file, tools.cache);
+  await timeStep("save hook-tool cache", () => saveHookToolCache(file, tools.cache));
 }
 
 async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> {
@@ -147,7 +149,7 @@ async function exists(file: string): Promise<boolean> {
 async function upkeepAfter(deps: HookDeps, context: HookContext, outcome: Outcome): Promise<void> {
   const { upkeep } = await import("./upkeep.js");
   const { settleWorkloadStatus } = await import("./workloadStatus.js");
-  const upkept = await upkeep(deps, context, outcome.plan);
+  const upkept = await timeStep("upkeep", () => upkeep(deps, context, outcome.plan));
   await settleWorkloadStatus(deps, [...outcome.statusParts, upkept], outcome.status);
 }
 

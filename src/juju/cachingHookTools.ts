@@ -39,23 +39,27 @@ export class CachingHookTools implements HookTools {
 
   /** Reads back from Juju the facts and what this unit's bags hold. */
   async audit(unitName: string): Promise<void> {
-    await Promise.all([
+    const known = this.current.unitBags;
+    // All at once: the hook waits for one hook tool, not one after the other.
+    const [bags] = await Promise.all([
+      Promise.all(
+        Object.keys(known).map(async (relationId) => {
+          try {
+            const actual = await this.tools.relationGet(relationId, unitName);
+            return [[relationId, readBack(known[relationId], actual)] as const];
+          } catch (error) {
+            // A relation gone without its hooks (none ran): nothing to remember of it.
+            if (!(error instanceof HookToolError)) throw error;
+            return [];
+          }
+        }),
+      ),
       this.configGet(),
       this.unitGet("private-address"),
       this.unitGet("public-address"),
       this.openedPorts(),
     ]);
-    const unitBags: Record<string, RelationSettings> = {};
-    for (const relationId of Object.keys(this.current.unitBags)) {
-      try {
-        const actual = await this.tools.relationGet(relationId, unitName);
-        unitBags[relationId] = readBack(this.current.unitBags[relationId], actual);
-      } catch (error) {
-        // A relation gone without its hooks (none ran): nothing to remember of it.
-        if (!(error instanceof HookToolError)) throw error;
-      }
-    }
-    this.current = { ...this.current, unitBags };
+    this.current = { ...this.current, unitBags: Object.fromEntries(bags.flat()) };
   }
 
   /** The end of a successful hook: an audit sets the last status again if nothing else did. */
@@ -179,7 +183,10 @@ export async function loadHookToolCache(file: string): Promise<HookToolCache> {
 }
 
 export async function saveHookToolCache(file: string, cache: HookToolCache): Promise<void> {
+  const text = serializeHookToolCache(cache);
+  // A hook that learnt nothing new leaves the file as it is: no write, no fsync.
+  if ((await readIfExists(file).catch(() => undefined)) === text) return;
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   // The config may hold secrets (ssl_key, monitoring_password).
-  await writeFileAtomic(file, serializeHookToolCache(cache), { mode: 0o600 });
+  await writeFileAtomic(file, text, { mode: 0o600 });
 }

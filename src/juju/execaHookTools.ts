@@ -1,8 +1,9 @@
-// The only module that runs Juju's hook tools. Every call goes through one
-// runner that counts it and turns any failure into a HookToolError; every
-// tool that can answer in JSON is asked to.
-import { execa } from "execa";
+// The only module that runs Juju's hook tools (named after execa, which once
+// ran them). Every call goes through one runner that counts it and turns any
+// failure into a HookToolError; every tool that can answer in JSON is asked to.
 import { HookToolError } from "../lib/errors.js";
+import { runProcess } from "../lib/runProcess.js";
+import { timeStep } from "../lib/stepTimer.js";
 import type { HookTools, LogLevel, RelationSettings, StatusName } from "./hookTools.js";
 
 export interface ExecaHookToolsOptions {
@@ -159,13 +160,14 @@ export class ExecaHookTools implements HookTools {
     const [tool, ...args] = command;
     if (tool === undefined) throw new Error("no hook tool named");
     this.calls += 1;
-    const result = await execa(tool, args, {
-      reject: false,
-      env: this.options.env,
-      ...(input === undefined ? { stdin: "ignore" as const } : { input }),
-    });
+    const result = await timeStep(`hook tool ${tool}`, () =>
+      runProcess(tool, args, {
+        ...(this.options.env !== undefined && { env: this.options.env }),
+        ...(input !== undefined && { input }),
+      }),
+    );
     if (result.failed) {
-      const stderr = result.stderr || result.originalMessage || (result.shortMessage ?? "");
+      const stderr = result.stderr || (result.reason ?? "");
       throw new HookToolError(formatCommand(command), result.exitCode, stderr);
     }
     return result.stdout;

@@ -1,4 +1,4 @@
-// The typed face of Juju's hook tools. The execa-backed implementation lives
+// The typed face of Juju's hook tools. The implementation that runs them lives
 // in juju/execaHookTools.ts; the core only ever receives this interface.
 
 export type StatusName = "maintenance" | "blocked" | "waiting" | "active";

@@ -162,6 +162,7 @@ export class RelationData {
       if (cached !== undefined && event !== undefined && relationId !== event.relationId) {
         settingsByUnit = cached;
       } else {
+        const early = this.readRemoteUnitEarly(relationId);
         const members = (await this.tools.relationList(relationId)).filter(
           (unit) => !(relationId === event?.relationId && unit === event.departingUnit),
         );
@@ -169,7 +170,10 @@ export class RelationData {
         for (const unit of members) {
           const known =
             event !== undefined && unit !== event.remoteUnit ? cached?.[unit] : undefined;
-          settingsByUnit[unit] = known ?? (await this.tools.relationGet(relationId, unit));
+          settingsByUnit[unit] =
+            known ??
+            (unit === early?.unit ? await early.settings : undefined) ??
+            (await this.tools.relationGet(relationId, unit));
         }
       }
       this.seen[relationId] = settingsByUnit;
@@ -178,6 +182,26 @@ export class RelationData {
       }
     }
     return result;
+  }
+
+  /**
+   * The settings of the unit a joined or changed hook is about, asked for
+   * while the membership is (a member then, as Juju guarantees): a join waits
+   * for one hook tool instead of two, with the same calls.
+   */
+  private readRemoteUnitEarly(
+    relationId: string,
+  ): { unit: string; settings: Promise<RelationSettings> } | undefined {
+    const { event } = this.options;
+    const unit = event?.remoteUnit;
+    if (event === undefined || unit === undefined || relationId !== event.relationId) {
+      return undefined;
+    }
+    if (event.broken || event.departingUnit !== undefined) return undefined;
+    const settings = this.tools.relationGet(relationId, unit);
+    // Awaited only if the unit is a member; a failure then fails the hook as before.
+    settings.catch(() => undefined);
+    return { unit, settings };
   }
 
   // A missing, unreadable or foreign cache means: read everything live.

@@ -1,7 +1,6 @@
 // Files haproxy reads are replaced in one rename: a reader sees the old
 // bytes or the new bytes, never a half-written file, even after a crash.
 
-import { randomBytes } from "node:crypto";
 import { chmod, chown, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ApplyError } from "./errors.js";
@@ -46,6 +45,8 @@ export async function writeFileAtomic(
 ): Promise<AtomicWriteResult> {
   const resolved = await resolveOwner(options.owner);
   await removeAbandonedTemporaries(path);
+  // Loaded by the first write: a hook that writes nothing does not load node's crypto.
+  const { randomBytes } = await import("node:crypto");
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const handle = await open(temporary, "wx", options.mode);

@@ -1,7 +1,6 @@
 // Commands the charm runs on its machine besides haproxy's own (sysctl,
 // dpkg, apt-get, reloading the nrpe server). Behind an interface so tests
 // see what would run without touching the host.
-import { execa } from "execa";
 
 export interface CommandResult {
   readonly exitCode: number;
@@ -33,6 +32,8 @@ export const APT_TIMEOUT_MS = (DPKG_LOCK_WAIT_SECONDS + 900) * 1000;
 
 export const execaHostCommands: HostCommands = {
   async run(command, args, input, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    // Loaded when needed: importing execa costs as much CPU as starting node.
+    const { execa } = await import("execa");
     const result = await execa(command, args, {
       reject: false,
       timeout: timeoutMs,

@@ -6,8 +6,6 @@ import { isIP } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { execa } from "execa";
-
 import { readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 import { ApplyError } from "../lib/errors.js";
 
@@ -54,6 +52,8 @@ async function generate(addresses: UnitAddresses): Promise<string> {
     const keyFile = path.join(dir, "key.pem");
     const certificateFile = path.join(dir, "cert.pem");
     // The key is written to a file by openssl, never passed through argv.
+    // Loaded when needed: importing execa costs as much CPU as starting node.
+    const { execa } = await import("execa");
     const result = await execa(
       "openssl",
       [

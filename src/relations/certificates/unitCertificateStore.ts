@@ -6,8 +6,6 @@ import { createPrivateKey, generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
 
-import { execa } from "execa";
-
 import { isMissingFileError, readIfExists, writeFileAtomic } from "../../lib/atomicFile.js";
 import { ApplyError } from "../../lib/errors.js";
 import { stateFilePath } from "../../stateFiles.js";
@@ -86,6 +84,8 @@ export class UnitCertificateStore {
 
   /** A CSR for `hostname`: CN and one DNS subjectAltName, plus a fresh x500UniqueIdentifier. */
   async makeRequest(key: UnitKey, hostname: string): Promise<string> {
+    // Loaded when needed: importing execa costs as much CPU as starting node.
+    const { execa } = await import("execa");
     const result = await execa(
       "openssl",
       [
