@@ -61,6 +61,7 @@ const pure = [
   "tests/model/serverDelta.test.ts",
   "tests/model/serverNumbers.test.ts",
   "tests/model/splitOptions.test.ts",
+  "tests/model/unitNames.test.ts",
   "tests/plan/hostileInput.test.ts",
   "tests/relations/certificates/providerCertificates.test.ts",
   "tests/relations/cosAgent/promql.test.ts",
