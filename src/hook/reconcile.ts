@@ -21,11 +21,8 @@ import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
 import type { SkippedUnit } from "../relations/reverseproxy/collectServices.js";
-import {
-  type Plan,
-  planConfiguration,
-  relationCertificatePath,
-} from "../plan/planConfiguration.js";
+import { relationCertificatePath } from "../plan/defaultCertificate.js";
+import { type Plan, planConfiguration } from "../plan/planConfiguration.js";
 import { removeIfPresent } from "../lib/managedFiles.js";
 import { timeStep, timeStepSync } from "../lib/stepTimer.js";
 import type { CliEntry } from "../metrics/metricsSchedule.js";

@@ -1,10 +1,10 @@
 // The pure heart of every hook: from everything the hook read to the
 // haproxy configuration, the files it refers to and the ports to open.
 import type { CharmConfig } from "../config/charmConfig.js";
-import { ConfigError, ServiceConflictError, WaitingError } from "../lib/errors.js";
+import { ConfigError, ServiceConflictError } from "../lib/errors.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import { type SkippedUnit, collectServices } from "../relations/reverseproxy/collectServices.js";
-import { InvalidField, checkLine } from "../model/fieldChecks.js";
+import { InvalidField } from "../model/fieldChecks.js";
 import {
   buildDefaultsSection,
   buildGlobalSection,
@@ -20,13 +20,18 @@ import {
   countServers,
   settlePortClaims,
 } from "../model/placeServices.js";
-import { pemBundleProblem } from "../lib/pemBundle.js";
+import { monitoringUserlist } from "../model/prometheusExporter.js";
+import { buildProxy } from "../model/proxyStanzas.js";
 import {
-  type MonitoringCredentials,
-  monitoringUserlist,
-  prometheusExporterOptions,
-} from "../model/prometheusExporter.js";
-import { buildProxy, defaultCertificatePath } from "../model/proxyStanzas.js";
+  assertNoDefaultCrts,
+  defaultCertificateFiles,
+  relationCertificatePath,
+} from "./defaultCertificate.js";
+import {
+  MONITORING_SERVICE,
+  monitoringCredentials,
+  monitoringService,
+} from "./monitoringListener.js";
 import { RelationPolicy } from "../model/relationPolicy.js";
 import { configuredServers } from "../model/serverDelta.js";
 import type { HaproxyConfig, ManagedFile, PlacedService, ProxyStanza } from "../model/types.js";
@@ -77,16 +82,11 @@ export interface Plan {
   readonly unresolvedRelationHosts: readonly string[];
 }
 
-/** The certificates relation's certificate, chain and key, as haproxy loads it. */
-export function relationCertificatePath(libDir: string): string {
-  return `${libDir}/certificates-relation.pem`;
-}
-
-export const MONITORING_SERVICE = "haproxy_monitoring";
-
 /**
  * `charmConfig`: the options the hook parsed from `inputs.config` at its edge.
  * `liveConfig`: the haproxy.cfg haproxy runs now, whose servers keep their `{i}`.
+ * The steps run in this order so that, of several problems, the same one is
+ * always reported first.
  */
 export function planConfiguration(
   charmConfig: CharmConfig,
@@ -101,64 +101,34 @@ export function planConfiguration(
     ...(inputs.resolvedHosts !== undefined && { resolvedHosts: inputs.resolvedHosts }),
   });
   const collection = collectServices(configServices, inputs.reverseproxy, policy);
-
-  const hostname = externalHostname(charmConfig);
-  const relationCertificate = hostname === "" ? undefined : inputs.relationCertificatePem;
-  const certificateFile =
-    relationCertificate === undefined ? undefined : relationCertificatePath(paths.haproxyLib);
-
-  if (charmConfig.ssl_cert === "" && certificateFile === undefined) {
-    assertNoDefaultCrts(configServices, inputs.awaitingCertificate === true ? hostname : undefined);
-  }
-
+  const certificate = relationCertificateOf(charmConfig, inputs, paths, configServices);
   const monitoring = monitoringService(charmConfig, inputs);
-  const reserved = new Map(monitoring ? [[monitoring.port, MONITORING_SERVICE]] : []);
   const defaults = buildDefaultsSection(charmConfig);
-  const services = forwardForProxies(collection.services, inputs.website ?? [], defaults);
-  const settled = settlePortClaims(
-    assignHostPorts(services.map(completeService), charmConfig.monitoring_port),
-    reserved,
-  );
-
-  const ingress = readIngressRequests(inputs.ingressApps ?? [], inputs.ingressUnits ?? [], policy);
-  const routeContext = { externalHostname: hostname, tls: certificateFile !== undefined };
-  const offers: RouteOffer[] = ingress.requests
-    .filter((request) => request.units.length > 0)
-    .map((request) => ({
-      route: ingressRoute(request, routeContext),
-      relationId: request.relationId,
-      app: request.app,
-    }));
-  const withIngress = placeIngress(settled.services, offers, {
-    ...(certificateFile !== undefined && { certificateFile }),
+  const classic = placeClassicServices(charmConfig, inputs, collection.services, defaults, {
+    monitoring,
+  });
+  const ingress = routeIngress(inputs, policy, classic.services, {
+    certificate,
     defaultMode: defaults.mode,
   });
-  const placement = { ...settled, services: withIngress.services };
-  const routed = new Set(withIngress.routes.map((offer) => offer.relationId));
-
-  const served =
-    peeringMode(charmConfig) === "active-passive"
-      ? applyActivePassive(placement.services, {
-          ...inputs,
-          floatingAddresses: floatingAddresses(charmConfig),
-        })
-      : placement.services;
+  const placement = { ...classic, services: ingress.placed.services };
+  const served = withPeering(charmConfig, inputs, placement.services);
   const listeners = [...(monitoring ? [monitoring] : []), ...served];
   assertDistinctPorts([
     ...listeners,
     ...(inputs.cosAgent ? [{ name: COS_AGENT_LISTENER_NAME, port: COS_AGENT_EXPORTER_PORT }] : []),
   ]);
-
-  const context = {
-    unitName: inputs.unitName,
-    libDir: paths.haproxyLib,
-    defaultMode: defaults.mode,
-    // An operator's ssl_cert wins; without one, DEFAULT means the relation's certificate.
-    ...(certificateFile !== undefined &&
-      charmConfig.ssl_cert === "" && { defaultCertificate: certificateFile }),
-    ...(liveConfig !== undefined && { liveServers: configuredServers(liveConfig) }),
-  };
-  const built = listeners.map((service) => buildProxy(service, context));
+  const built = listeners.map((service) =>
+    buildProxy(service, {
+      unitName: inputs.unitName,
+      libDir: paths.haproxyLib,
+      defaultMode: defaults.mode,
+      // An operator's ssl_cert wins; without one, DEFAULT means the relation's certificate.
+      ...(certificate.file !== undefined &&
+        charmConfig.ssl_cert === "" && { defaultCertificate: certificate.file }),
+      ...(liveConfig !== undefined && { liveServers: configuredServers(liveConfig) }),
+    }),
+  );
 
   return {
     charmConfig,
@@ -174,15 +144,15 @@ export function planConfiguration(
       proxies: [
         ...onceEachRouteBackend(
           built.map((proxy) => proxy.stanza),
-          new Set(withIngress.routes.map((offer) => offer.route.name)),
+          new Set(ingress.placed.routes.map((offer) => offer.route.name)),
         ),
         ...(inputs.cosAgent ? [exporterProxy()] : []),
       ],
     },
     files: [
       ...defaultCertificateFiles(charmConfig, inputs, paths.haproxyLib),
-      ...(certificateFile !== undefined && relationCertificate !== undefined
-        ? [{ path: certificateFile, content: relationCertificate, mode: 0o600, secret: true }]
+      ...(certificate.file !== undefined && certificate.pem !== undefined
+        ? [{ path: certificate.file, content: certificate.pem, mode: 0o600, secret: true }]
         : []),
       ...built.flatMap((proxy) => proxy.files),
     ],
@@ -195,32 +165,98 @@ export function planConfiguration(
     notes: charmConfig.global_debug
       ? ["global_debug is ignored: haproxy 2.5 and later have no `debug` keyword"]
       : [],
-    ingress: ingress.requests.filter((request) => routed.has(request.relationId)),
-    skippedApps: [...ingress.skipped, ...withIngress.skipped],
-    ingressTls: certificateFile !== undefined,
-    externalHostname: hostname,
+    ingress: ingress.served,
+    skippedApps: ingress.skipped,
+    ingressTls: certificate.file !== undefined,
+    externalHostname: certificate.hostname,
     unresolvedRelationHosts: policy.unresolvedNames,
   };
 }
 
-// Without ssl_cert or the relation's certificate, DEFAULT names no file:
-// say what is missing rather than let haproxy fail to load it.
-function assertNoDefaultCrts(
-  services: readonly ParsedService[],
-  awaitedHostname: string | undefined,
-): void {
-  const needing = services.find((service) => service.crts?.some((crt) => crt.kind === "default"));
-  if (needing === undefined) return;
-  if (awaitedHostname !== undefined) {
-    throw new WaitingError(
-      `Waiting for a certificate for ${awaitedHostname} on the certificates relation`,
-    );
+interface RelationCertificate {
+  /** external_hostname, or "" without one. */
+  readonly hostname: string;
+  readonly pem?: string;
+  /** Where haproxy loads it; absent until it has arrived. */
+  readonly file?: string;
+}
+
+/** The certificates relation's certificate for external_hostname, once it has arrived. */
+function relationCertificateOf(
+  config: CharmConfig,
+  inputs: HookInputs,
+  paths: PlanPaths,
+  configServices: readonly ParsedService[],
+): RelationCertificate {
+  const hostname = externalHostname(config);
+  const pem = hostname === "" ? undefined : inputs.relationCertificatePem;
+  const file = pem === undefined ? undefined : relationCertificatePath(paths.haproxyLib);
+  if (config.ssl_cert === "" && file === undefined) {
+    assertNoDefaultCrts(configServices, inputs.awaitingCertificate === true ? hostname : undefined);
   }
-  throw new ConfigError(
-    "services",
-    `service ${needing.name} lists DEFAULT in crts, but there is no default certificate: ` +
-      "set ssl_cert, or set external_hostname and relate a certificates provider",
+  return { hostname, ...(pem !== undefined && { pem }), ...(file !== undefined && { file }) };
+}
+
+/** The classic services (config and reverseproxy) with their front ends' options, on their ports. */
+function placeClassicServices(
+  config: CharmConfig,
+  inputs: HookInputs,
+  services: readonly ParsedService[],
+  defaults: ReturnType<typeof buildDefaultsSection>,
+  { monitoring }: { monitoring: PlacedService | undefined },
+): ReturnType<typeof settlePortClaims> {
+  const reserved = new Map(monitoring ? [[monitoring.port, MONITORING_SERVICE]] : []);
+  const forwarded = forwardForProxies(services, inputs.website ?? [], defaults);
+  return settlePortClaims(
+    assignHostPorts(forwarded.map(completeService), config.monitoring_port),
+    reserved,
   );
+}
+
+/** Ingress routes placed beside the classic services; which applications are served, which not. */
+function routeIngress(
+  inputs: HookInputs,
+  policy: RelationPolicy,
+  services: readonly PlacedService[],
+  context: { certificate: RelationCertificate; defaultMode: string },
+): {
+  placed: ReturnType<typeof placeIngress>;
+  served: IngressRequest[];
+  skipped: SkippedApp[];
+} {
+  const { certificate } = context;
+  const ingress = readIngressRequests(inputs.ingressApps ?? [], inputs.ingressUnits ?? [], policy);
+  const routeContext = {
+    externalHostname: certificate.hostname,
+    tls: certificate.file !== undefined,
+  };
+  const offers: RouteOffer[] = ingress.requests
+    .filter((request) => request.units.length > 0)
+    .map((request) => ({
+      route: ingressRoute(request, routeContext),
+      relationId: request.relationId,
+      app: request.app,
+    }));
+  const placed = placeIngress(services, offers, {
+    ...(certificate.file !== undefined && { certificateFile: certificate.file }),
+    defaultMode: context.defaultMode,
+  });
+  const routed = new Set(placed.routes.map((offer) => offer.relationId));
+  return {
+    placed,
+    served: ingress.requests.filter((request) => routed.has(request.relationId)),
+    skipped: [...ingress.skipped, ...placed.skipped],
+  };
+}
+
+/** The services as haproxy serves them: active-passive sends each to the peer holding it. */
+function withPeering(
+  config: CharmConfig,
+  inputs: HookInputs,
+  services: readonly PlacedService[],
+): readonly PlacedService[] {
+  if (peeringMode(config) !== "active-passive") return services;
+  return applyActivePassive(services, { ...inputs, floatingAddresses: floatingAddresses(config) });
 }
 
 // A route is served on 80 and on 443 by one backend, written once.
@@ -279,80 +315,4 @@ function parseConfigServices(config: CharmConfig): ParsedService[] {
     if (error instanceof InvalidField) throw new ConfigError("services", error.message);
     throw error;
   }
-}
-
-function defaultCertificateFiles(
-  config: CharmConfig,
-  inputs: HookInputs,
-  libDir: string,
-): ManagedFile[] {
-  const pem = (content: string): ManagedFile[] => [
-    { path: defaultCertificatePath(libDir), content, mode: 0o600, secret: true },
-  ];
-  if (config.ssl_cert === "") return [];
-  if (config.ssl_cert === "SELFSIGNED")
-    return inputs.selfSignedPem ? pem(inputs.selfSignedPem) : [];
-  if (config.ssl_key === "") throw new ConfigError("ssl_key", "must be set when ssl_cert is set");
-  const decode = (option: "ssl_cert" | "ssl_key") => {
-    const text = config[option].trim();
-    if (!/^[A-Za-z0-9+/=\s]+$/.test(text)) throw new ConfigError(option, "is not base64");
-    const decoded = Buffer.from(text, "base64").toString("utf8");
-    return decoded.endsWith("\n") ? decoded : `${decoded}\n`;
-  };
-  const bundle = decode("ssl_cert") + decode("ssl_key");
-  switch (pemBundleProblem(bundle)) {
-    case "certificate":
-      throw new ConfigError("ssl_cert", "is not a base64-encoded PEM certificate");
-    case "key":
-      throw new ConfigError("ssl_key", "is not a base64-encoded, unencrypted PEM private key");
-    case "mismatch":
-      throw new ConfigError("ssl_key", "does not match the certificate in ssl_cert");
-    case undefined:
-      return pem(bundle);
-  }
-}
-
-function monitoringCredentials(config: CharmConfig, inputs: HookInputs): MonitoringCredentials {
-  const word = (option: "monitoring_username" | "monitoring_password", value: string) => {
-    if (!/^[^\s#:"'\\]+$/.test(value)) {
-      throw new ConfigError(option, "must be one word without spaces, quotes, '#', ':' or '\\'");
-    }
-    return value;
-  };
-  const username = word("monitoring_username", config.monitoring_username);
-  const password = word(
-    "monitoring_password",
-    config.monitoring_password === "changeme"
-      ? (inputs.generatedMonitoringPassword ?? config.monitoring_password)
-      : config.monitoring_password,
-  );
-  return { username, password };
-}
-
-function monitoringService(config: CharmConfig, inputs: HookInputs): PlacedService | undefined {
-  if (!config.enable_monitoring) return undefined;
-  const { username, password } = monitoringCredentials(config, inputs);
-  let cidrs: string;
-  try {
-    cidrs = checkLine(config.monitoring_allowed_cidr, "monitoring_allowed_cidr");
-  } catch (error) {
-    if (error instanceof InvalidField) throw new ConfigError(error.field, error.problem);
-    throw error;
-  }
-  return {
-    ...completeService({ name: MONITORING_SERVICE }),
-    host: "0.0.0.0",
-    port: config.monitoring_port,
-    serviceOptions: [
-      "mode http",
-      `acl allowed_cidr src ${cidrs}`,
-      "http-request deny unless allowed_cidr",
-      ...(config.monitoring_prometheus ? prometheusExporterOptions() : []),
-      "stats enable",
-      "stats uri /",
-      "stats realm Haproxy\\ Statistics",
-      `stats auth ${username}:${password}`,
-      `stats refresh ${config.monitoring_stats_refresh}`,
-    ],
-  };
 }
