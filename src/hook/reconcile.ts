@@ -130,49 +130,12 @@ async function applyInputs(
   logReload: boolean,
   rejected: readonly SkippedUnit[] = [],
 ): Promise<Served> {
-  const { tools } = deps;
-  // The live haproxy.cfg: its servers keep their `{i}` (serverNumbers.ts).
-  const live = await readIfExists(deps.paths.haproxyConfig);
-  let plan: Plan;
-  try {
-    if (config instanceof ConfigError) throw config;
-    let planned = timeStepSync("plan", () => planConfiguration(config, inputs, deps.paths, live));
-    if (planned.unresolvedRelationHosts.length > 0) {
-      // Names from relation data are served only once it is known where they lead.
-      const resolvedHosts = await resolveRelationHosts(planned.unresolvedRelationHosts);
-      inputs = { ...inputs, resolvedHosts: { ...inputs.resolvedHosts, ...resolvedHosts } };
-      planned = planConfiguration(config, inputs, deps.paths, live);
-    }
-    plan = { ...planned, skippedUnits: [...planned.skippedUnits, ...rejected] };
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof ServiceConflictError) {
-      await tools.log("ERROR", `configuration not applied: ${error.message}`);
-      return { status: "blocked", message: error.message };
-    }
-    if (error instanceof WaitingError) {
-      await tools.log("INFO", `configuration not applied yet: ${error.message}`);
-      return { status: "waiting", message: error.message };
-    }
-    throw error;
-  }
-  for (const skipped of plan.skippedUnits) {
-    await tools.log(
-      skipped.invalid ? "WARNING" : "INFO",
-      `reverseproxy unit ${skipped.unit} (${skipped.relationId}) not served: ${skipped.reason}`,
-    );
-  }
-  for (const skipped of plan.skippedApps) {
-    await tools.log(
-      skipped.invalid ? "WARNING" : "INFO",
-      `ingress application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
-    );
-  }
-  for (const note of plan.notes) await tools.log("WARNING", note);
+  const planned = await planInputs(deps, config, inputs, rejected);
+  if (!("config" in planned)) return planned;
+  const plan = planned;
+  await logPlanNotes(deps.tools, plan);
   if (plan.config.proxies.length === 0) {
     return { status: "waiting", message: "No services configured", plan };
-  }
-  for (const name of plan.displacedServices) {
-    await tools.log("INFO", `service ${name} has no servers and yields its port to another`);
   }
 
   const service = new WatchedService(deps.service);
@@ -187,24 +150,7 @@ async function applyInputs(
     const result = await timeStep("apply", () =>
       applyPlan({ haproxyCfg, files: plan.files }, environment),
     );
-    // Routine in a unit's own hooks (a join, a departure): logged for the other
-    // events only, but for a runtime change that failed for another reason
-    // than an option this haproxy does not take on a new server.
-    const fallback = result.runtimeFallback;
-    if (
-      fallback !== undefined &&
-      (logReload || !/not accepted for dynamic server/.test(fallback))
-    ) {
-      await tools.log("INFO", `servers not changed at run time: ${fallback}`);
-    }
-    if (result.action === "updated" && logReload) {
-      await tools.log(
-        "INFO",
-        `haproxy servers changed without a reload (${plan.serverCount} servers)`,
-      );
-    } else if (result.action === "started" || (result.action === "reloaded" && logReload)) {
-      await tools.log("INFO", `haproxy ${result.action} with ${plan.serverCount} servers`);
-    }
+    await logApplied(deps.tools, result, plan.serverCount, logReload);
   } catch (error) {
     if (error instanceof ValidationError) {
       const suspectsFile = suspectUnitsFile(deps.paths);
@@ -221,14 +167,14 @@ async function applyInputs(
         await rememberSuspectUnits(suspectsFile, units);
         return applyInputs(deps, plan.charmConfig, isolation.inputs, logReload, isolation.rejected);
       }
-      await tools.log("ERROR", error.output.trim() || error.message);
+      await deps.tools.log("ERROR", error.output.trim() || error.message);
       return { status: "blocked", message: error.message, plan };
     }
     // A reload that haproxy did not load failed as surely as one systemd refused.
     const failed = error instanceof NotLoadedError ? "reload" : service.failure?.action;
     if (failed !== undefined) {
       const detail = describeError(error);
-      await tools.log("ERROR", `haproxy cannot ${failed}: ${detail}`);
+      await deps.tools.log("ERROR", `haproxy cannot ${failed}: ${detail}`);
       return {
         status: "blocked",
         message: `haproxy cannot ${failed}: ${firstHaproxyError(detail)}`,
@@ -239,19 +185,101 @@ async function applyInputs(
     throw error;
   }
 
+  await afterServed(deps, plan, rejected.length === 0);
+  return { ...planStatus(plan), plan };
+}
+
+/**
+ * The plan for these inputs, with the names relation data gives looked up
+ * first; or the status an invalid configuration calls for.
+ */
+async function planInputs(
+  deps: HookDeps,
+  config: ConfigReading,
+  inputs: HookInputs,
+  rejected: readonly SkippedUnit[],
+): Promise<Plan | Served> {
+  // The live haproxy.cfg: its servers keep their `{i}` (serverNumbers.ts).
+  const live = await readIfExists(deps.paths.haproxyConfig);
+  try {
+    if (config instanceof ConfigError) throw config;
+    let planned = timeStepSync("plan", () => planConfiguration(config, inputs, deps.paths, live));
+    if (planned.unresolvedRelationHosts.length > 0) {
+      // Names from relation data are served only once it is known where they lead.
+      const resolvedHosts = await resolveRelationHosts(planned.unresolvedRelationHosts);
+      inputs = { ...inputs, resolvedHosts: { ...inputs.resolvedHosts, ...resolvedHosts } };
+      planned = planConfiguration(config, inputs, deps.paths, live);
+    }
+    return { ...planned, skippedUnits: [...planned.skippedUnits, ...rejected] };
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof ServiceConflictError) {
+      await deps.tools.log("ERROR", `configuration not applied: ${error.message}`);
+      return { status: "blocked", message: error.message };
+    }
+    if (error instanceof WaitingError) {
+      await deps.tools.log("INFO", `configuration not applied yet: ${error.message}`);
+      return { status: "waiting", message: error.message };
+    }
+    throw error;
+  }
+}
+
+/** What the plan leaves out or ignores, for `juju debug-log`. */
+async function logPlanNotes(tools: HookTools, plan: Plan): Promise<void> {
+  for (const skipped of plan.skippedUnits) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `reverseproxy unit ${skipped.unit} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
+  for (const skipped of plan.skippedApps) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `ingress application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
+  for (const note of plan.notes) await tools.log("WARNING", note);
+  if (plan.config.proxies.length === 0) return;
+  for (const name of plan.displacedServices) {
+    await tools.log("INFO", `service ${name} has no servers and yields its port to another`);
+  }
+}
+
+/**
+ * How haproxy took the change. Routine in a unit's own hooks (a join, a
+ * departure): logged for the other events only, but for a runtime change that
+ * failed for another reason than an option this haproxy does not take on a
+ * new server.
+ */
+async function logApplied(
+  tools: HookTools,
+  result: Awaited<ReturnType<typeof applyPlan>>,
+  serverCount: number,
+  logReload: boolean,
+): Promise<void> {
+  const fallback = result.runtimeFallback;
+  if (fallback !== undefined && (logReload || !/not accepted for dynamic server/.test(fallback))) {
+    await tools.log("INFO", `servers not changed at run time: ${fallback}`);
+  }
+  if (result.action === "updated" && logReload) {
+    await tools.log("INFO", `haproxy servers changed without a reload (${serverCount} servers)`);
+  } else if (result.action === "started" || (result.action === "reloaded" && logReload)) {
+    await tools.log("INFO", `haproxy ${result.action} with ${serverCount} servers`);
+  }
+}
+
+/** Once haproxy serves the plan: suspects forgotten, stale files removed, ports opened. */
+async function afterServed(deps: HookDeps, plan: Plan, everyUnitServed: boolean): Promise<void> {
   // Served with every unit: nobody is suspect any more.
-  if (rejected.length === 0) await forgetSuspectUnits(suspectUnitsFile(deps.paths));
+  if (everyUnitServed) await forgetSuspectUnits(suspectUnitsFile(deps.paths));
   // A certificate (and key) nothing refers to any more does not stay behind.
   const certificateFile = relationCertificatePath(deps.paths.haproxyLib);
   if (!plan.files.some((file) => file.path === certificateFile)) {
     await removeIfPresent(certificateFile);
   }
-
-  const ports = planPortChanges(await tools.openedPorts(), [...plan.ports]);
-  for (const port of ports.close) await tools.closePort(port);
-  for (const port of ports.open) await tools.openPort(port);
-
-  return { ...planStatus(plan), plan };
+  const ports = planPortChanges(await deps.tools.openedPorts(), [...plan.ports]);
+  for (const port of ports.close) await deps.tools.closePort(port);
+  for (const port of ports.open) await deps.tools.openPort(port);
 }
 
 function suspectUnitsFile(paths: Paths): string {
