@@ -15,7 +15,7 @@ import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools } from "../juju/hookTools.js";
 import type { StatusOutcome, WorkloadStatus } from "../juju/statusOutcome.js";
 import type { Plan } from "../plan/planConfiguration.js";
-import type { Paths } from "../paths.js";
+import type { Paths, SystemPaths } from "../paths.js";
 import { stateFilePath } from "../stateFiles.js";
 import { removeIfPresent } from "../lib/managedFiles.js";
 import type { HostCommands } from "../system/hostCommands.js";
@@ -25,6 +25,7 @@ import {
   KeepalivedConfigError,
   applyKeepalived,
   ensureKeepalivedInstalled,
+  type KeepalivedFiles,
   keepalivedFiles,
   removeKeepalived,
   startIfConfigured,
@@ -80,16 +81,7 @@ export async function maintainVip(
   const files = keepalivedFiles(system.keepalived);
   const recordFile = vipStatusFile(deps.paths);
   if (option === undefined) {
-    const record = parseVipStatusRecord(await readIfExists(recordFile));
-    const peerRelation = inputs.peers[0]?.relationId;
-    if (record?.published !== undefined && peerRelation !== undefined) {
-      await publishVipPeers(tools, peerRelation, "");
-    }
-    if (await removeKeepalived(host, files)) {
-      await tools.log("INFO", "vip emptied: keepalived stopped and the address released");
-    }
-    await forbidNonlocalBind(system, deps.paths, host);
-    await removeIfPresent(recordFile);
+    await dropVip({ ...deps, host, system }, inputs, files);
     return {};
   }
   // An invalid configuration: the status already says so, keepalived stays as it was.
@@ -103,48 +95,17 @@ export async function maintainVip(
     unitAddress: inputs.privateAddress,
     peers: inputs.peers,
   });
-  let config: string;
-  let script: string;
-  let addresses: readonly string[];
-  let published: string;
-  try {
-    const vip = planVip(option, {
-      unitName: inputs.unitName,
-      unitAddress: inputs.privateAddress,
-      interfaces,
-      peers: inputs.peers.flatMap(({ unit, settings }) => {
-        const address = settings["private-address"];
-        return address === undefined || address === "" ? [] : [{ unit, address }];
-      }),
-    });
-    for (const peer of vip.ignoredPeers) {
-      await tools.log(
-        "WARNING",
-        `vip: peer ${peer.unit} left out of keepalived.conf: its private-address ` +
-          `${JSON.stringify(peer.address.slice(0, 64))} is not an IPv4 address`,
-      );
-    }
-    addresses = vip.bareAddresses;
-    published = vip.peerAddresses.join(" ");
-    script = renderCheckScript(
-      probedListeners(plan.services, inputs.privateAddress),
-      HAPROXY_PID_FILE,
-      ready,
-    );
-    config = renderKeepalivedConfig(
-      vip,
-      inputs.unitName,
-      files.checkScript,
-      record?.keepalivedStarted !== true,
-    );
-  } catch (error) {
-    if (error instanceof ConfigError) return blocked(deps, error.message);
-    throw error;
-  }
+  const wanted = await keepalivedWanted(deps, option, inputs, plan, {
+    interfaces,
+    files,
+    ready,
+    firstStart: record?.keepalivedStarted !== true,
+  });
+  if (wanted instanceof ConfigError) return blocked(deps, wanted.message);
   if (!ready) await tools.log("INFO", "vip: waiting for every peer to list this unit");
   try {
     if (await ensureKeepalivedInstalled(host)) await tools.log("INFO", "vip: keepalived installed");
-    const action = await applyKeepalived(host, files, config, script);
+    const action = await applyKeepalived(host, files, wanted.config, wanted.script);
     if (action !== "none") await tools.log("INFO", `vip: keepalived ${action}`);
   } catch (error) {
     if (error instanceof HookToolError) throw error;
@@ -154,6 +115,7 @@ export async function maintainVip(
     return blocked(deps, `config option vip: ${reason}`);
   }
   // The peers learn which addresses this unit's adverts accept (vipReadiness.ts).
+  const { addresses, published } = wanted;
   const peerRelation = inputs.peers[0]?.relationId;
   if (peerRelation !== undefined && record?.published !== published) {
     await publishVipPeers(tools, peerRelation, published);
@@ -170,6 +132,81 @@ export async function maintainVip(
     ...(peerRelation !== undefined && { published }),
   });
   return { heldVips: held };
+}
+
+/** `vip` emptied: the peers told, keepalived gone with its address, haproxy's binding back. */
+async function dropVip(
+  deps: VipDeps & { host: HostCommands; system: SystemPaths },
+  inputs: HookInputs,
+  files: KeepalivedFiles,
+): Promise<void> {
+  const { tools, host, system } = deps;
+  const recordFile = vipStatusFile(deps.paths);
+  const record = parseVipStatusRecord(await readIfExists(recordFile));
+  const peerRelation = inputs.peers[0]?.relationId;
+  if (record?.published !== undefined && peerRelation !== undefined) {
+    await publishVipPeers(tools, peerRelation, "");
+  }
+  if (await removeKeepalived(host, files)) {
+    await tools.log("INFO", "vip emptied: keepalived stopped and the address released");
+  }
+  await forbidNonlocalBind(system, deps.paths, host);
+  await removeIfPresent(recordFile);
+}
+
+interface KeepalivedWanted {
+  readonly config: string;
+  readonly script: string;
+  /** The VIPs without their prefix. */
+  readonly addresses: readonly string[];
+  /** What this unit tells its peers on `vip-peers`. */
+  readonly published: string;
+}
+
+/** keepalived.conf and its check script for this option, peers and plan; or why not. */
+async function keepalivedWanted(
+  deps: VipDeps,
+  option: VipOption,
+  inputs: HookInputs,
+  plan: Plan,
+  unit: {
+    interfaces: ReturnType<typeof parseInterfaceAddresses>;
+    files: KeepalivedFiles;
+    ready: boolean;
+    firstStart: boolean;
+  },
+): Promise<KeepalivedWanted | ConfigError> {
+  try {
+    const vip = planVip(option, {
+      unitName: inputs.unitName,
+      unitAddress: inputs.privateAddress,
+      interfaces: unit.interfaces,
+      peers: inputs.peers.flatMap(({ unit: name, settings }) => {
+        const address = settings["private-address"];
+        return address === undefined || address === "" ? [] : [{ unit: name, address }];
+      }),
+    });
+    for (const peer of vip.ignoredPeers) {
+      await deps.tools.log(
+        "WARNING",
+        `vip: peer ${peer.unit} left out of keepalived.conf: its private-address ` +
+          `${JSON.stringify(peer.address.slice(0, 64))} is not an IPv4 address`,
+      );
+    }
+    return {
+      addresses: vip.bareAddresses,
+      published: vip.peerAddresses.join(" "),
+      script: renderCheckScript(
+        probedListeners(plan.services, inputs.privateAddress),
+        HAPROXY_PID_FILE,
+        unit.ready,
+      ),
+      config: renderKeepalivedConfig(vip, inputs.unitName, unit.files.checkScript, unit.firstStart),
+    };
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
 }
 
 /**
