@@ -189,7 +189,10 @@ describe("a VIP among three haproxy units", () => {
     await model.removeUnit(holder);
     const next = await onlyHolder();
     expect(next).not.toBe(holder);
-    expect((await model.http(`http://${vip}/`)).status).toBe(200);
+    // The client's switch learns the new holder from keepalived's gratuitous ARP.
+    await eventually(async () => {
+      expect((await model.http(`http://${vip}/`)).status).toBe(200);
+    }, 30_000);
     for (const unit of unitsCounted(2)) {
       const config = await model.readFile(unit, "/etc/keepalived/keepalived.conf");
       expect(config.match(/^ {4}\d+\.\d+\.\d+\.\d+$/gm)).toHaveLength(1);

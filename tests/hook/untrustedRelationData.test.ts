@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { refusedAddressKind } from "../../src/model/relationPolicy.js";
 import { findFreePort } from "../helpers/haproxyProcess.js";
@@ -206,7 +206,11 @@ describe("ingress requirers", () => {
     await changed("evil/0", INGRESS);
     await changed("fine/0", "ingress:3");
 
-    expect(await ask(port, "/prod-fine/")).toBe("200 colocated");
+    // The old worker may take a last connection while the reload hands over its sockets.
+    await vi.waitFor(async () => expect(await ask(port, "/prod-fine/")).toBe("200 colocated"), {
+      timeout: 5000,
+      interval: 100,
+    });
     expect(await ask(port, "/prod-evil/")).not.toContain("machine-only");
     expect(warnings()).toContainEqual(
       `ingress application evil (${INGRESS}) not served: evil/0.ip: "127.0.0.1" is a loopback address`,
