@@ -5,7 +5,7 @@
 // file or not.
 
 import { spawn } from "node:child_process";
-import { open, readFile, stat } from "node:fs/promises";
+import { open, readFile, readdir, readlink, stat } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { join } from "node:path";
 import type { ServiceManager } from "../../src/apply/serviceManager.js";
@@ -88,6 +88,17 @@ export class HaproxyProcess implements ServiceManager {
           /Loading failure!/.test(await this.reloadOutput())) &&
         (await readyToReload(pid)),
     );
+    // The old workers share the listening sockets with the new one until they
+    // have handled their soft stop, which a busy machine delays: a request sent
+    // in between may still meet the old configuration. Tests ask right after a
+    // hook, so the reload ends when the old workers have let go of them.
+    const loaded = (await childrenOf(pid)).some((child) => !before.has(child));
+    if (!loaded) return;
+    await waitFor("the old haproxy workers to let go of the listeners", async () => {
+      const listening = await listeningSocketInodes();
+      const holding = await Promise.all([...before].map((old) => holdsAny(old, listening)));
+      return !holding.includes(true);
+    });
   }
 
   async reloadOutput(): Promise<string> {
@@ -192,6 +203,30 @@ async function readyToReload(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The inodes of this network namespace's listening TCP sockets (state 0A). */
+async function listeningSocketInodes(): Promise<Set<string>> {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await readFile(table, "utf8").catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] === "0A" && fields[9] !== undefined) inodes.add(fields[9]);
+    }
+  }
+  return inodes;
+}
+
+/** Whether process `pid` (gone: no) holds one of these sockets open. */
+async function holdsAny(pid: number, inodes: ReadonlySet<string>): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch((): string[] => []);
+  for (const fd of fds) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode !== undefined && inodes.has(inode)) return true;
+  }
+  return false;
 }
 
 async function childrenOf(pid: number): Promise<number[]> {
