@@ -98,6 +98,13 @@ async function joins(
     if (last?.hook !== `${endpoint}-relation-changed` || last.exitCode !== 0) {
       throw new Error(`the last hook was ${last?.hook} (exit ${last?.exitCode}): ${last?.output}`);
     }
+    if (process.env.HAPROXY_CHARM_PROFILE === "1") {
+      const joinedRun = runs.filter((run) => run.hook === `${endpoint}-relation-joined`).at(-1);
+      process.stderr.write(
+        `profile of the last ${endpoint}-relation-joined:\n${joinedRun?.output}\n`,
+      );
+      process.stderr.write(`profile of the last ${last.hook}:\n${last.output}\n`);
+    }
     const durations = (hook: string) =>
       runs.filter((run) => run.hook === hook).map((run) => run.durationMs);
     const nodeFloor: number[] = [];

@@ -14,7 +14,7 @@ import { NotLoadedError, ValidationError } from "../lib/errors.js";
 import type { HookTools } from "../juju/hookTools.js";
 import { parseShowStat } from "../metrics/statsCsv.js";
 import { askAdminSocket } from "../metrics/statsSocket.js";
-import { adminSocketPath } from "../model/globalSections.js";
+import { adminSocketPath } from "../model/runtimeFiles.js";
 import { effectivePassword } from "../hook/upkeep.js";
 import type { Paths } from "../paths.js";
 import { backendStates, backendStatesYaml, countServers } from "./backendStatus.js";

@@ -20,7 +20,7 @@ import {
   writeFileAtomic,
 } from "../lib/atomicFile.js";
 import { askAdminSocket } from "../metrics/statsSocket.js";
-import { adminSocketPath, serverStateFilePath } from "../model/globalSections.js";
+import { adminSocketPath, serverStateFilePath } from "../model/runtimeFiles.js";
 import { planServerDelta } from "../model/serverDelta.js";
 import { reloadConfirmed } from "./confirmedReload.js";
 import { validateHaproxyConfig } from "./haproxyCheck.js";

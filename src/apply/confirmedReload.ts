@@ -15,7 +15,13 @@ import type { ServiceManager } from "./serviceManager.js";
 
 /** How long a reloaded haproxy may take to load its file (many certificates take seconds). */
 export const loadDeadlineMs = 60_000;
-const pollMs = 200;
+/** The admin socket is cheap to ask: a new worker is seen within this of its start. */
+const pollMs = 25;
+/**
+ * haproxy's output costs a journalctl run to read: read when the new worker
+ * is late (a failed load shows there), not at every poll.
+ */
+const outputEveryMs = 250;
 
 /**
  * Reloads haproxy and resolves once it runs the new file; throws
@@ -29,21 +35,26 @@ export async function reloadConfirmed(
   const before = await workerPid(ask);
   await service.reload();
   const deadline = Date.now() + deadlineMs;
+  // With no worker answering before (no admin socket yet), only haproxy's output can tell.
+  let outputDue = before === undefined ? 0 : Date.now() + outputEveryMs;
   for (;;) {
-    // With no worker answering before (no admin socket yet), only haproxy's output can tell.
     const worker = before === undefined ? undefined : await workerPid(ask);
     if (worker !== undefined && worker !== before) return;
-    const output = await service.reloadOutput();
-    if (/Loading success\./.test(output)) return;
-    if (/Loading failure!/.test(output)) {
-      throw notLoaded(
-        "haproxy could not load its new configuration and serves the previous one",
-        output,
-      );
-    }
-    if (Date.now() >= deadline) {
-      const seconds = Math.round(deadlineMs / 1000);
-      throw notLoaded(`haproxy did not load its new configuration within ${seconds} s`, output);
+    const late = Date.now() >= deadline;
+    if (late || Date.now() >= outputDue) {
+      const output = await service.reloadOutput();
+      if (/Loading success\./.test(output)) return;
+      if (/Loading failure!/.test(output)) {
+        throw notLoaded(
+          "haproxy could not load its new configuration and serves the previous one",
+          output,
+        );
+      }
+      if (late) {
+        const seconds = Math.round(deadlineMs / 1000);
+        throw notLoaded(`haproxy did not load its new configuration within ${seconds} s`, output);
+      }
+      outputDue = Date.now() + outputEveryMs;
     }
     await sleep(pollMs);
   }

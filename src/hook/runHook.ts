@@ -8,6 +8,8 @@ import {
 } from "../juju/cachingHookTools.js";
 import { ConfigError } from "../lib/errors.js";
 import { writeIfChanged } from "../lib/managedFiles.js";
+import { socketAnswers } from "../lib/socketAnswers.js";
+import { adminSocketPath } from "../model/runtimeFiles.js";
 import { relationHookOf } from "../relations/registry.js";
 import { timeStep } from "../lib/stepTimer.js";
 import { afterFailedHook, isAudit, refreshedCache } from "./cacheRefresh.js";
@@ -122,6 +124,9 @@ async function handleEvent(deps: HookDeps, context: HookContext): Promise<void> 
  * start, the reconcile says why in a blocked status.
  */
 async function startIfStopped(deps: HookDeps, context: HookContext): Promise<void> {
+  // A worker answering the admin socket is a haproxy that runs: the service
+  // manager (a systemctl run, some 35 ms) is asked only when none does.
+  if (await socketAnswers(adminSocketPath(deps.paths.haproxyRun))) return;
   if (await deps.service.isRunning()) return;
   if (!(await exists(deps.paths.haproxyConfig))) return;
   await deps.tools.log("WARNING", "haproxy is not running; starting it");

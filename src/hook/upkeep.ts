@@ -9,7 +9,7 @@ import { describeError } from "../lib/describeError.js";
 import type { HookContext } from "./hookContext.js";
 import { monitoringPassword } from "./monitoringPassword.js";
 import type { HookTools } from "../juju/hookTools.js";
-import { adminSocketPath } from "../model/globalSections.js";
+import { adminSocketPath } from "../model/runtimeFiles.js";
 import type { Plan } from "../plan/planConfiguration.js";
 import type { Paths } from "../paths.js";
 import { stateFilePath } from "../stateFiles.js";

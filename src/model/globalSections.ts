@@ -10,17 +10,8 @@ import {
   checkName,
   commaSplit,
 } from "./fieldChecks.js";
+import { adminSocketPath, serverStateFilePath } from "./runtimeFiles.js";
 import type { DefaultsSection, GlobalSection, Userlist } from "./types.js";
-
-/** The charm's own admin socket: actions, metrics and seamless reloads use it. */
-export function adminSocketPath(runDir: string): string {
-  return `${runDir}/admin.sock`;
-}
-
-/** Where the runtime state of servers waits across a reload (see serverStateFile.ts). */
-export function serverStateFilePath(runDir: string): string {
-  return `${runDir}/server-state`;
-}
 
 // Old workers must not linger forever after reloads (a long download would
 // keep one alive for hours): the charm's bound when the option is empty.

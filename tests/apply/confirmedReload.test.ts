@@ -14,7 +14,7 @@ import { firstHaproxyError } from "../../src/apply/haproxyCheck.js";
 import type { ServiceManager } from "../../src/apply/serviceManager.js";
 import { NotLoadedError } from "../../src/lib/errors.js";
 import { askAdminSocket } from "../../src/metrics/statsSocket.js";
-import { adminSocketPath } from "../../src/model/globalSections.js";
+import { adminSocketPath } from "../../src/model/runtimeFiles.js";
 import type { Paths } from "../../src/paths.js";
 import { findFreePort, type HaproxyProcess, haproxyIn } from "../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";

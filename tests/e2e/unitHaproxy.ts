@@ -1,7 +1,7 @@
 // Which haproxy a unit of the local model has: the e2e tests run once per
 // version in haproxyVersions.ts and must know that the unit's haproxy.service
 // and the `haproxy` its hooks run (for `haproxy -c`) are that version.
-import { adminSocketPath } from "../../src/model/globalSections.js";
+import { adminSocketPath } from "../../src/model/runtimeFiles.js";
 import { productionPaths } from "../../src/paths.js";
 import type { LocalModel } from "../localJuju/model.js";
 

@@ -219,6 +219,10 @@ export class HookRunner {
       JUJU_AGENT_SOCKET_ADDRESS: this.setting.agent.socket,
       JUJU_AGENT_SOCKET_NETWORK: "unix",
       JUJU_MACHINE_ID: String(unit.machine.id),
+      // A benchmark may ask the charm where its hooks' time goes (README, "Hook time").
+      ...(process.env.HAPROXY_CHARM_PROFILE !== undefined && {
+        HAPROXY_CHARM_PROFILE: process.env.HAPROXY_CHARM_PROFILE,
+      }),
     };
     if (event.action !== undefined) {
       env.JUJU_ACTION_NAME = event.action.name;

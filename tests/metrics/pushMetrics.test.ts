@@ -5,7 +5,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { adminSocketPath } from "../../src/model/globalSections.js";
+import { adminSocketPath } from "../../src/model/runtimeFiles.js";
 import {
   MAX_DATAGRAM_BYTES,
   MetricsPushError,
