@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BackendServer } from "../localJuju/model.js";
 import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
-import { eventually } from "./traffic.js";
+import { eventually } from "../helpers/eventually.js";
 
 const UNIT = "haproxy/0";
 const BACKEND = "haproxy_service";

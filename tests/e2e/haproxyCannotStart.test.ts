@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LocalModel } from "../localJuju/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
-import { answeringUnits, eventually } from "./traffic.js";
+import { eventually } from "../helpers/eventually.js";
+import { answeringUnits } from "./traffic.js";
 import { deployMyWebApp } from "./webApp.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });

@@ -12,7 +12,8 @@ import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { deployMyWebApp } from "./webApp.js";
-import { answeringUnits, eventually } from "./traffic.js";
+import { eventually } from "../helpers/eventually.js";
+import { answeringUnits } from "./traffic.js";
 import { ADMIN_SOCKET, unitHaproxy } from "./unitHaproxy.js";
 
 let charm: PackedCharm;

@@ -10,7 +10,8 @@ import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { LocalModel } from "../localJuju/model.js";
 import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
-import { answeringUnits, eventually } from "./traffic.js";
+import { eventually } from "../helpers/eventually.js";
+import { answeringUnits } from "./traffic.js";
 import { ADMIN_SOCKET } from "./unitHaproxy.js";
 import { deployMyWebApp } from "./webApp.js";
 

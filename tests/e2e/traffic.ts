@@ -17,17 +17,3 @@ export async function answeringUnits(
   }
   return [...seen].sort();
 }
-
-/** Retries `probe` until it passes or `ms` elapse: failover takes a few health checks. */
-export async function eventually(probe: () => Promise<void>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await probe();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}

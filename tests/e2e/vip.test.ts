@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
-import { eventually } from "./traffic.js";
+import { eventually } from "../helpers/eventually.js";
 import { clientLoop, failoverSince, unusedAddress, vipHolders } from "./vipClient.js";
 import { deployMyWebApp } from "./webApp.js";
 

@@ -19,6 +19,7 @@ import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 import { HaproxyProcess, findFreePort } from "../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
+import { eventually } from "../helpers/eventually.js";
 
 const classicOption = String.raw`option httpchk GET /health HTTP/1.1\r\nHost:\ www.example.com\r\nX-Check:\ juju`;
 
@@ -112,19 +113,6 @@ async function serverStat(socket: string, backend: string): Promise<Record<strin
   return Object.fromEntries(names.map((name, i) => [name, row?.[i] ?? ""]));
 }
 
-async function eventually(probe: () => Promise<void> | void, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await probe();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
 for (const { version, binary } of haproxyVersions) {
   describe(`a classic httpchk with a Host header, haproxy ${version}`, () => {
     it("is served as option httpchk and http-check send, which haproxy accepts without a warning", async () => {
@@ -162,20 +150,24 @@ for (const { version, binary } of haproxyVersions) {
         haproxyBinary: binary,
       });
       await haproxy.start();
-      await eventually(() => expect(seen.length).toBeGreaterThan(0));
+      await eventually(() => expect(seen.length).toBeGreaterThan(0), 10_000, 100);
       expect(seen[0]).toMatchObject({
         method: "GET",
         url: "/health",
         headers: { host: "www.example.com", "x-check": "juju" },
       });
-      await eventually(async () => {
-        expect(await serverStat(path.join(dir, "run", "admin.sock"), "app")).toMatchObject({
-          svname: "app-0",
-          status: "UP",
-          check_status: "L7OK",
-          check_code: "200",
-        });
-      });
+      await eventually(
+        async () => {
+          expect(await serverStat(path.join(dir, "run", "admin.sock"), "app")).toMatchObject({
+            svname: "app-0",
+            status: "UP",
+            check_status: "L7OK",
+            check_code: "200",
+          });
+        },
+        10_000,
+        100,
+      );
     });
   });
 }
