@@ -24,7 +24,11 @@ export function completeService(service: ParsedService): ServiceSpec {
 }
 
 export function countServers(service: ServiceSpec): number {
-  const extra = [...service.backends, ...(service.routes ?? [])];
+  const extra = [
+    ...service.backends,
+    ...(service.routes ?? []),
+    ...(service.mappedRoutes?.backends ?? []),
+  ];
   return extra.reduce((sum, b) => sum + b.servers.length, service.servers.length);
 }
 

@@ -9,6 +9,7 @@ import type {
   CrtSpec,
   HttpRoute,
   ManagedFile,
+  MappedRoutes,
   PlacedService,
   ProxyStanza,
   ServerSpec,
@@ -92,12 +93,16 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
           [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
           routes,
           crtPaths.length > 0,
+          service.mappedRoutes,
         ),
       },
       backends: [
         backend(service.name, service.servers),
         ...service.backends.map((extra) => backend(extra.name, extra.servers)),
         ...routes.map((route) => backend(route.name, route.servers, route.backendOptions)),
+        ...(service.mappedRoutes?.backends ?? []).map((route) =>
+          backend(route.name, route.servers, route.options),
+        ),
       ],
     },
     files: [...errorfileFiles, ...certificateFiles],
@@ -119,14 +124,15 @@ function reloadSafety(frontendOptions: readonly string[], defaultMode: string): 
  * Routes come first: their ACLs and redirects, then the service's own lines
  * with its `use_backend` rules last, after the routes' (a request for a
  * route goes to it; haproxy warns about http-request rules placed after
- * use_backend ones).
+ * use_backend ones). Ingress routes are matched before mapped ones.
  */
 function withRoutes(
   frontendOptions: readonly string[],
   routes: readonly HttpRoute[],
   tls: boolean,
+  mapped: MappedRoutes | undefined,
 ): string[] {
-  if (routes.length === 0) return [...frontendOptions];
+  if (routes.length === 0 && mapped === undefined) return [...frontendOptions];
   const hosts = [...new Set(routes.flatMap((route) => (route.host ? [route.host] : [])))];
   const hostAcl = (host: string) => `ingress_host_${hosts.indexOf(host)}`;
   const condition = (route: HttpRoute) =>
@@ -142,9 +148,45 @@ function withRoutes(
     ...routes
       .filter((route) => route.redirectHttps && !tls)
       .map((route) => `http-request redirect scheme https code 308 if ${condition(route)}`),
+    ...(mapped ? mappedRouteLookup(mapped, tls, routes.map(condition)) : []),
     ...frontendOptions.filter((option) => !isUseBackend(option)),
     ...routes.map((route) => `use_backend ${route.name} if ${condition(route)}`),
+    ...(mapped
+      ? [`use_backend %[var(${ROUTE_BACKEND_VAR})] if { var(${ROUTE_BACKEND_VAR}) -m found }`]
+      : []),
     ...frontendOptions.filter(isUseBackend),
+  ];
+}
+
+const ROUTE_BACKEND_VAR = "txn.route_backend";
+
+/**
+ * One indexed longest-prefix lookup of `<host><path>` (map_beg), then, only
+ * when it found nothing, one of `*.<parent domain><path>` for wildcard
+ * hostnames. A request an ingress route takes is not looked up, so that no
+ * redirect of a mapped route reaches it.
+ */
+function mappedRouteLookup(
+  mapped: MappedRoutes,
+  tls: boolean,
+  ingressConditions: readonly string[],
+): string[] {
+  const ingress = ingressConditions.join(" || ");
+  const unlessIngress = ingress === "" ? "" : ` unless ${ingress}`;
+  const unlessFound = ` unless { var(${ROUTE_BACKEND_VAR}) -m found }${ingress === "" ? "" : ` || ${ingress}`}`;
+  const host = "req.hdr(host),field(1,:),lower";
+  const lookup = `var(txn.route_key),map_beg(${mapped.mapFile})`;
+  return [
+    "http-request set-var(txn.route_path) path",
+    `http-request set-var(txn.route_key) ${host},concat(,txn.route_path)`,
+    `http-request set-var(${ROUTE_BACKEND_VAR}) ${lookup}${unlessIngress}`,
+    `http-request set-var(txn.route_key) ${host},regsub(^[^.]*,*),concat(,txn.route_path)${unlessFound}`,
+    `http-request set-var(${ROUTE_BACKEND_VAR}) ${lookup}${unlessFound}`,
+    ...(!tls && mapped.redirectFile !== undefined
+      ? [
+          `http-request redirect scheme https code 302 if { var(${ROUTE_BACKEND_VAR}) -m str -f ${mapped.redirectFile} }`,
+        ]
+      : []),
   ];
 }
 

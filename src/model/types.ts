@@ -46,6 +46,26 @@ export interface HttpRoute {
   readonly servers: readonly ServerSpec[];
 }
 
+/** A backend of its own reached through a route: its lines and servers. */
+export interface RouteBackendSpec {
+  readonly name: string;
+  readonly options: readonly string[];
+  readonly servers: readonly ServerSpec[];
+}
+
+/**
+ * Requests routed by Host and path prefix through a map file, so that the
+ * cost of routing a request does not grow with the number of hostnames
+ * (haproxy-route): the longest `<host><path>` key wins.
+ */
+export interface MappedRoutes {
+  /** `<host><path> <backend>` lines; a `*.` host is a wildcard for one label. */
+  readonly mapFile: string;
+  /** Backends whose plain HTTP requests are redirected to HTTPS, one name a line. */
+  readonly redirectFile?: string;
+  readonly backends: readonly RouteBackendSpec[];
+}
+
 /** A service as the old charm's services YAML describes it, validated and typed. */
 export interface ServiceSpec {
   readonly name: string;
@@ -59,6 +79,8 @@ export interface ServiceSpec {
   readonly crts: readonly CrtSpec[];
   /** Ingress routes served on this service's port before its default backend. */
   readonly routes?: readonly HttpRoute[];
+  /** haproxy-route routes, looked up after the ingress routes. */
+  readonly mappedRoutes?: MappedRoutes;
 }
 
 /** A service after host/port assignment: what a frontend is built from. */

@@ -2,16 +2,20 @@
 // 443 when a certificate for external_hostname is served. A classic service
 // that owns the port keeps it and gets the routes ahead of its own default
 // backend; otherwise the charm adds a service of its own for them.
-import { ServiceConflictError } from "../../lib/errors.js";
-import { completeService } from "../../model/placeServices.js";
-import { proxyMode } from "../../model/splitOptions.js";
+import {
+  HTTPS_PORT,
+  HTTP_PORT,
+  OWN_HTTPS_SERVICE,
+  OWN_HTTP_SERVICE,
+  onHttpPort,
+} from "../../model/httpFrontends.js";
 import type { HttpRoute, PlacedService } from "../../model/types.js";
 import type { SkippedApp } from "./ingressRequirers.js";
 
-export const INGRESS_HTTP_PORT = 80;
-export const INGRESS_HTTPS_PORT = 443;
-export const INGRESS_HTTP_SERVICE = "ingress_http";
-export const INGRESS_HTTPS_SERVICE = "ingress_https";
+export const INGRESS_HTTP_PORT = HTTP_PORT;
+export const INGRESS_HTTPS_PORT = HTTPS_PORT;
+export const INGRESS_HTTP_SERVICE = OWN_HTTP_SERVICE;
+export const INGRESS_HTTPS_SERVICE = OWN_HTTPS_SERVICE;
 
 export interface RouteOffer {
   readonly route: HttpRoute;
@@ -70,38 +74,14 @@ function attach(
   context: IngressPlacementContext,
   certificateFile: string | undefined,
 ): PlacedService[] {
-  const owner = services.find((service) => service.port === port);
-  if (owner === undefined) {
-    const own: PlacedService = {
-      ...completeService({ name: certificateFile ? INGRESS_HTTPS_SERVICE : INGRESS_HTTP_SERVICE }),
-      host: "0.0.0.0",
-      port,
-      serviceOptions: ["mode http"],
-      crts: certificateFile ? [{ kind: "file", path: certificateFile }] : [],
-      routes,
-    };
-    return [...services, own];
-  }
-  const clash = (need: string, has: string) =>
-    new ServiceConflictError(
-      port,
-      [owner.name, "ingress"],
-      `ingress needs port ${port} ${need}, but service ${owner.name} serves it ${has}`,
-    );
-  if (proxyMode(owner.serviceOptions, context.defaultMode) !== "http")
-    throw clash("for HTTP", "in tcp mode");
-  const tls = owner.crts.length > 0;
-  if (certificateFile !== undefined && !tls) throw clash("for HTTPS", "without TLS");
-  if (certificateFile === undefined && tls) throw clash("for plain HTTP", "with TLS");
-  return services.map((service) =>
-    service === owner
-      ? {
-          ...service,
-          crts: certificateFile
-            ? [...service.crts, { kind: "file" as const, path: certificateFile }]
-            : service.crts,
-          routes: [...(service.routes ?? []), ...routes],
-        }
-      : service,
-  );
+  const claim = {
+    port,
+    certificateFiles: certificateFile === undefined ? [] : [certificateFile],
+    defaultMode: context.defaultMode,
+    claimant: "ingress",
+  };
+  return onHttpPort(services, claim, (service) => ({
+    ...service,
+    routes: [...(service.routes ?? []), ...routes],
+  }));
 }
