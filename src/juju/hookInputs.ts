@@ -39,6 +39,10 @@ export interface HookInputs {
   readonly ingressApps?: readonly RemoteApp[];
   /** Their units' bags (`host`, `ip`). */
   readonly ingressUnits?: readonly RemoteUnit[];
+  /** Applications related on `haproxy-route`, with their bags. */
+  readonly haproxyRouteApps?: readonly RemoteApp[];
+  /** Their units' bags (`address`). */
+  readonly haproxyRouteUnits?: readonly RemoteUnit[];
   /** The certificates relation's certificate, chain and our key as one PEM. */
   readonly relationCertificatePem?: string;
   /** A cos-agent subordinate is related: haproxy serves its exporter on loopback. */

@@ -43,6 +43,10 @@ import {
 } from "../relations/ingress/ingressRequirers.js";
 import { type RouteOffer, placeIngress } from "../relations/ingress/ingressPlacement.js";
 import { ingressRoute } from "../relations/ingress/ingressRoutes.js";
+import type {
+  HaproxyRouteRequest,
+  SkippedRouteApp,
+} from "../relations/haproxyRoute/haproxyRouteRequest.js";
 import {
   COS_AGENT_EXPORTER_PORT,
   COS_AGENT_LISTENER_NAME,
@@ -75,6 +79,10 @@ export interface Plan {
   readonly ingress: readonly IngressRequest[];
   /** Ingress applications left out, and why. */
   readonly skippedApps: readonly SkippedApp[];
+  /** haproxy-route applications served, for the endpoints the leader publishes. */
+  readonly haproxyRoutes: readonly HaproxyRouteRequest[];
+  /** haproxy-route applications left out, and why. */
+  readonly skippedRouteApps: readonly SkippedRouteApp[];
   /** A certificate for external_hostname is served on port 443. */
   readonly ingressTls: boolean;
   readonly externalHostname: string;
@@ -167,6 +175,8 @@ export function planConfiguration(
       : [],
     ingress: ingress.served,
     skippedApps: ingress.skipped,
+    haproxyRoutes: [],
+    skippedRouteApps: [],
     ingressTls: certificate.file !== undefined,
     externalHostname: certificate.hostname,
     unresolvedRelationHosts: policy.unresolvedNames,

@@ -24,7 +24,14 @@ export type HookHandling = "reconcile" | "upkeep" | "publish" | "quiet";
 /** The relation data a reconcile reads, beside config and addresses. */
 export type RelationInputs = Pick<
   HookInputs,
-  "reverseproxy" | "peers" | "website" | "ingressApps" | "ingressUnits" | "cosAgent"
+  | "reverseproxy"
+  | "peers"
+  | "website"
+  | "ingressApps"
+  | "ingressUnits"
+  | "haproxyRouteApps"
+  | "haproxyRouteUnits"
+  | "cosAgent"
 >;
 
 export type Publisher =
@@ -101,6 +108,22 @@ export const ENDPOINTS: readonly Endpoint[] = [
     publish: {
       after: "reconcile",
       run: async (p) => (await import("./ingress/publishIngressUrls.js")).publishIngressUrls(p),
+    },
+  },
+  {
+    name: "haproxy-route",
+    hooks: RECONCILED,
+    read: async (relations) => {
+      const [haproxyRouteApps, haproxyRouteUnits] = await Promise.all([
+        relations.apps("haproxy-route"),
+        relations.units("haproxy-route"),
+      ]);
+      return { haproxyRouteApps, haproxyRouteUnits };
+    },
+    publish: {
+      after: "reconcile",
+      run: async (p) =>
+        (await import("./haproxyRoute/publishRouteEndpoints.js")).publishRouteEndpoints(p),
     },
   },
   {

@@ -141,11 +141,12 @@ describe("metadata.yaml", () => {
     expect(metadata.requires?.certificates).toMatchObject({ limit: 1, optional: true });
   });
 
-  it("has no endpoints beyond the legacy contract and today's certificates, ingress and cos-agent", () => {
+  it("has no endpoints beyond the legacy contract and today's certificates, ingress, haproxy-route and cos-agent", () => {
     expect(ENDPOINTS.sort()).toEqual(
       [
         "certificates",
         "cos-agent",
+        "haproxy-route",
         "ingress",
         "local-monitors",
         "munin",

@@ -29,7 +29,7 @@ const DISPATCH: Record<string, Record<(typeof KINDS)[number], string>> = {
     broken: "reconcile",
   },
   ...Object.fromEntries(
-    ["peer", "website", "ingress", "certificates", "cos-agent"].map((endpoint) => [
+    ["peer", "website", "ingress", "haproxy-route", "certificates", "cos-agent"].map((endpoint) => [
       endpoint,
       {
         created: "quiet",

@@ -1,0 +1,126 @@
+// Where haproxy-route applications are served: on the shared front doors,
+// port 80 always and 443 once a certificate is served there, each through one
+// map of `<hostname><path> <backend>` keys (model/httpFrontends.ts,
+// model/proxyStanzas.ts). A backend name already used by haproxy leaves the
+// application out.
+import { HTTPS_PORT, HTTP_PORT, onHttpPort } from "../../model/httpFrontends.js";
+import type {
+  ManagedFile,
+  MappedRoutes,
+  PlacedService,
+  RouteBackendSpec,
+} from "../../model/types.js";
+import type { HaproxyRouteRequest, SkippedRouteApp } from "./haproxyRouteRequest.js";
+
+export interface RouteOffer {
+  readonly request: HaproxyRouteRequest;
+  readonly backend: RouteBackendSpec;
+}
+
+export interface HaproxyRoutePlacementContext {
+  readonly libDir: string;
+  /** Certificates served on 443; empty, the routes are served on 80 only. */
+  readonly certificateFiles: readonly string[];
+  /** The defaults section's mode, which a frontend without `mode` inherits. */
+  readonly defaultMode: string;
+}
+
+export interface HaproxyRoutePlacement {
+  readonly services: readonly PlacedService[];
+  /** The requests haproxy serves. */
+  readonly served: readonly HaproxyRouteRequest[];
+  readonly skipped: readonly SkippedRouteApp[];
+  /** The route map and the redirect list, written before haproxy.cfg. */
+  readonly files: readonly ManagedFile[];
+}
+
+export function routeMapPath(libDir: string): string {
+  return `${libDir}/routes/haproxy-route.map`;
+}
+
+export function redirectListPath(libDir: string): string {
+  return `${libDir}/routes/redirect-to-https.lst`;
+}
+
+/** The map keys of a request: every hostname with every path (`/` without paths). */
+export function routeKeys(request: HaproxyRouteRequest): string[] {
+  const paths = request.paths.length > 0 ? request.paths : ["/"];
+  return request.hostnames.flatMap((hostname) => paths.map((path) => `${hostname}${path}`));
+}
+
+export function placeHaproxyRoutes(
+  services: readonly PlacedService[],
+  offers: readonly RouteOffer[],
+  context: HaproxyRoutePlacementContext,
+): HaproxyRoutePlacement {
+  const taken = new Map<string, string>();
+  for (const service of services) {
+    for (const name of [
+      service.name,
+      ...service.backends.map((backend) => backend.name),
+      ...(service.routes ?? []).map((route) => route.name),
+    ]) {
+      taken.set(name, service.name);
+    }
+  }
+  const skipped: SkippedRouteApp[] = [];
+  const placed = offers.filter((offer) => {
+    const holder = taken.get(offer.backend.name);
+    if (holder === undefined) return true;
+    skipped.push({
+      relationId: offer.request.relationId,
+      app: offer.request.app,
+      reason: `service: ${offer.backend.name} is already a service or backend of haproxy's (in ${holder})`,
+      invalid: true,
+    });
+    return false;
+  });
+  if (placed.length === 0) return { services, served: [], skipped, files: [] };
+
+  const mapFile = routeMapPath(context.libDir);
+  const redirected = placed.filter((offer) => !offer.request.allowHttp);
+  const redirectFile = redirected.length > 0 ? redirectListPath(context.libDir) : undefined;
+  const mapped: MappedRoutes = {
+    mapFile,
+    ...(redirectFile !== undefined && { redirectFile }),
+    backends: placed.map((offer) => offer.backend),
+  };
+  const add = (service: PlacedService): PlacedService => ({ ...service, mappedRoutes: mapped });
+  const claim = { defaultMode: context.defaultMode, claimant: "haproxy-route" };
+  let placedServices = onHttpPort(
+    services,
+    { ...claim, port: HTTP_PORT, certificateFiles: [] },
+    add,
+  );
+  if (context.certificateFiles.length > 0) {
+    placedServices = onHttpPort(
+      placedServices,
+      { ...claim, port: HTTPS_PORT, certificateFiles: context.certificateFiles },
+      add,
+    );
+  }
+  const mapLines = placed
+    .flatMap((offer) => routeKeys(offer.request).map((key) => `${key} ${offer.backend.name}`))
+    .sort();
+  return {
+    services: placedServices,
+    served: placed.map((offer) => offer.request),
+    skipped,
+    files: [
+      { path: mapFile, content: `${mapLines.join("\n")}\n`, mode: 0o644, secret: false },
+      ...(redirectFile !== undefined
+        ? [
+            {
+              path: redirectFile,
+              content: `${redirected
+                .map((offer) => offer.backend.name)
+                .sort()
+                .join("\n")}\n`,
+              mode: 0o644,
+              secret: false,
+            },
+          ]
+        : []),
+    ],
+  };
+}
