@@ -63,6 +63,7 @@ export const CONFIG_DEFAULTS = {
   vip: "",
   vip_router_id: 0,
   trust_relation_data: false,
+  enable_hsts: false,
 } as const satisfies Readonly<Record<string, OptionValue>>;
 
 /** The values config.yaml's types allow: string, int and boolean. */

@@ -118,6 +118,7 @@ export function planConfiguration(
   const ingress = routeIngress(inputs, policy, classic.services, {
     certificate,
     defaultMode: defaults.mode,
+    hsts: charmConfig.enable_hsts,
   });
   const placement = { ...classic, services: ingress.placed.services };
   const served = withPeering(charmConfig, inputs, placement.services);
@@ -228,7 +229,7 @@ function routeIngress(
   inputs: HookInputs,
   policy: RelationPolicy,
   services: readonly PlacedService[],
-  context: { certificate: RelationCertificate; defaultMode: string },
+  context: { certificate: RelationCertificate; defaultMode: string; hsts: boolean },
 ): {
   placed: ReturnType<typeof placeIngress>;
   served: IngressRequest[];
@@ -239,6 +240,7 @@ function routeIngress(
   const routeContext = {
     externalHostname: certificate.hostname,
     tls: certificate.file !== undefined,
+    hsts: context.hsts,
   };
   const offers: RouteOffer[] = ingress.requests
     .filter((request) => request.units.length > 0)

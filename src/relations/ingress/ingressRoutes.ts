@@ -12,7 +12,13 @@ export interface RouteContext {
   readonly externalHostname: string;
   /** A certificate for external_hostname is served on port 443. */
   readonly tls: boolean;
+  /** The enable_hsts option. */
+  readonly hsts?: boolean;
 }
+
+/** What enable_hsts adds to a route's backend: browsers come back over HTTPS only. */
+export const HSTS_RESPONSE =
+  "http-response set-header Strict-Transport-Security max-age=31536000 if { ssl_fc }";
 
 export function routeName(request: Pick<IngressRequest, "model" | "name">): string {
   return `${request.model}-${request.name}`;
@@ -26,7 +32,10 @@ export function ingressRoute(request: IngressRequest, context: RouteContext): Ht
     pathPrefix,
     ...(context.externalHostname !== "" && { host: context.externalHostname }),
     redirectHttps: request.redirectHttps && context.tls,
-    backendOptions: backendOptions(request, pathPrefix),
+    backendOptions: [
+      ...backendOptions(request, pathPrefix),
+      ...(context.hsts === true ? [HSTS_RESPONSE] : []),
+    ],
     servers: request.units.map((unit): ServerSpec => ({
       name: unitSlug(unit.unit),
       address: unit.address,

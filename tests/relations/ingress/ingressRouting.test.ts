@@ -237,4 +237,23 @@ describe("ingress routes through a real haproxy", () => {
     expect(plain.status).toBe(308);
     expect(plain.headers.location).toBe("https://shop.example.com/test-api/x?y=1");
   });
+
+  it("tells browsers to come back over HTTPS only with enable_hsts, and only over HTTPS", async () => {
+    const { csr, key } = makeCsrWithKey("shop.example.com");
+    const pem = ca.sign(csr) + ca.certificate + key;
+    const apps = [ingressApp("ingress:1", "api", [api])];
+    await serve({ external_hostname: "shop.example.com", enable_hsts: true }, apps, {
+      relationCertificatePem: pem,
+    });
+    const secure = await httpsGet(httpsPort, "/test-api/x", "shop.example.com", ca.certificate);
+    expect(secure.status).toBe(200);
+    expect(secure.headers["strict-transport-security"]).toBe("max-age=31536000");
+    const plain = await get(httpPort, "/test-api/x", "shop.example.com");
+    expect(plain.status).toBe(200);
+    expect(plain.headers["strict-transport-security"]).toBeUndefined();
+    await haproxy?.stop();
+    await serve({ external_hostname: "shop.example.com" }, apps, { relationCertificatePem: pem });
+    const without = await httpsGet(httpsPort, "/test-api/x", "shop.example.com", ca.certificate);
+    expect(without.headers["strict-transport-security"]).toBeUndefined();
+  });
 });
