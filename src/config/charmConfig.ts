@@ -60,6 +60,7 @@ export const CONFIG_DEFAULTS = {
   source: "",
   key: "",
   peering_mode: "active-passive",
+  peers_port: 10000,
   vip: "",
   vip_router_id: 0,
   trust_relation_data: false,

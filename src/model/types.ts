@@ -155,10 +155,32 @@ export interface ProxyStanza {
   readonly backends: readonly BackendStanza[];
 }
 
+/** One haproxy unit that shares stick tables: `peer <name> <address>:<port>`. */
+export interface PeerLine {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * The `peers` section through which the units' haproxies push their stick
+ * tables to each other. It names this unit too: haproxy listens on the local
+ * peer's address, and a table cannot refer to a section without it.
+ */
+export interface PeersSection {
+  readonly name: "haproxy_peers";
+  /** This unit's peer name, printed as `localpeer` in the global section. */
+  readonly localPeer: string;
+  /** Every unit, this one included, in unit order. */
+  readonly peers: readonly PeerLine[];
+}
+
 export interface HaproxyConfig {
   readonly global: GlobalSection;
   readonly defaults: DefaultsSection;
   readonly userlists: readonly Userlist[];
+  /** Present only when a stick table is shared (`peers haproxy_peers`). */
+  readonly peers?: PeersSection;
   /** The monitoring listener first (when enabled), then services by name. */
   readonly proxies: readonly ProxyStanza[];
 }

@@ -9,6 +9,7 @@ import defaults from "../../templates/defaults.hbs";
 import frontend from "../../templates/frontend.hbs";
 import global from "../../templates/global.hbs";
 import root from "../../templates/haproxy.cfg.hbs";
+import peers from "../../templates/peers.hbs";
 import userlist from "../../templates/userlist.hbs";
 import type { HaproxyConfig } from "../model/types.js";
 
@@ -16,6 +17,7 @@ const partials: Readonly<Record<string, TemplateSpecification>> = {
   global,
   defaults,
   userlist,
+  peers,
   frontend,
   backend,
 };
