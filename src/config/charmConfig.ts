@@ -60,7 +60,7 @@ export const CONFIG_DEFAULTS = {
   source: "",
   key: "",
   peering_mode: "active-passive",
-  peers_port: 10000,
+  peers_port: 10001,
   vip: "",
   vip_router_id: 0,
   trust_relation_data: false,
