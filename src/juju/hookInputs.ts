@@ -43,6 +43,8 @@ export interface HookInputs {
   readonly haproxyRouteApps?: readonly RemoteApp[];
   /** Their units' bags (`address`). */
   readonly haproxyRouteUnits?: readonly RemoteUnit[];
+  /** The installed haproxy's version (`2.6.12`), read when a route needs a newer feature. */
+  readonly haproxyVersion?: string;
   /** The certificates relation's certificate, chain and our key as one PEM. */
   readonly relationCertificatePem?: string;
   /** A cos-agent subordinate is related: haproxy serves its exporter on loopback. */
