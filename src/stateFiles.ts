@@ -30,6 +30,8 @@ export const STATE_FILES = {
   certificateKey: "certificates/private-key.pem",
   /** The certificates relation: the CSR sent last. */
   certificateRequest: "certificates/request.json",
+  /** haproxy-route: each served backend's endpoints, for the get-proxied-endpoints action. */
+  proxiedEndpoints: "proxied-endpoints.json",
   /** The certificates relation: the certificate served. */
   heldCertificate: "certificates/certificate.json",
 } as const;

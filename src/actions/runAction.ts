@@ -19,6 +19,8 @@ import { effectivePassword } from "../hook/upkeep.js";
 import type { Paths } from "../paths.js";
 import { backendStates, backendStatesYaml, countServers } from "./backendStatus.js";
 import { redactPasswords } from "./redactConfig.js";
+import { readIfExists } from "../lib/atomicFile.js";
+import { stateFilePath } from "../stateFiles.js";
 
 export interface ActionDeps {
   readonly tools: HookTools;
@@ -29,7 +31,13 @@ export interface ActionDeps {
   readonly print: (text: string) => void;
 }
 
-export const ACTIONS = ["show-config", "backend-status", "reload", "show-password"] as const;
+export const ACTIONS = [
+  "show-config",
+  "backend-status",
+  "reload",
+  "show-password",
+  "get-proxied-endpoints",
+] as const;
 
 type ActionName = (typeof ACTIONS)[number];
 
@@ -59,6 +67,7 @@ const ACTION_HANDLERS: Record<ActionName, (deps: ActionDeps) => Promise<void>> =
   "backend-status": backendStatus,
   reload,
   "show-password": showPassword,
+  "get-proxied-endpoints": getProxiedEndpoints,
 };
 
 async function showConfig(deps: ActionDeps): Promise<void> {
@@ -133,4 +142,22 @@ async function showPassword(deps: ActionDeps): Promise<void> {
     port: String(config.monitoring_port),
     password: "printed on stdout (juju run shows it; --format=json has it under stdout)",
   });
+}
+
+/**
+ * The URLs haproxy-route applications are served at, as the last hook
+ * planned them: every backend's, or the one `backend` names ([] when none
+ * has that name, as in Canonical's charm).
+ */
+async function getProxiedEndpoints(deps: ActionDeps): Promise<void> {
+  const { backend } = await deps.tools.actionGet();
+  if (backend !== undefined && typeof backend !== "string") {
+    throw new ActionFailure("backend must be a string");
+  }
+  const saved = await readIfExists(stateFilePath(deps.paths.charmState, "proxiedEndpoints"));
+  const byBackend = saved === undefined ? {} : (JSON.parse(saved) as Record<string, string[]>);
+  const endpoints = Object.entries(byBackend)
+    .filter(([name]) => backend === undefined || backend === "" || name === backend)
+    .flatMap(([, urls]) => urls);
+  await deps.tools.actionSet({ endpoints: JSON.stringify(endpoints) });
 }

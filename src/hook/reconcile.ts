@@ -23,7 +23,7 @@ import { RelationData } from "../juju/relationData.js";
 import type { SkippedUnit } from "../relations/reverseproxy/collectServices.js";
 import { relationCertificatePath } from "../plan/defaultCertificate.js";
 import { type Plan, planConfiguration } from "../plan/planConfiguration.js";
-import { removeIfPresent } from "../lib/managedFiles.js";
+import { removeIfPresent, writeIfChanged } from "../lib/managedFiles.js";
 import { timeStep, timeStepSync } from "../lib/stepTimer.js";
 import type { CliEntry } from "../metrics/metricsSchedule.js";
 import type { Paths } from "../paths.js";
@@ -40,6 +40,7 @@ import { haproxyProbe, isolateRejectedUnits } from "./rejectedUnits.js";
 import { forgetSuspectUnits, readSuspectUnits, rememberSuspectUnits } from "./suspectUnits.js";
 import { WatchedService } from "./watchedService.js";
 import { stateFilePath } from "../stateFiles.js";
+import { endpointsByBackend } from "../relations/haproxyRoute/routeEndpoints.js";
 import type { StatusOutcome, WorkloadStatus } from "../juju/statusOutcome.js";
 import { planStatus, settleWorkloadStatus } from "./workloadStatus.js";
 
@@ -277,6 +278,11 @@ async function afterServed(deps: HookDeps, plan: Plan, everyUnitServed: boolean)
   if (!plan.files.some((file) => file.path === certificateFile)) {
     await removeIfPresent(certificateFile);
   }
+  await writeIfChanged(
+    stateFilePath(deps.paths.charmState, "proxiedEndpoints"),
+    `${JSON.stringify(endpointsByBackend(plan.haproxyRoutes))}\n`,
+    0o600,
+  );
   const ports = planPortChanges(await deps.tools.openedPorts(), [...plan.ports]);
   for (const port of ports.close) await deps.tools.closePort(port);
   for (const port of ports.open) await deps.tools.openPort(port);
