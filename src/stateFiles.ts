@@ -28,11 +28,11 @@ export const STATE_FILES = {
   selfSignedPem: "selfsigned.pem",
   /** The certificates relation: the unit's private key, made once, never leaving the machine. */
   certificateKey: "certificates/private-key.pem",
-  /** The certificates relation: the CSR sent last. */
+  /** The certificates relation: the CSR sent last for each hostname (`{version: 2, requests}`). */
   certificateRequest: "certificates/request.json",
   /** haproxy-route: each served backend's endpoints, for the get-proxied-endpoints action. */
   proxiedEndpoints: "proxied-endpoints.json",
-  /** The certificates relation: the certificate served. */
+  /** The certificates relation: the certificate served for each hostname (`{version: 2, certificates}`). */
   heldCertificate: "certificates/certificate.json",
 } as const;
 

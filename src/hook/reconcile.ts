@@ -91,6 +91,8 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     config instanceof ConfigError ? read : await withGeneratedSecrets(deps.paths, config, read),
     providers,
     deps.now?.() ?? Date.now(),
+    // haproxy-route's hostnames, once that relation serves TLS.
+    [],
   );
   for (const warning of certificate.warnings) await deps.tools.log("WARNING", warning);
   const { inputs } = certificate;

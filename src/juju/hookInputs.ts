@@ -51,6 +51,14 @@ export interface HookInputs {
   readonly cosAgent?: boolean;
   /** A certificate for external_hostname was asked for and has not arrived yet. */
   readonly awaitingCertificate?: boolean;
+  /**
+   * The certificates relation's certificate for each route hostname that has
+   * one (`*.x` wildcards included), as relationCertificatePem is built: leaf,
+   * chain, our key. Set whenever route hostnames were asked for.
+   */
+  readonly hostnameCertificates?: Readonly<Record<string, string>>;
+  /** Route hostnames asked for whose certificate has not arrived yet, sorted. */
+  readonly awaitingHostnames?: readonly string[];
   /** The monitoring password to use when config says `changeme`. */
   readonly generatedMonitoringPassword?: string;
   /**

@@ -1,5 +1,6 @@
 // The certificate `DEFAULT` in a service's crts names: the operator's ssl_cert
-// and ssl_key, the SELFSIGNED one, or the certificates relation's.
+// and ssl_key, the SELFSIGNED one, or the certificates relation's; and where
+// the relation's certificates for route hostnames are kept.
 import type { CharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import { ConfigError, WaitingError } from "../lib/errors.js";
@@ -11,6 +12,18 @@ import type { ManagedFile } from "../model/types.js";
 /** The certificates relation's certificate, chain and key, as haproxy loads it. */
 export function relationCertificatePath(libDir: string): string {
   return `${libDir}/certificates-relation.pem`;
+}
+
+/**
+ * A route hostname's certificate, chain and key from the certificates
+ * relation: `<libDir>/certs/<hostname>.pem`, a wildcard `*.x` as
+ * `_wildcard_.x.pem` (no `*` in file names). Hostnames arrive checked
+ * (isCertificateHostname); anything but letters, digits, ".", "-" and "_"
+ * becomes "_" all the same, so no name leaves the directory.
+ */
+export function hostnameCertificatePath(libDir: string, hostname: string): string {
+  const name = hostname.startsWith("*.") ? `_wildcard_${hostname.slice(1)}` : hostname;
+  return `${libDir}/certs/${name.replace(/[^A-Za-z0-9._-]/g, "_")}.pem`;
 }
 
 export function defaultCertificateFiles(

@@ -127,10 +127,3 @@ function certificateChain(entry: ProviderCertificate): string {
 function normalPem(pem: string): string {
   return `${pem.trim().replace(/\r\n/g, "\n")}\n`;
 }
-
-/** The unit bag value a requirer in unit mode writes: one CSR, no CA. */
-export function certificateRequestsValue(csr: string | undefined): string {
-  return csr === undefined
-    ? ""
-    : JSON.stringify([{ certificate_signing_request: csr.trim(), ca: false }]);
-}

@@ -1,7 +1,13 @@
 // What a unit keeps for the certificates relation, in its state directory
 // (0700): its private key (made once, 0600, never leaving the machine), the
-// CSR it sent last, and the certificate it serves. Also makes CSRs with
-// openssl, which reads the key from its file, never from argv.
+// CSR it sent last for each hostname, and the certificate it serves for each.
+// Also makes CSRs with openssl, which reads the key from its file, never
+// from argv.
+//
+// The request and certificate files each hold `{"version": 2, "requests":
+// [...]}` / `{"version": 2, "certificates": [...]}`, one entry per hostname,
+// replaced in one rename. A file of the one-hostname charm (a bare entry)
+// reads as a list of one; an empty list removes the file.
 import { createPrivateKey, generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
@@ -10,6 +16,9 @@ import { isMissingFileError, readIfExists, writeFileAtomic } from "../../lib/ato
 import { ApplyError } from "../../lib/errors.js";
 import { stateFilePath } from "../../stateFiles.js";
 import type { HeldCertificate, SentRequest } from "./certificateLifecycle.js";
+
+/** The files' format: 2 holds a list per file (1, a bare entry, still reads). */
+const STATE_VERSION = 2;
 
 export interface UnitKey {
   readonly pem: string;
@@ -46,40 +55,22 @@ export class UnitCertificateStore {
     return { pem, file: this.keyFile, created: true };
   }
 
-  async sentRequest(): Promise<SentRequest | undefined> {
-    const value = await this.readJson(this.requestFile);
-    return isObject(value) &&
-      typeof value.hostname === "string" &&
-      typeof value.csr === "string" &&
-      typeof value.createdAt === "number"
-      ? { hostname: value.hostname, csr: value.csr, createdAt: value.createdAt }
-      : undefined;
+  /** The CSR sent last for each hostname. */
+  async sentRequests(): Promise<SentRequest[]> {
+    return entriesOf(await this.readJson(this.requestFile), "requests", asSentRequest);
   }
 
-  async heldCertificate(): Promise<HeldCertificate | undefined> {
-    const value = await this.readJson(this.certificateFile);
-    return isObject(value) &&
-      typeof value.hostname === "string" &&
-      typeof value.csr === "string" &&
-      typeof value.pem === "string" &&
-      typeof value.notBefore === "number" &&
-      typeof value.notAfter === "number"
-      ? {
-          hostname: value.hostname,
-          csr: value.csr,
-          pem: value.pem,
-          notBefore: value.notBefore,
-          notAfter: value.notAfter,
-        }
-      : undefined;
+  /** The certificate held for each hostname. */
+  async heldCertificates(): Promise<HeldCertificate[]> {
+    return entriesOf(await this.readJson(this.certificateFile), "certificates", asHeldCertificate);
   }
 
-  async saveRequest(request: SentRequest | undefined): Promise<void> {
-    await this.saveOrRemove(this.requestFile, request);
+  async saveRequests(requests: readonly SentRequest[]): Promise<void> {
+    await this.saveOrRemove(this.requestFile, "requests", requests);
   }
 
-  async saveCertificate(certificate: HeldCertificate | undefined): Promise<void> {
-    await this.saveOrRemove(this.certificateFile, certificate);
+  async saveCertificates(certificates: readonly HeldCertificate[]): Promise<void> {
+    await this.saveOrRemove(this.certificateFile, "certificates", certificates);
   }
 
   /** A CSR for `hostname`: CN and one DNS subjectAltName, plus a fresh x500UniqueIdentifier. */
@@ -107,14 +98,18 @@ export class UnitCertificateStore {
     return `${result.stdout.trim()}\n`;
   }
 
-  private async saveOrRemove(file: string, value: object | undefined): Promise<void> {
-    if (value === undefined) {
+  private async saveOrRemove(
+    file: string,
+    listName: string,
+    entries: readonly object[],
+  ): Promise<void> {
+    if (entries.length === 0) {
       await unlink(file).catch((error: unknown) => {
         if (!isMissingFileError(error)) throw error;
       });
       return;
     }
-    await this.write(file, JSON.stringify(value));
+    await this.write(file, JSON.stringify({ version: STATE_VERSION, [listName]: entries }));
   }
 
   private async write(file: string, content: string): Promise<void> {
@@ -143,6 +138,52 @@ function usableKey(pem: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The entries of a state file: its list, or the one bare entry an older
+ * charm wrote. Entries that do not read are left out, and a hostname kept once.
+ */
+function entriesOf<T extends { readonly hostname: string }>(
+  value: unknown,
+  listName: string,
+  read: (entry: unknown) => T | undefined,
+): T[] {
+  if (!isObject(value)) return [];
+  const list = Array.isArray(value[listName]) ? (value[listName] as unknown[]) : [value];
+  const byHostname = new Map<string, T>();
+  for (const entry of list.map(read)) {
+    if (entry !== undefined && !byHostname.has(entry.hostname)) {
+      byHostname.set(entry.hostname, entry);
+    }
+  }
+  return [...byHostname.values()];
+}
+
+function asSentRequest(value: unknown): SentRequest | undefined {
+  return isObject(value) &&
+    typeof value.hostname === "string" &&
+    typeof value.csr === "string" &&
+    typeof value.createdAt === "number"
+    ? { hostname: value.hostname, csr: value.csr, createdAt: value.createdAt }
+    : undefined;
+}
+
+function asHeldCertificate(value: unknown): HeldCertificate | undefined {
+  return isObject(value) &&
+    typeof value.hostname === "string" &&
+    typeof value.csr === "string" &&
+    typeof value.pem === "string" &&
+    typeof value.notBefore === "number" &&
+    typeof value.notAfter === "number"
+    ? {
+        hostname: value.hostname,
+        csr: value.csr,
+        pem: value.pem,
+        notBefore: value.notBefore,
+        notAfter: value.notAfter,
+      }
+    : undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
