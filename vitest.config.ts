@@ -66,6 +66,7 @@ const pure = [
   "tests/relations/certificates/providerCertificates.test.ts",
   "tests/relations/cosAgent/promql.test.ts",
   "tests/relations/cosAgent/ruleFiles.test.ts",
+  "tests/relations/haproxyRoute/haproxyRouteRequirers.test.ts",
   "tests/relations/peer/peeringOnVip.test.ts",
   "tests/relations/registry.test.ts",
   "tests/relations/reverseproxy/collectServices.test.ts",
