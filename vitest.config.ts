@@ -70,6 +70,7 @@ const pure = [
   "tests/relations/peer/peeringOnVip.test.ts",
   "tests/relations/registry.test.ts",
   "tests/relations/reverseproxy/collectServices.test.ts",
+  "tests/reliability/fuzzHaproxyRouteBags.test.ts",
   "tests/system/hostCommands.test.ts",
   "tests/vip/vipPlan.test.ts",
   "tests/vip/vipReadiness.test.ts",
