@@ -104,7 +104,7 @@ export function readHaproxyRouteRequests(
       reason,
       invalid,
     });
-    if (!written(remote.settings.service)) return skip("service: not written yet", false);
+    if (!written(remote.settings, "service")) return skip("service: not written yet", false);
     try {
       return readRequest(
         remote,
@@ -143,8 +143,8 @@ export function readHaproxyRouteRequests(
 }
 
 /** Juju deletes a key set to "": such a key is not written. */
-function written(raw: string | undefined): boolean {
-  return raw !== undefined && raw !== "";
+function written(bag: RelationSettings, key: string): boolean {
+  return Object.hasOwn(bag, key) && bag[key] !== "";
 }
 
 function readRequest(
@@ -173,8 +173,8 @@ function readRequest(
   const rateLimit = rateLimitOf(field(bag, "rate_limit"));
   const bandwidthLimit = bandwidthLimitOf(field(bag, "bandwidth_limit"));
   const retry = retryOf(field(bag, "retry"));
-  const denyPaths = list(field(bag, "deny_paths"), "deny_paths").map((p, i) =>
-    path(p, `deny_paths[${i}]`),
+  const denyPaths = unique(
+    list(field(bag, "deny_paths"), "deny_paths").map((p, i) => path(p, `deny_paths[${i}]`)),
   );
   const timeout = timeoutsOf(field(bag, "timeout"));
   // 0 is haproxy's "no limit", as is no maxconn at all.
@@ -299,10 +299,16 @@ function findClashes(candidates: readonly Candidate[]): Map<Candidate, InvalidFi
     const route = candidate.routes.find((claim) => others(routes.get(claim)).length > 0);
     if (route !== undefined) {
       const [host = "", routePath = "/"] = route.split(" ");
+      const key =
+        request.paths.length > 0
+          ? "paths"
+          : host === request.hostnames[0]
+            ? "hostname"
+            : "additional_hostnames";
       clashes.set(
         candidate,
         new InvalidField(
-          request.paths.length > 0 ? "paths" : "hostname",
+          key,
           `${host}${routePath} is also asked for by ${named(others(routes.get(route)))}`,
         ),
       );

@@ -613,6 +613,31 @@ describe("two applications claiming the same thing", () => {
     );
   });
 
+  it("names additional_hostnames when the hostname claimed is one of them", () => {
+    const result = read([
+      {
+        relation: 3,
+        app: "alpha",
+        values: { service: "a", ports: [80], hostname: "a.example.com" },
+      },
+      {
+        relation: 5,
+        app: "beta",
+        values: {
+          service: "b",
+          ports: [80],
+          hostname: "b.example.com",
+          additional_hostnames: ["a.example.com"],
+        },
+      },
+    ]);
+    expect(result.requests).toEqual([]);
+    expect(result.skipped.map((skip) => skip.reason)).toEqual([
+      "hostname: a.example.com/ is also asked for by beta",
+      "additional_hostnames: a.example.com/ is also asked for by alpha",
+    ]);
+  });
+
   it("leaves both out when both fall back to external_hostname without a path", () => {
     const result = read(
       [
