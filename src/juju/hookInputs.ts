@@ -39,6 +39,10 @@ export interface HookInputs {
   readonly ingressApps?: readonly RemoteApp[];
   /** Their units' bags (`host`, `ip`). */
   readonly ingressUnits?: readonly RemoteUnit[];
+  /** Applications related on `receive-ca-certs`, with their bags (v1: `certificates`). */
+  readonly receivedCaApps?: readonly RemoteApp[];
+  /** Their units' bags (v0: `ca`, `certificate`, `chain`). */
+  readonly receivedCaUnits?: readonly RemoteUnit[];
   /** The certificates relation's certificate, chain and our key as one PEM. */
   readonly relationCertificatePem?: string;
   /** A cos-agent subordinate is related: haproxy serves its exporter on loopback. */

@@ -24,7 +24,14 @@ export type HookHandling = "reconcile" | "upkeep" | "publish" | "quiet";
 /** The relation data a reconcile reads, beside config and addresses. */
 export type RelationInputs = Pick<
   HookInputs,
-  "reverseproxy" | "peers" | "website" | "ingressApps" | "ingressUnits" | "cosAgent"
+  | "reverseproxy"
+  | "peers"
+  | "website"
+  | "ingressApps"
+  | "ingressUnits"
+  | "cosAgent"
+  | "receivedCaApps"
+  | "receivedCaUnits"
 >;
 
 export type Publisher =
@@ -112,6 +119,23 @@ export const ENDPOINTS: readonly Endpoint[] = [
     publish: {
       after: "reconcile",
       run: async (p) => (await import("./cosAgent/publishCosAgent.js")).publishCosAgent(p),
+    },
+  },
+  {
+    name: "receive-ca-certs",
+    // The CAs that HTTPS backends are verified against come and go with the relation.
+    hooks: RECONCILED,
+    read: async (relations) => {
+      const [receivedCaApps, receivedCaUnits] = await Promise.all([
+        relations.apps("receive-ca-certs"),
+        relations.units("receive-ca-certs"),
+      ]);
+      return { receivedCaApps, receivedCaUnits };
+    },
+    publish: {
+      after: "reconcile",
+      run: async (p) =>
+        (await import("./receiveCaCerts/publishRequirerVersion.js")).publishRequirerVersion(p),
     },
   },
   {

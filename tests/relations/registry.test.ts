@@ -29,16 +29,18 @@ const DISPATCH: Record<string, Record<(typeof KINDS)[number], string>> = {
     broken: "reconcile",
   },
   ...Object.fromEntries(
-    ["peer", "website", "ingress", "certificates", "cos-agent"].map((endpoint) => [
-      endpoint,
-      {
-        created: "quiet",
-        joined: "reconcile",
-        changed: "reconcile",
-        departed: "reconcile",
-        broken: "reconcile",
-      },
-    ]),
+    ["peer", "website", "ingress", "certificates", "cos-agent", "receive-ca-certs"].map(
+      (endpoint) => [
+        endpoint,
+        {
+          created: "quiet",
+          joined: "reconcile",
+          changed: "reconcile",
+          departed: "reconcile",
+          broken: "reconcile",
+        },
+      ],
+    ),
   ),
   ...Object.fromEntries(
     ["statistics", "nrpe-external-master", "local-monitors"].map((endpoint) => [
