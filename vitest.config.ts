@@ -67,6 +67,7 @@ const pure = [
   "tests/relations/cosAgent/promql.test.ts",
   "tests/relations/cosAgent/ruleFiles.test.ts",
   "tests/relations/peer/peeringOnVip.test.ts",
+  "tests/relations/receiveCaCerts/receivedCas.test.ts",
   "tests/relations/registry.test.ts",
   "tests/relations/reverseproxy/collectServices.test.ts",
   "tests/system/hostCommands.test.ts",

@@ -36,15 +36,27 @@ export function readReceivedCas(
 ): ReceivedCas {
   const byFingerprint = new Map<string, X509Certificate>();
   const warnings: string[] = [];
+  const leaveOut = (source: string, error: unknown) => {
+    if (!(error instanceof InvalidField)) throw error;
+    warnings.push(`receive-ca-certs ${source}: ${error.message}; left out`);
+  };
+  // Each PEM text on its own: one bad entry of a list leaves the others trusted.
   const take = (source: string, key: string, value: string | undefined) => {
     if (value === undefined || value === "") return;
+    let texts: [field: string, text: string][];
     try {
-      for (const certificate of certificatesOf(value, key)) {
-        byFingerprint.set(certificate.fingerprint256, certificate);
-      }
+      texts = pemTexts(value, key);
     } catch (error) {
-      if (!(error instanceof InvalidField)) throw error;
-      warnings.push(`receive-ca-certs ${source}: ${error.message}; left out`);
+      return leaveOut(source, error);
+    }
+    for (const [field, text] of texts) {
+      try {
+        for (const certificate of certificatesIn(text, field)) {
+          byFingerprint.set(certificate.fingerprint256, certificate);
+        }
+      } catch (error) {
+        leaveOut(source, error);
+      }
     }
   };
   const sortedApps = [...apps].sort((a, b) =>
@@ -71,18 +83,13 @@ export function readReceivedCas(
   };
 }
 
-/** Every certificate of one bag value; InvalidField when any part of it is not one. */
-function certificatesOf(value: string, key: string): X509Certificate[] {
-  if (value.length > MAX_VALUE) throw new InvalidField(key, "is over 1 MiB");
-  return pemTexts(value, key).flatMap(([field, text]) => certificatesIn(text, field));
-}
-
 /**
  * The PEM texts a value holds: v1 and the v0 `chain` write a JSON list,
  * the v1 library's v0 fallback writes `ca` and `certificate` as JSON
  * strings, and v0 providers write them as plain PEM.
  */
 function pemTexts(value: string, key: string): [field: string, text: string][] {
+  if (value.length > MAX_VALUE) throw new InvalidField(key, "is over 1 MiB");
   let decoded: unknown;
   try {
     decoded = JSON.parse(value);
@@ -96,6 +103,7 @@ function pemTexts(value: string, key: string): [field: string, text: string][] {
   throw new InvalidField(key, "is neither PEM text nor a JSON list of it");
 }
 
+/** Every certificate of one PEM text; InvalidField when any part of it is not one. */
 function certificatesIn(text: string, field: string): X509Certificate[] {
   // A private key has no business here: refused whatever else comes with it.
   if (text.includes("PRIVATE KEY")) throw new InvalidField(field, "holds a private key");
