@@ -69,6 +69,7 @@ const pure = [
   "tests/relations/haproxyRoute/haproxyRouteRequirers.test.ts",
   "tests/relations/peer/peeringOnVip.test.ts",
   "tests/relations/peer/peersSection.test.ts",
+  "tests/relations/receiveCaCerts/receivedCas.test.ts",
   "tests/relations/registry.test.ts",
   "tests/relations/reverseproxy/collectServices.test.ts",
   "tests/reliability/fuzzHaproxyRouteBags.test.ts",

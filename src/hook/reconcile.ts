@@ -21,6 +21,7 @@ import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
 import type { SkippedUnit } from "../relations/reverseproxy/collectServices.js";
+import { backendCaPath } from "../plan/backendCaFile.js";
 import { relationCertificatePath } from "../plan/defaultCertificate.js";
 import { type Plan, planConfiguration } from "../plan/planConfiguration.js";
 import { removeIfPresent, writeIfChanged } from "../lib/managedFiles.js";
@@ -280,6 +281,8 @@ async function afterServed(deps: HookDeps, plan: Plan, everyUnitServed: boolean)
   if (!plan.files.some((file) => file.path === certificateFile)) {
     await removeIfPresent(certificateFile);
   }
+  // Nor do the CAs of applications that no longer send any.
+  if (plan.backendCaFile === undefined) await removeIfPresent(backendCaPath(deps.paths.haproxyLib));
   await writeIfChanged(
     stateFilePath(deps.paths.charmState, "proxiedEndpoints"),
     `${JSON.stringify(endpointsByBackend(plan.haproxyRoutes))}\n`,

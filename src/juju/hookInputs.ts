@@ -45,6 +45,10 @@ export interface HookInputs {
   readonly haproxyRouteUnits?: readonly RemoteUnit[];
   /** The installed haproxy's version (`2.6.12`), read when a route needs a newer feature. */
   readonly haproxyVersion?: string;
+  /** Applications related on `receive-ca-certs`, with their bags (v1: `certificates`). */
+  readonly receivedCaApps?: readonly RemoteApp[];
+  /** Their units' bags (v0: `ca`, `certificate`, `chain`). */
+  readonly receivedCaUnits?: readonly RemoteUnit[];
   /** The certificates relation's certificate, chain and our key as one PEM. */
   readonly relationCertificatePem?: string;
   /** A cos-agent subordinate is related: haproxy serves its exporter on loopback. */

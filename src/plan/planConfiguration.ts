@@ -22,6 +22,7 @@ import {
 } from "../model/placeServices.js";
 import { monitoringUserlist } from "../model/prometheusExporter.js";
 import { buildProxy } from "../model/proxyStanzas.js";
+import { backendCaBundle } from "./backendCaFile.js";
 import {
   assertNoDefaultCrts,
   defaultCertificateFiles,
@@ -88,6 +89,8 @@ export interface Plan {
   readonly externalHostname: string;
   /** Backend names from relation data whose addresses the hook must look up before serving them. */
   readonly unresolvedRelationHosts: readonly string[];
+  /** The CAs received on receive-ca-certs, for `ca-file`; absent while there are none. */
+  readonly backendCaFile?: string;
 }
 
 /**
@@ -110,6 +113,7 @@ export function planConfiguration(
   });
   const collection = collectServices(configServices, inputs.reverseproxy, policy);
   const certificate = relationCertificateOf(charmConfig, inputs, paths, configServices);
+  const backendCas = backendCaBundle(inputs, paths.haproxyLib);
   const monitoring = monitoringService(charmConfig, inputs);
   const defaults = buildDefaultsSection(charmConfig);
   const classic = placeClassicServices(charmConfig, inputs, collection.services, defaults, {
@@ -164,6 +168,7 @@ export function planConfiguration(
         ? [{ path: certificate.file, content: certificate.pem, mode: 0o600, secret: true }]
         : []),
       ...built.flatMap((proxy) => proxy.files),
+      ...(backendCas.file !== undefined ? [backendCas.file] : []),
     ],
     ports: listeners.map((service) => service.port).sort((a, b) => a - b),
     ownServices: placement.services,
@@ -171,9 +176,12 @@ export function planConfiguration(
     serverCount: placement.services.reduce((sum, service) => sum + countServers(service), 0),
     skippedUnits: collection.skipped,
     displacedServices: placement.displaced,
-    notes: charmConfig.global_debug
-      ? ["global_debug is ignored: haproxy 2.5 and later have no `debug` keyword"]
-      : [],
+    notes: [
+      ...(charmConfig.global_debug
+        ? ["global_debug is ignored: haproxy 2.5 and later have no `debug` keyword"]
+        : []),
+      ...backendCas.warnings,
+    ],
     ingress: ingress.served,
     skippedApps: ingress.skipped,
     haproxyRoutes: [],
@@ -181,6 +189,7 @@ export function planConfiguration(
     ingressTls: certificate.file !== undefined,
     externalHostname: certificate.hostname,
     unresolvedRelationHosts: policy.unresolvedNames,
+    ...(backendCas.file !== undefined && { backendCaFile: backendCas.file.path }),
   };
 }
 

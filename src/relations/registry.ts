@@ -32,6 +32,8 @@ export type RelationInputs = Pick<
   | "haproxyRouteApps"
   | "haproxyRouteUnits"
   | "cosAgent"
+  | "receivedCaApps"
+  | "receivedCaUnits"
 >;
 
 export type Publisher =
@@ -135,6 +137,23 @@ export const ENDPOINTS: readonly Endpoint[] = [
     publish: {
       after: "reconcile",
       run: async (p) => (await import("./cosAgent/publishCosAgent.js")).publishCosAgent(p),
+    },
+  },
+  {
+    name: "receive-ca-certs",
+    // The CAs that HTTPS backends are verified against come and go with the relation.
+    hooks: RECONCILED,
+    read: async (relations) => {
+      const [receivedCaApps, receivedCaUnits] = await Promise.all([
+        relations.apps("receive-ca-certs"),
+        relations.units("receive-ca-certs"),
+      ]);
+      return { receivedCaApps, receivedCaUnits };
+    },
+    publish: {
+      after: "reconcile",
+      run: async (p) =>
+        (await import("./receiveCaCerts/publishRequirerVersion.js")).publishRequirerVersion(p),
     },
   },
   {

@@ -131,6 +131,7 @@ describe("metadata.yaml", () => {
     ["requires", "certificates", "tls-certificates", undefined],
     ["provides", "ingress", "ingress", undefined],
     ["provides", "cos-agent", "cos_agent", undefined],
+    ["requires", "receive-ca-certs", "certificate_transfer", undefined],
   ] as const)("%s %s (interface %s, scope %s)", (role, name, iface, scope) => {
     const endpoint = metadata[role]?.[name];
     expect(endpoint?.interface).toBe(iface);
@@ -141,7 +142,11 @@ describe("metadata.yaml", () => {
     expect(metadata.requires?.certificates).toMatchObject({ limit: 1, optional: true });
   });
 
-  it("has no endpoints beyond the legacy contract and today's certificates, ingress, haproxy-route and cos-agent", () => {
+  it("haproxy runs without applications that send CA certificates", () => {
+    expect(metadata.requires?.["receive-ca-certs"]).toMatchObject({ optional: true });
+  });
+
+  it("has no endpoints beyond the legacy contract and today's certificates, receive-ca-certs, ingress, haproxy-route and cos-agent", () => {
     expect(ENDPOINTS.sort()).toEqual(
       [
         "certificates",
@@ -152,6 +157,7 @@ describe("metadata.yaml", () => {
         "munin",
         "nrpe-external-master",
         "peer",
+        "receive-ca-certs",
         "reverseproxy",
         "statistics",
         "website",

@@ -29,7 +29,15 @@ const DISPATCH: Record<string, Record<(typeof KINDS)[number], string>> = {
     broken: "reconcile",
   },
   ...Object.fromEntries(
-    ["peer", "website", "ingress", "haproxy-route", "certificates", "cos-agent"].map((endpoint) => [
+    [
+      "peer",
+      "website",
+      "ingress",
+      "haproxy-route",
+      "certificates",
+      "cos-agent",
+      "receive-ca-certs",
+    ].map((endpoint) => [
       endpoint,
       {
         created: "quiet",

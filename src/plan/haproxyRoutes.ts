@@ -1,0 +1,116 @@
+// The planner's haproxy-route step: read and validate what the applications
+// ask for, build each one's backend, and place them on the shared 80/443
+// front doors beside the classic services and the ingress routes.
+import type { CharmConfig } from "../config/charmConfig.js";
+import type { HookInputs } from "../juju/hookInputs.js";
+import type { RelationPolicy } from "../model/relationPolicy.js";
+import type { PlacedService } from "../model/types.js";
+import { haproxyRouteBackend } from "../relations/haproxyRoute/haproxyRouteBackend.js";
+import {
+  type HaproxyRoutePlacement,
+  placeHaproxyRoutes,
+} from "../relations/haproxyRoute/haproxyRoutePlacement.js";
+import type { HaproxyRouteRequest } from "../relations/haproxyRoute/haproxyRouteRequest.js";
+import { readHaproxyRouteRequests } from "../relations/haproxyRoute/haproxyRouteRequirers.js";
+import { PEERS_SECTION_NAME } from "../relations/peer/peersSection.js";
+import { externalHostname } from "../config/externalHostname.js";
+import { relationPolicyOf } from "./relationPolicyOf.js";
+
+export interface HaproxyRouteContext {
+  readonly libDir: string;
+  /** external_hostname, or "". */
+  readonly externalHostname: string;
+  /** Certificates served on 443 (external_hostname's, then each hostname's). */
+  readonly certificateFiles: readonly string[];
+  /** The receive-ca-certs bundle, for HTTPS backends. */
+  readonly caFile?: string;
+  readonly defaultMode: string;
+}
+
+export interface HaproxyRouteStep extends HaproxyRoutePlacement {
+  /** Some backend's stick table is shared with the other haproxy units. */
+  readonly sharesTables: boolean;
+  readonly notes: readonly string[];
+  /** Hostnames the served routes need a certificate for. */
+  readonly hostnames: readonly string[];
+}
+
+export function routeHaproxyRoutes(
+  config: CharmConfig,
+  inputs: HookInputs,
+  policy: RelationPolicy,
+  services: readonly PlacedService[],
+  context: HaproxyRouteContext,
+): HaproxyRouteStep {
+  const read = readHaproxyRouteRequests(
+    inputs.haproxyRouteApps ?? [],
+    inputs.haproxyRouteUnits ?? [],
+    policy,
+    {
+      externalHostname: context.externalHostname,
+      backendCasAvailable: context.caFile !== undefined,
+    },
+  );
+  const sharesTables = read.requests.some((request) => request.rateLimit !== undefined);
+  const notes: string[] = [];
+  const offers = read.requests
+    .filter((request) => request.targets.length > 0)
+    .map((request) => {
+      const backend = haproxyRouteBackend(request, {
+        ...(context.caFile !== undefined && { caFile: context.caFile }),
+        ...(sharesTables && { peersSection: PEERS_SECTION_NAME }),
+        hsts: config.enable_hsts,
+        bandwidthLimits: supportsBandwidthLimits(inputs.haproxyVersion),
+      });
+      notes.push(...backend.notes.map((note) => `haproxy-route ${request.app}: ${note}`));
+      return {
+        request,
+        backend: { name: request.service, options: backend.options, servers: backend.servers },
+      };
+    });
+  const placed = placeHaproxyRoutes(services, offers, {
+    libDir: context.libDir,
+    certificateFiles: context.certificateFiles,
+    defaultMode: context.defaultMode,
+  });
+  return {
+    ...placed,
+    skipped: [...read.skipped, ...placed.skipped],
+    sharesTables: sharesTables && placed.served.some((request) => request.rateLimit !== undefined),
+    notes,
+    hostnames: routeHostnames(read.requests),
+  };
+}
+
+/**
+ * The hostnames the certificates relation asks for on behalf of
+ * haproxy-route: those of every application whose data is valid, read before
+ * the plan (the certificates decide what the plan serves on 443).
+ */
+export function wantedRouteHostnames(
+  config: CharmConfig,
+  inputs: HookInputs,
+  backendCasAvailable: boolean,
+): string[] {
+  if ((inputs.haproxyRouteApps ?? []).length === 0) return [];
+  const read = readHaproxyRouteRequests(
+    inputs.haproxyRouteApps ?? [],
+    inputs.haproxyRouteUnits ?? [],
+    relationPolicyOf(config, inputs),
+    { externalHostname: externalHostname(config), backendCasAvailable },
+  );
+  return routeHostnames(read.requests);
+}
+
+/** Every hostname a valid request routes, for the certificates relation. */
+export function routeHostnames(requests: readonly HaproxyRouteRequest[]): string[] {
+  return [...new Set(requests.flatMap((request) => request.hostnames))].sort();
+}
+
+/** bwlim filters came with haproxy 2.7; unknown counts as able (Ubuntu 24.04 has 2.8). */
+function supportsBandwidthLimits(version: string | undefined): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(version ?? "");
+  if (match === null) return true;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > 2 || (major === 2 && minor >= 7);
+}
