@@ -1,7 +1,8 @@
 // Every hook that can change what haproxy serves ends here: read inputs,
 // plan (pure), render (pure), apply (stage, validate, swap, reload), then
 // publish ports, relation data and status.
-import { mkdir, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, unlink, writeFile } from "node:fs/promises";
+import path from "node:path";
 
 import { type ApplyEnvironment, applyPlan } from "../apply/applyPlan.js";
 import { readIfExists } from "../lib/atomicFile.js";
@@ -21,7 +22,7 @@ import type { HookInputs } from "../juju/hookInputs.js";
 import type { HookTools } from "../juju/hookTools.js";
 import { RelationData } from "../juju/relationData.js";
 import type { SkippedUnit } from "../relations/reverseproxy/collectServices.js";
-import { backendCaPath } from "../plan/backendCaFile.js";
+import { backendCaBundle, backendCaPath } from "../plan/backendCaFile.js";
 import { relationCertificatePath } from "../plan/defaultCertificate.js";
 import { type Plan, planConfiguration } from "../plan/planConfiguration.js";
 import { removeIfPresent, writeIfChanged } from "../lib/managedFiles.js";
@@ -42,6 +43,10 @@ import { forgetSuspectUnits, readSuspectUnits, rememberSuspectUnits } from "./su
 import { WatchedService } from "./watchedService.js";
 import { stateFilePath } from "../stateFiles.js";
 import { endpointsByBackend } from "../relations/haproxyRoute/routeEndpoints.js";
+import { wantedRouteHostnames } from "../plan/haproxyRoutes.js";
+import { hostnameCertificateDir } from "../plan/defaultCertificate.js";
+import { routeFilesDir } from "../relations/haproxyRoute/haproxyRoutePlacement.js";
+import { installedHaproxyVersion } from "../apply/haproxyVersion.js";
 import type { StatusOutcome, WorkloadStatus } from "../juju/statusOutcome.js";
 import { planStatus, settleWorkloadStatus } from "./workloadStatus.js";
 
@@ -92,11 +97,16 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     config instanceof ConfigError ? read : await withGeneratedSecrets(deps.paths, config, read),
     providers,
     deps.now?.() ?? Date.now(),
-    // haproxy-route's hostnames, once that relation serves TLS.
-    [],
+    config instanceof ConfigError
+      ? []
+      : wantedRouteHostnames(
+          config,
+          read,
+          backendCaBundle(read, deps.paths.haproxyLib).file !== undefined,
+        ),
   );
   for (const warning of certificate.warnings) await deps.tools.log("WARNING", warning);
-  const { inputs } = certificate;
+  const inputs = await withHaproxyVersion(deps, certificate.inputs);
   // A unit coming or going changes haproxy's servers in every one of its
   // hooks; Juju's own log names each hook, so how is logged for the other
   // events only.
@@ -124,6 +134,14 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     statusParts,
     ...(status !== undefined && { status }),
   };
+}
+
+/** A bandwidth limit asked for needs haproxy 2.7: only then is the version asked. */
+async function withHaproxyVersion(deps: HookDeps, inputs: HookInputs): Promise<HookInputs> {
+  const asks = (inputs.haproxyRouteApps ?? []).some((app) => "bandwidth_limit" in app.settings);
+  if (!asks) return inputs;
+  const version = await installedHaproxyVersion(deps.haproxyBinary);
+  return version === undefined ? inputs : { ...inputs, haproxyVersion: version };
 }
 
 /** `rejected`: units already left out because haproxy cannot take their data. */
@@ -283,6 +301,18 @@ async function afterServed(deps: HookDeps, plan: Plan, everyUnitServed: boolean)
   }
   // Nor do the CAs of applications that no longer send any.
   if (plan.backendCaFile === undefined) await removeIfPresent(backendCaPath(deps.paths.haproxyLib));
+  // Nor a hostname's certificate, or a route map, once nothing routes there.
+  const planned = new Set(plan.files.map((file) => file.path));
+  for (const dir of [
+    hostnameCertificateDir(deps.paths.haproxyLib),
+    routeFilesDir(deps.paths.haproxyLib),
+  ]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const file = path.join(dir, name);
+      if (!planned.has(file)) await removeIfPresent(file);
+    }
+  }
   await writeIfChanged(
     stateFilePath(deps.paths.charmState, "proxiedEndpoints"),
     `${JSON.stringify(endpointsByBackend(plan.haproxyRoutes))}\n`,

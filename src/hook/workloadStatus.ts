@@ -77,15 +77,29 @@ export function planStatus(plan: Plan): WorkloadStatus {
   const count = (n: number, what: string) => (n === 1 ? `1 ${what}` : `${n} ${what}s`);
   const units = plan.skippedUnits.filter((unit) => unit.invalid).length;
   const apps = plan.skippedApps.filter((app) => app.invalid).length;
+  const notes: string[] = [];
   if (units + apps > 0) {
     const ignored = [
       ...(units > 0 ? [count(units, "unit")] : []),
       ...(apps > 0 ? [count(apps, "application")] : []),
     ].join(" and ");
-    return {
-      status: "active",
-      message: `Unit is ready; ignoring ${ignored} with invalid relation data (see juju debug-log)`,
-    };
+    notes.push(`ignoring ${ignored} with invalid relation data (see juju debug-log)`);
   }
-  return { status: "active", message: "Unit is ready" };
+  const invalidRoutes = plan.skippedRouteApps.filter((app) => app.invalid).length;
+  if (invalidRoutes > 0) {
+    const relations = plan.haproxyRoutes.length + plan.skippedRouteApps.length;
+    notes.push(
+      `${plan.haproxyRoutes.length} of ${relations} haproxy-route relations valid (see juju debug-log)`,
+    );
+  }
+  const awaited = plan.awaitingRouteCertificates;
+  if (awaited.length > 0) {
+    const shown =
+      awaited.length > 3 ? [...awaited.slice(0, 3), `${awaited.length - 3} more`] : awaited;
+    notes.push(`waiting for certificates for ${shown.join(", ")}`);
+  }
+  return {
+    status: "active",
+    message: notes.length === 0 ? "Unit is ready" : `Unit is ready; ${notes.join("; ")}`,
+  };
 }

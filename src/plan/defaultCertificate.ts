@@ -23,7 +23,12 @@ export function relationCertificatePath(libDir: string): string {
  */
 export function hostnameCertificatePath(libDir: string, hostname: string): string {
   const name = hostname.startsWith("*.") ? `_wildcard_${hostname.slice(1)}` : hostname;
-  return `${libDir}/certs/${name.replace(/[^A-Za-z0-9._-]/g, "_")}.pem`;
+  return `${hostnameCertificateDir(libDir)}/${name.replace(/[^A-Za-z0-9._-]/g, "_")}.pem`;
+}
+
+/** Where the hostnames' certificates live: the charm owns every file in it. */
+export function hostnameCertificateDir(libDir: string): string {
+  return `${libDir}/certs`;
 }
 
 export function defaultCertificateFiles(

@@ -26,8 +26,12 @@ import { backendCaBundle } from "./backendCaFile.js";
 import {
   assertNoDefaultCrts,
   defaultCertificateFiles,
+  hostnameCertificatePath,
   relationCertificatePath,
 } from "./defaultCertificate.js";
+import { routeHaproxyRoutes } from "./haproxyRoutes.js";
+import { relationPolicyOf } from "./relationPolicyOf.js";
+import { peersSection } from "../relations/peer/peersSection.js";
 import {
   MONITORING_SERVICE,
   monitoringCredentials,
@@ -84,6 +88,8 @@ export interface Plan {
   readonly haproxyRoutes: readonly HaproxyRouteRequest[];
   /** haproxy-route applications left out, and why. */
   readonly skippedRouteApps: readonly SkippedRouteApp[];
+  /** Hostnames of served haproxy-route applications whose certificate has not arrived yet. */
+  readonly awaitingRouteCertificates: readonly string[];
   /** A certificate for external_hostname is served on port 443. */
   readonly ingressTls: boolean;
   readonly externalHostname: string;
@@ -106,11 +112,7 @@ export function planConfiguration(
   liveConfig?: string,
 ): Plan {
   const configServices = parseConfigServices(charmConfig);
-  const policy = new RelationPolicy({
-    trusted: charmConfig.trust_relation_data,
-    ownAddresses: [inputs.privateAddress, inputs.publicAddress],
-    ...(inputs.resolvedHosts !== undefined && { resolvedHosts: inputs.resolvedHosts }),
-  });
+  const policy = relationPolicyOf(charmConfig, inputs);
   const collection = collectServices(configServices, inputs.reverseproxy, policy);
   const certificate = relationCertificateOf(charmConfig, inputs, paths, configServices);
   const backendCas = backendCaBundle(inputs, paths.haproxyLib);
@@ -124,12 +126,33 @@ export function planConfiguration(
     defaultMode: defaults.mode,
     hsts: charmConfig.enable_hsts,
   });
-  const placement = { ...classic, services: ingress.placed.services };
+  const hostnameCertificates = hostnameCertificateFiles(inputs, paths.haproxyLib);
+  const routes = routeHaproxyRoutes(charmConfig, inputs, policy, ingress.placed.services, {
+    libDir: paths.haproxyLib,
+    externalHostname: certificate.hostname,
+    certificateFiles: [
+      ...(certificate.file !== undefined ? [certificate.file] : []),
+      ...hostnameCertificates.map((file) => file.path),
+    ],
+    ...(backendCas.file !== undefined && { caFile: backendCas.file.path }),
+    defaultMode: defaults.mode,
+  });
+  const peers = routes.sharesTables
+    ? peersSection(
+        inputs.unitName,
+        inputs.privateAddress,
+        inputs.peers,
+        charmConfig.peers_port,
+        policy,
+      )
+    : undefined;
+  const placement = { ...classic, services: routes.services };
   const served = withPeering(charmConfig, inputs, placement.services);
   const listeners = [...(monitoring ? [monitoring] : []), ...served];
   assertDistinctPorts([
     ...listeners,
     ...(inputs.cosAgent ? [{ name: COS_AGENT_LISTENER_NAME, port: COS_AGENT_EXPORTER_PORT }] : []),
+    ...(peers ? [{ name: "peers (peers_port)", port: charmConfig.peers_port }] : []),
   ]);
   const built = listeners.map((service) =>
     buildProxy(service, {
@@ -154,10 +177,14 @@ export function planConfiguration(
           ? [monitoringUserlist(monitoringCredentials(charmConfig, inputs))]
           : []),
       ],
+      ...(peers !== undefined && { peers: peers.section }),
       proxies: [
         ...onceEachRouteBackend(
           built.map((proxy) => proxy.stanza),
-          new Set(ingress.placed.routes.map((offer) => offer.route.name)),
+          new Set([
+            ...ingress.placed.routes.map((offer) => offer.route.name),
+            ...routes.served.map((request) => request.service),
+          ]),
         ),
         ...(inputs.cosAgent ? [exporterProxy()] : []),
       ],
@@ -167,6 +194,8 @@ export function planConfiguration(
       ...(certificate.file !== undefined && certificate.pem !== undefined
         ? [{ path: certificate.file, content: certificate.pem, mode: 0o600, secret: true }]
         : []),
+      ...hostnameCertificates,
+      ...routes.files,
       ...built.flatMap((proxy) => proxy.files),
       ...(backendCas.file !== undefined ? [backendCas.file] : []),
     ],
@@ -181,16 +210,33 @@ export function planConfiguration(
         ? ["global_debug is ignored: haproxy 2.5 and later have no `debug` keyword"]
         : []),
       ...backendCas.warnings,
+      ...routes.notes,
+      ...(peers?.warnings ?? []),
     ],
     ingress: ingress.served,
     skippedApps: ingress.skipped,
-    haproxyRoutes: [],
-    skippedRouteApps: [],
+    haproxyRoutes: routes.served,
+    skippedRouteApps: routes.skipped,
+    awaitingRouteCertificates: (inputs.awaitingHostnames ?? []).filter((hostname) =>
+      routes.served.some((request) => request.hostnames.includes(hostname)),
+    ),
     ingressTls: certificate.file !== undefined,
     externalHostname: certificate.hostname,
     unresolvedRelationHosts: policy.unresolvedNames,
     ...(backendCas.file !== undefined && { backendCaFile: backendCas.file.path }),
   };
+}
+
+/** The certificates relation's certificate of each haproxy-route hostname that has one. */
+function hostnameCertificateFiles(inputs: HookInputs, libDir: string): ManagedFile[] {
+  return Object.entries(inputs.hostnameCertificates ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([hostname, pem]) => ({
+      path: hostnameCertificatePath(libDir, hostname),
+      content: pem,
+      mode: 0o600,
+      secret: true,
+    }));
 }
 
 interface RelationCertificate {

@@ -34,12 +34,17 @@ export interface HaproxyRoutePlacement {
   readonly files: readonly ManagedFile[];
 }
 
+/** Where the route map and the redirect list live: the charm owns every file in it. */
+export function routeFilesDir(libDir: string): string {
+  return `${libDir}/routes`;
+}
+
 export function routeMapPath(libDir: string): string {
-  return `${libDir}/routes/haproxy-route.map`;
+  return `${routeFilesDir(libDir)}/haproxy-route.map`;
 }
 
 export function redirectListPath(libDir: string): string {
-  return `${libDir}/routes/redirect-to-https.lst`;
+  return `${routeFilesDir(libDir)}/redirect-to-https.lst`;
 }
 
 /** The map keys of a request: every hostname with every path (`/` without paths). */
