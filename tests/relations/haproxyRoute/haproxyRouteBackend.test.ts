@@ -125,6 +125,12 @@ async function startApplication(app: string, count: number, label = ""): Promise
   return units;
 }
 
+function nth(list: readonly Unit[], i: number): Unit {
+  const unit = list[i];
+  if (unit === undefined) throw new Error(`no unit ${i}`);
+  return unit;
+}
+
 // ---- the client ----
 
 interface Answer {
@@ -313,7 +319,14 @@ describe.each(haproxyVersions)(
     let haproxy: HaproxyProcess | undefined;
     const units: Unit[] = [];
 
-    async function started(...list: Unit[]): Promise<Unit[]> {
+    async function track(starting: Promise<Unit>): Promise<Unit> {
+      const unit = await starting;
+      units.push(unit);
+      return unit;
+    }
+
+    async function application(app: string, count: number, label = ""): Promise<Unit[]> {
+      const list = await startApplication(app, count, label);
       units.push(...list);
       return list;
     }
@@ -369,27 +382,27 @@ describe.each(haproxyVersions)(
     }
 
     it("tells the units who the client is and which scheme it used", async () => {
-      const [unit] = await started(await startUnit("shop/0"));
-      const { port } = await serveRoute(route([unit!]));
+      const unit = await track(startUnit("shop/0"));
+      const { port } = await serveRoute(route([unit]));
       expect((await ask(port, "/cart?item=1")).body).toBe("shop/0");
-      const seen = unit!.seen.at(-1);
+      const seen = unit.seen.at(-1);
       expect(seen?.path).toBe("/cart?item=1");
       expect(seen?.headers["x-forwarded-for"]).toBe("127.0.0.1");
       expect(seen?.headers["x-forwarded-proto"]).toBe("http");
     });
 
     it("sends requests to every unit on every port", async () => {
-      const app = await started(...(await startApplication("shop", 2)));
-      const second = await started(...(await startApplication("shop", 2, " second")));
+      const app = await application("shop", 2);
+      const second = await application("shop", 2, " second");
       const request = route(app, {
-        ports: [app[0]!.port, second[0]!.port],
+        ports: [nth(app, 0).port, nth(second, 0).port],
         loadBalancing: { algorithm: "roundrobin", consistentHashing: false },
       });
       expect(haproxyRouteBackend(request, context).servers.map((server) => server.name)).toEqual([
-        `shop-0_${app[0]!.port}`,
-        `shop-0_${second[0]!.port}`,
-        `shop-1_${app[0]!.port}`,
-        `shop-1_${second[0]!.port}`,
+        `shop-0_${nth(app, 0).port}`,
+        `shop-0_${nth(second, 0).port}`,
+        `shop-1_${nth(app, 0).port}`,
+        `shop-1_${nth(second, 0).port}`,
       ]);
       const { port } = await serveRoute(request);
       expect(new Set(await answering(port, 8))).toEqual(
@@ -398,61 +411,59 @@ describe.each(haproxyVersions)(
     });
 
     it("queues requests beyond server_maxconn, and gives up on them after the queue timeout", async () => {
-      const [unit] = await started(await startUnit("shop/0"));
+      const unit = await track(startUnit("shop/0"));
       const { port } = await serveRoute(
-        route([unit!], { serverMaxconn: 1, timeout: { server: 60, connect: 60, queue: 1 } }),
+        route([unit], { serverMaxconn: 1, timeout: { server: 60, connect: 60, queue: 1 } }),
       );
       const held = ask(port, "/hold");
-      await eventually(() => expect(unit!.seen.map((seen) => seen.path)).toContain("/hold"));
+      await eventually(() => expect(unit.seen.map((seen) => seen.path)).toContain("/hold"));
       // The unit is at its maxconn: this one waits in the queue, past its 1 s, and is refused.
       const queued = ask(port, "/");
       const refused = await queued;
-      unit!.release();
+      unit.release();
       expect((await held).status).toBe(200);
       expect(refused.status).toBe(503);
-      expect(unit!.seen.map((seen) => seen.path)).toEqual(["/hold"]);
+      expect(unit.seen.map((seen) => seen.path)).toEqual(["/hold"]);
     });
 
     it("gives up on a unit slower than the server timeout", async () => {
-      const [unit] = await started(await startUnit("shop/0"));
+      const unit = await track(startUnit("shop/0"));
       const { port } = await serveRoute(
-        route([unit!], { timeout: { server: 1, connect: 60, queue: 60 } }),
+        route([unit], { timeout: { server: 1, connect: 60, queue: 60 } }),
       );
       expect((await ask(port, "/slow")).status).toBe(504);
     });
 
     it("checks the units on the path and Host asked for, and stops sending to failing ones", async () => {
-      const [unit] = await started(await startUnit("shop/0"));
+      const unit = await track(startUnit("shop/0"));
       const { port } = await serveRoute(
-        route([unit!], {
+        route([unit], {
           hostnames: ["*.shop.example.com", "shop.example.com"],
           check: { interval: 1, rise: 1, fall: 1, path: "/health" },
         }),
       );
       await eventually(() => {
-        const check = unit!.seen.find((seen) => seen.path === "/health");
+        const check = unit.seen.find((seen) => seen.path === "/health");
         expect(check?.method).toBe("GET");
         expect(check?.headers.host).toBe("shop.example.com");
       });
       expect((await ask(port, "/")).status).toBe(200);
-      unit!.healthStatus = 500;
+      unit.healthStatus = 500;
       await eventually(async () => expect((await ask(port, "/")).status).toBe(503));
-      unit!.healthStatus = 200;
+      unit.healthStatus = 200;
       await eventually(async () => expect((await ask(port, "/")).status).toBe(200));
     });
 
     it("checks on the check port when one is given", async () => {
-      const [unit, checked] = await started(
-        await startUnit("shop/0"),
-        await startUnit("shop/0 health"),
-      );
+      const unit = await track(startUnit("shop/0"));
+      const checked = await track(startUnit("shop/0 health"));
       await serveRoute(
-        route([unit!], {
-          check: { interval: 1, rise: 1, fall: 1, path: "/health", port: checked!.port },
+        route([unit], {
+          check: { interval: 1, rise: 1, fall: 1, path: "/health", port: checked.port },
         }),
       );
-      await eventually(() => expect(checked!.seen.map((seen) => seen.path)).toContain("/health"));
-      expect(unit!.seen).toEqual([]);
+      await eventually(() => expect(checked.seen.map((seen) => seen.path)).toContain("/health"));
+      expect(unit.seen).toEqual([]);
     });
 
     describe("protocol https", () => {
@@ -481,38 +492,36 @@ describe.each(haproxyVersions)(
       };
 
       it("speaks TLS to units whose certificate a received CA signed, and to no other", async () => {
-        const [trusted] = await started(await startUnit("shop/0", { tls: tlsOf(ca) }));
-        const { port } = await serveRoute(route([trusted!], { protocol: "https" }), {
+        const trusted = await track(startUnit("shop/0", { tls: tlsOf(ca) }));
+        const { port } = await serveRoute(route([trusted], { protocol: "https" }), {
           ...context,
           caFile,
         });
         expect(await ask(port, "/x")).toMatchObject({ status: 200, body: "shop/0" });
-        expect(trusted!.seen.at(-1)?.path).toBe("/x");
+        expect(trusted.seen.at(-1)?.path).toBe("/x");
         await haproxy?.stop();
 
-        const [stranger] = await started(await startUnit("shop/1", { tls: tlsOf(otherCa) }));
-        const { port: otherPort } = await serveRoute(route([stranger!], { protocol: "https" }), {
+        const stranger = await track(startUnit("shop/1", { tls: tlsOf(otherCa) }));
+        const { port: otherPort } = await serveRoute(route([stranger], { protocol: "https" }), {
           ...context,
           caFile,
         });
         expect((await ask(otherPort, "/x")).status).toBe(503);
-        expect(stranger!.seen).toEqual([]);
+        expect(stranger.seen).toEqual([]);
       });
 
       it("checks over TLS, on the check port too", async () => {
-        const [unit, checked] = await started(
-          await startUnit("shop/0", { tls: tlsOf(ca) }),
-          await startUnit("shop/0 health", { tls: tlsOf(ca) }),
-        );
+        const unit = await track(startUnit("shop/0", { tls: tlsOf(ca) }));
+        const checked = await track(startUnit("shop/0 health", { tls: tlsOf(ca) }));
         await serveRoute(
-          route([unit!], {
+          route([unit], {
             protocol: "https",
-            check: { interval: 1, rise: 1, fall: 1, path: "/health", port: checked!.port },
+            check: { interval: 1, rise: 1, fall: 1, path: "/health", port: checked.port },
           }),
           { ...context, caFile },
         );
         await eventually(() => {
-          const check = checked!.seen.find((seen) => seen.path === "/health");
+          const check = checked.seen.find((seen) => seen.path === "/health");
           expect(check?.headers.host).toBe("shop.example.com");
         });
       });
@@ -526,21 +535,21 @@ describe.each(haproxyVersions)(
 
     describe("load balancing", () => {
       it("leastconn (the default) sends to the unit with the fewest connections", async () => {
-        const app = await started(...(await startApplication("shop", 2)));
+        const app = await application("shop", 2);
         const { port } = await serveRoute(route(app));
         const held = ask(port, "/hold");
         await eventually(() =>
           expect(app.flatMap((unit) => unit.seen.map((seen) => seen.path))).toContain("/hold"),
         );
-        const busy = app.find((unit) => unit.seen.length > 0)!;
-        const idle = app.find((unit) => unit !== busy)!;
+        const [busy, idle] =
+          nth(app, 0).seen.length > 0 ? [nth(app, 0), nth(app, 1)] : [nth(app, 1), nth(app, 0)];
         expect(await answering(port, 4)).toEqual(Array(4).fill(idle.name));
         busy.release();
         expect((await held).status).toBe(200);
       });
 
       it("roundrobin takes the units in turn, busy or not", async () => {
-        const app = await started(...(await startApplication("shop", 2)));
+        const app = await application("shop", 2);
         const { port } = await serveRoute(
           route(app, { loadBalancing: { algorithm: "roundrobin", consistentHashing: false } }),
         );
@@ -554,7 +563,7 @@ describe.each(haproxyVersions)(
       });
 
       it("source keeps a client on one unit", async () => {
-        const app = await started(...(await startApplication("shop", 2)));
+        const app = await application("shop", 2);
         const { port } = await serveRoute(
           route(app, { loadBalancing: { algorithm: "source", consistentHashing: false } }),
         );
@@ -562,7 +571,7 @@ describe.each(haproxyVersions)(
       });
 
       it("cookie keeps one cookie value on one unit, and spreads the values", async () => {
-        const app = await started(...(await startApplication("shop", 2)));
+        const app = await application("shop", 2);
         const { port } = await serveRoute(
           route(app, {
             loadBalancing: { algorithm: "cookie", cookie: "session", consistentHashing: false },
@@ -576,7 +585,7 @@ describe.each(haproxyVersions)(
       });
 
       it("consistent hashing moves only the keys of a unit that leaves", async () => {
-        const app = await started(...(await startApplication("shop", 3)));
+        const app = await application("shop", 3);
         const request = route(app, {
           loadBalancing: { algorithm: "cookie", cookie: "session", consistentHashing: true },
         });
@@ -591,7 +600,7 @@ describe.each(haproxyVersions)(
         };
         const before = await unitsOf();
         expect(new Set(before).size).toBe(3);
-        await adminCommand(adminSocket, `disable server shop/shop-2_${app[0]!.port}`);
+        await adminCommand(adminSocket, `disable server shop/shop-2_${nth(app, 0).port}`);
         const after = await unitsOf();
         expect(after).not.toContain("shop/2");
         // Every key that was not on shop/2 stays where it was.
@@ -604,40 +613,40 @@ describe.each(haproxyVersions)(
         route(app, { rateLimit: { connectionsPerMinute: 3, policy } });
 
       it("deny: the requests beyond the rate get 429, other clients and routes are served", async () => {
-        const [unit] = await started(await startUnit("shop/0"));
-        const other = route([unit!], { service: "other", relationId: "haproxy-route:2" });
+        const unit = await track(startUnit("shop/0"));
+        const other = route([unit], { service: "other", relationId: "haproxy-route:2" });
         const { port } = await serve([
-          { service: "shop", backend: haproxyRouteBackend(limited("deny", [unit!]), context) },
+          { service: "shop", backend: haproxyRouteBackend(limited("deny", [unit]), context) },
           { service: "other", backend: haproxyRouteBackend(other, context) },
         ]);
         for (let i = 0; i < 3; i++) expect((await ask(port, "/")).status).toBe(200);
         expect((await ask(port, "/")).status).toBe(429);
         expect((await ask(port, "/", { localAddress: "127.0.0.9" })).status).toBe(200);
         expect((await ask(port, "/other")).status).toBe(200);
-        expect(unit!.seen).toHaveLength(5);
+        expect(unit.seen).toHaveLength(5);
       });
 
       it("reject: the requests beyond the rate get their connection closed, no answer", async () => {
-        const [unit] = await started(await startUnit("shop/0"));
-        const { port } = await serveRoute(limited("reject", [unit!]));
+        const unit = await track(startUnit("shop/0"));
+        const { port } = await serveRoute(limited("reject", [unit]));
         for (let i = 0; i < 3; i++) expect((await ask(port, "/")).status).toBe(200);
         await expect(ask(port, "/")).rejects.toThrow(/socket hang up|ECONNRESET/);
         expect((await ask(port, "/", { localAddress: "127.0.0.9" })).status).toBe(200);
-        expect(unit!.seen).toHaveLength(4);
+        expect(unit.seen).toHaveLength(4);
       });
 
       it("silent-drop: the requests beyond the rate get no answer", async () => {
-        const [unit] = await started(await startUnit("shop/0"));
-        const { port } = await serveRoute(limited("silent-drop", [unit!]));
+        const unit = await track(startUnit("shop/0"));
+        const { port } = await serveRoute(limited("silent-drop", [unit]));
         for (let i = 0; i < 3; i++) expect((await ask(port, "/")).status).toBe(200);
         await expect(ask(port, "/", { timeoutMs: 2000 })).rejects.toThrow();
-        expect(unit!.seen).toHaveLength(3);
+        expect(unit.seen).toHaveLength(3);
       });
 
       it("shares its table through the peers section when there is one", async () => {
-        const [unit] = await started(await startUnit("shop/0"));
+        const unit = await track(startUnit("shop/0"));
         const { port, adminSocket } = await serveRoute(
-          limited("deny", [unit!]),
+          limited("deny", [unit]),
           { ...context, peersSection: "haproxy_peers" },
           { peers: "haproxy_peers" },
         );
@@ -650,9 +659,9 @@ describe.each(haproxyVersions)(
       it.runIf(version.version !== "2.6")(
         "slows downloads and uploads to the rate asked for",
         async () => {
-          const [unit] = await started(await startUnit("shop/0"));
+          const unit = await track(startUnit("shop/0"));
           const { port } = await serveRoute(
-            route([unit!], { bandwidthLimit: { upload: 100_000, download: 100_000 } }),
+            route([unit], { bandwidthLimit: { upload: 100_000, download: 100_000 } }),
           );
           // 300 kB at 100 kB/s: at least 2 s after a first period's worth; unlimited, milliseconds.
           let start = performance.now();
@@ -669,8 +678,8 @@ describe.each(haproxyVersions)(
       it.runIf(version.version === "2.6")(
         "is left out, with a note, where haproxy cannot do it",
         async () => {
-          const [unit] = await started(await startUnit("shop/0"));
-          const request = route([unit!], { bandwidthLimit: { download: 100_000 } });
+          const unit = await track(startUnit("shop/0"));
+          const request = route([unit], { bandwidthLimit: { download: 100_000 } });
           const backend = haproxyRouteBackend(request, context);
           expect(backend.options.join("\n")).not.toMatch(/bwlim|bandwidth/);
           expect(backend.notes).toEqual([expect.stringMatching(/shop: bandwidth_limit .* 2\.7/)]);
@@ -681,8 +690,8 @@ describe.each(haproxyVersions)(
     });
 
     it("retries another unit when one does not answer", async () => {
-      const app = await started(...(await startApplication("shop", 2)));
-      await app[1]!.close();
+      const app = await application("shop", 2);
+      await nth(app, 1).close();
       const request = (redispatch: boolean) =>
         route(app, {
           loadBalancing: { algorithm: "roundrobin", consistentHashing: false },
@@ -699,21 +708,21 @@ describe.each(haproxyVersions)(
     });
 
     it("refuses deny_paths and what is below them before they reach a unit", async () => {
-      const [unit] = await started(await startUnit("shop/0"));
-      const { port } = await serveRoute(route([unit!], { denyPaths: ["/admin", "/internal/"] }));
+      const unit = await track(startUnit("shop/0"));
+      const { port } = await serveRoute(route([unit], { denyPaths: ["/admin", "/internal/"] }));
       expect((await ask(port, "/admin")).status).toBe(403);
       expect((await ask(port, "/admin/users?x=1")).status).toBe(403);
       expect((await ask(port, "/ADMIN")).status).toBe(403);
       expect((await ask(port, "/internal/metrics")).status).toBe(403);
-      expect(unit!.seen).toEqual([]);
+      expect(unit.seen).toEqual([]);
       expect((await ask(port, "/internal")).status).toBe(200);
       expect((await ask(port, "/shop/admin")).status).toBe(200);
     });
 
     it("rewrites the path, the query and headers before the unit sees them", async () => {
-      const [unit] = await started(await startUnit("shop/0"));
+      const unit = await track(startUnit("shop/0"));
       const { port } = await serveRoute(
-        route([unit!], {
+        route([unit], {
           rewrites: [
             { method: "set-path", expression: "/v2%[path]" },
             { method: "set-query", expression: "lang=en" },
@@ -722,37 +731,37 @@ describe.each(haproxyVersions)(
         }),
       );
       expect((await ask(port, "/items?q=1", { headers: { "x-client": "web" } })).status).toBe(200);
-      const seen = unit!.seen.at(-1);
+      const seen = unit.seen.at(-1);
       expect(seen?.path).toBe("/v2/items?lang=en");
       expect(seen?.headers["x-route"]).toBe("shop-web");
     });
 
     it("http_server_close: a connection to the unit per request", async () => {
-      const [unit] = await started(await startUnit("shop/0"));
+      const unit = await track(startUnit("shop/0"));
       const connections = async (httpServerClose: boolean) => {
-        const { port } = await serveRoute(route([unit!], { httpServerClose }));
-        unit!.seen.length = 0;
+        const { port } = await serveRoute(route([unit], { httpServerClose }));
+        unit.seen.length = 0;
         // haproxy keeps idle server connections for the next requests unless told to close them.
         for (let i = 0; i < 4; i++) expect((await ask(port, "/")).status).toBe(200);
         await haproxy?.stop();
-        return new Set(unit!.seen.map((seen) => seen.clientPort)).size;
+        return new Set(unit.seen.map((seen) => seen.clientPort)).size;
       };
       expect(await connections(true)).toBe(4);
       expect(await connections(false)).toBeLessThan(4);
     });
 
     it("sends Strict-Transport-Security over TLS only, when enable_hsts is set", async () => {
-      const [unit] = await started(await startUnit("shop/0"));
+      const unit = await track(startUnit("shop/0"));
       const certificate = makeCertificate("shop.example.com");
       const tls = { servername: "shop.example.com", ca: certificate.certificate };
       const { port, tlsPort } = await serveRoute(
-        route([unit!]),
+        route([unit]),
         { ...context, hsts: true },
         { tlsPem: certificate.pem },
       );
       const secure = await ask(tlsPort, "/", { tls });
       expect(secure.headers["strict-transport-security"]).toBe("max-age=2592000");
-      expect(unit!.seen.at(-1)?.headers["x-forwarded-proto"]).toBe("https");
+      expect(unit.seen.at(-1)?.headers["x-forwarded-proto"]).toBe("https");
       expect((await ask(port, "/")).headers["strict-transport-security"]).toBeUndefined();
     });
 
