@@ -4,6 +4,7 @@
 // requirer's units that record what reaches them, and real clients.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import {
+  Agent,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type ServerResponse,
@@ -148,6 +149,8 @@ interface AskOptions {
   /** Speak TLS, trusting `ca` for `servername`. */
   readonly tls?: { readonly servername: string; readonly ca: string };
   readonly timeoutMs?: number;
+  /** Keep the connection open for the next requests through this agent. */
+  readonly agent?: Agent;
 }
 
 /** One request to haproxy on 127.0.0.1:<port>, on a connection of its own. */
@@ -158,8 +161,8 @@ function ask(port: number, urlPath = "/", options: AskOptions = {}): Promise<Ans
       port,
       path: urlPath,
       method: options.method ?? "GET",
-      agent: false as const,
-      headers: { connection: "close", ...options.headers },
+      agent: options.agent ?? (false as const),
+      headers: { ...(options.agent === undefined && { connection: "close" }), ...options.headers },
       ...(options.localAddress !== undefined && { localAddress: options.localAddress }),
     };
     const onResponse = (res: IncomingMessage) => {
@@ -741,8 +744,11 @@ describe.each(haproxyVersions)(
       const connections = async (httpServerClose: boolean) => {
         const { port } = await serveRoute(route([unit], { httpServerClose }));
         unit.seen.length = 0;
-        // haproxy keeps idle server connections for the next requests unless told to close them.
-        for (let i = 0; i < 4; i++) expect((await ask(port, "/")).status).toBe(200);
+        // Four requests on one client connection: haproxy keeps the server's
+        // connection for the next one unless told to close it.
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        for (let i = 0; i < 4; i++) expect((await ask(port, "/", { agent })).status).toBe(200);
+        agent.destroy();
         await haproxy?.stop();
         return new Set(unit.seen.map((seen) => seen.clientPort)).size;
       };
