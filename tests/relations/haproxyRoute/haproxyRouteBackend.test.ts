@@ -642,7 +642,12 @@ describe.each(haproxyVersions)(
         const unit = await track(startUnit("shop/0"));
         const { port } = await serveRoute(limited("silent-drop", [unit]));
         for (let i = 0; i < 3; i++) expect((await ask(port, "/")).status).toBe(200);
-        await expect(ask(port, "/", { timeoutMs: 2000 })).rejects.toThrow();
+        // As root haproxy sends not even a reset (TCP_REPAIR): the client waits
+        // in vain. Otherwise the reset it sends with a TTL of 1 still reaches loopback.
+        const asRoot = process.getuid?.() === 0;
+        await expect(ask(port, "/", { timeoutMs: 2000 })).rejects.toThrow(
+          asRoot ? /no answer in time/ : /./,
+        );
         expect(unit.seen).toHaveLength(3);
       });
 
