@@ -413,6 +413,12 @@ describe.each(haproxyVersions)(
       );
     });
 
+    it("reaches units at IPv6 addresses", async () => {
+      const unit = await track(startUnit("shop/0", { host: "::1" }));
+      const { port } = await serveRoute(route([unit]));
+      expect(await ask(port, "/")).toMatchObject({ status: 200, body: "shop/0" });
+    });
+
     it("queues requests beyond server_maxconn, and gives up on them after the queue timeout", async () => {
       const unit = await track(startUnit("shop/0"));
       const { port } = await serveRoute(
@@ -857,6 +863,19 @@ describe("haproxy-route backend lines", () => {
     ).servers;
     expect(fewer).toEqual(all.slice(1));
     expect(all.map((server) => server.name)).toEqual(["shop-0_8080", "shop-1_8080"]);
+  });
+
+  it("gives the timeouts asked for, in seconds", () => {
+    // Connecting is the one timeout not run above: it needs a server that never accepts.
+    const options = haproxyRouteBackend(
+      request({ timeout: { server: 30, connect: 5, queue: 10 } }),
+      plainContext,
+    ).options;
+    expect(options.filter((option) => option.startsWith("timeout"))).toEqual([
+      "timeout server 30s",
+      "timeout connect 5s",
+      "timeout queue 10s",
+    ]);
   });
 
   it("makes no health check unless the request asks for one", () => {
