@@ -82,7 +82,10 @@ A snapshot is JSON of this shape (every key optional):
   cli
     .command("action")
     .description("Run one operator action (what dispatch runs for actions/<name>).")
-    .argument("<name>", "show-config, backend-status, reload, show-password or get-proxied-endpoints")
+    .argument(
+      "<name>",
+      "show-config, backend-status, reload, show-password or get-proxied-endpoints",
+    )
     .action(async (name: string) => {
       const tools = new ExecaHookTools();
       try {
