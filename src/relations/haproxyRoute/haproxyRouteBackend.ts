@@ -9,6 +9,7 @@
 // `server_maxconn` reaches every server, and https servers get HTTP checks.
 import { isIP } from "node:net";
 
+import { HSTS_RESPONSE } from "../../model/hsts.js";
 import type { ServerSpec } from "../../model/types.js";
 import { unitSlug } from "../../model/unitNames.js";
 import type {
@@ -36,9 +37,6 @@ export interface RouteBackend {
   /** Fields accepted but not rendered on this haproxy, for the log (e.g. bandwidth_limit on 2.6). */
   readonly notes: readonly string[];
 }
-
-/** What Canonical's charm sends (30 days), so that browsers keep the same promise. */
-export const HSTS_MAX_AGE = 2_592_000;
 
 export function haproxyRouteBackend(
   request: HaproxyRouteRequest,
@@ -82,11 +80,7 @@ export function haproxyRouteBackend(
       ),
       ...bandwidth,
       // A promise to use TLS only: never made where plain HTTP is served on purpose.
-      ...(context.hsts && !request.allowHttp
-        ? [
-            `http-response set-header Strict-Transport-Security max-age=${HSTS_MAX_AGE} if { ssl_fc }`,
-          ]
-        : []),
+      ...(context.hsts && !request.allowHttp ? [HSTS_RESPONSE] : []),
     ],
     servers: servers(request, context),
     notes,

@@ -3,6 +3,7 @@
 // header when it is set), one server per unit.
 import { isIP } from "node:net";
 
+import { HSTS_RESPONSE } from "../../model/hsts.js";
 import type { HttpRoute, ServerSpec } from "../../model/types.js";
 import { unitSlug } from "../../model/unitNames.js";
 import type { IngressRequest } from "./ingressRequirers.js";
@@ -15,10 +16,6 @@ export interface RouteContext {
   /** The enable_hsts option. */
   readonly hsts?: boolean;
 }
-
-/** What enable_hsts adds to a route's backend: browsers come back over HTTPS only. */
-export const HSTS_RESPONSE =
-  "http-response set-header Strict-Transport-Security max-age=31536000 if { ssl_fc }";
 
 export function routeName(request: Pick<IngressRequest, "model" | "name">): string {
   return `${request.model}-${request.name}`;

@@ -777,7 +777,7 @@ describe.each(haproxyVersions)(
         { tlsPem: certificate.pem },
       );
       const secure = await ask(tlsPort, "/", { tls });
-      expect(secure.headers["strict-transport-security"]).toBe("max-age=2592000");
+      expect(secure.headers["strict-transport-security"]).toBe("max-age=31536000");
       expect(unit.seen.at(-1)?.headers["x-forwarded-proto"]).toBe("https");
       expect((await ask(port, "/")).headers["strict-transport-security"]).toBeUndefined();
     });
