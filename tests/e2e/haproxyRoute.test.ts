@@ -60,7 +60,8 @@ beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), "e2e-route-"));
   charm = packCharm();
   model = await LocalModel.create({ name: "route" });
-  await model.deploy(charm.file, { units: 2, config: { services: "" } });
+  // The default config: its haproxy_service holds port 80, and the routes share it.
+  await model.deploy(charm.file, { units: 2 });
   ca = await ScriptedCa.deploy(model);
   caFile = path.join(scratch, "ca.pem");
   writeFileSync(caFile, ca.ca.certificate);
