@@ -156,8 +156,12 @@ async function applyInputs(
   if (!("config" in planned)) return planned;
   const plan = planned;
   await logPlanNotes(deps.tools, plan);
+  const nothingToServe = { status: "waiting", message: "No services configured", plan } as const;
+  // Nothing configured and nothing served yet: haproxy is left as the package set it up. Once
+  // it serves what the charm wrote, the last route or service to go must go from it too.
   if (plan.config.proxies.length === 0) {
-    return { status: "waiting", message: "No services configured", plan };
+    const live = await readIfExists(deps.paths.haproxyConfig);
+    if (live === undefined || !/^(frontend|backend|listen) /m.test(live)) return nothingToServe;
   }
 
   const service = new WatchedService(deps.service);
@@ -208,7 +212,7 @@ async function applyInputs(
   }
 
   await afterServed(deps, plan, rejected.length === 0);
-  return { ...planStatus(plan), plan };
+  return plan.config.proxies.length === 0 ? nothingToServe : { ...planStatus(plan), plan };
 }
 
 /**

@@ -61,6 +61,21 @@ describe("the ingress relation", () => {
     });
   });
 
+  it("stops routing the application when its relation goes, though nothing else is left to serve", async () => {
+    relate("ingress:3", "shop", { model: "prod", name: "shop", port: backend.port });
+    await hook("ingress-relation-changed", "ingress:3", "shop", "shop/0");
+    expect((await httpGet(80, "/prod-shop/")).body).toBe("shop/0");
+
+    tools.removeUnit("ingress:3", "shop/0");
+    tools.endpoints.delete("ingress:3");
+    tools.remoteApps.delete("ingress:3");
+    await hook("ingress-relation-broken", "ingress:3", "shop");
+    expect(tools.status).toEqual({ status: "waiting", message: "No services configured" });
+    // haproxy runs on, serving nothing: the route and its port are gone.
+    await expect(httpGet(80, "/prod-shop/")).rejects.toThrow();
+    expect([...tools.opened]).not.toContain(80);
+  });
+
   it("publishes nothing from a unit that is not the leader", async () => {
     tools.leader = false;
     relate("ingress:3", "shop", { model: "prod", name: "shop", port: backend.port });
