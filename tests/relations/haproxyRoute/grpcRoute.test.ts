@@ -191,8 +191,12 @@ const caProvider = (): RemoteApp => ({
   settings: { certificates: JSON.stringify([ca.certificate]), version: "1" },
 });
 
-function plan(paths: { haproxyLib: string; haproxyRun: string }, extra: Partial<HookInputs>) {
-  const { app, unit } = greeterApp();
+function plan(
+  paths: { haproxyLib: string; haproxyRun: string },
+  extra: Partial<HookInputs>,
+  fields: Record<string, unknown> = {},
+) {
+  const { app, unit } = greeterApp(fields);
   return planFromInputs(
     {
       unitName: "haproxy/0",
@@ -395,5 +399,21 @@ describe("external_grpc_port in the plan", () => {
       expect.stringMatching(new RegExp(`^external_grpc_port: ${GRPC_PORT} is already served by `)),
     ]);
     expect(planned.ports.filter((port) => port === GRPC_PORT)).toHaveLength(1);
+  });
+
+  it("keeps the peers port, which a rate limit would share tables on, from a gRPC port", () => {
+    const planned = plan(
+      paths,
+      { hostnameCertificates: certificates },
+      {
+        external_grpc_port: 10001,
+        rate_limit: { connections_per_minute: 100, policy: "deny" },
+      },
+    );
+    expect(planned.skippedRouteApps.map((skipped) => skipped.reason)).toEqual([
+      "external_grpc_port: 10001 is already served by peers (peers_port)",
+    ]);
+    expect(planned.ports).toEqual([]);
+    expect(planned.config.peers).toBeUndefined();
   });
 });
