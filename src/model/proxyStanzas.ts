@@ -87,8 +87,8 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
     stanza: {
       frontend: {
         name: `${unitSlug(context.unitName)}-${service.port}`,
-        bind: bindLine(service.host, service.port, crtPaths),
-        defaultBackend: service.name,
+        bind: bindLine(service.host, service.port, crtPaths, service.bindOptions ?? []),
+        defaultBackend: service.defaultBackend ?? service.name,
         options: withRoutes(
           [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
           routes,
@@ -97,7 +97,8 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
         ),
       },
       backends: [
-        backend(service.name, service.servers),
+        // Another proxy renders the backend this frontend sends to.
+        ...(service.defaultBackend === undefined ? [backend(service.name, service.servers)] : []),
         ...service.backends.map((extra) => backend(extra.name, extra.servers)),
         ...routes.map((route) => backend(route.name, route.servers, route.backendOptions)),
         ...(service.mappedRoutes?.backends ?? []).map((route) =>
@@ -207,11 +208,16 @@ function certificatePath(
   }
 }
 
-function bindLine(host: string, port: number, allCrtPaths: readonly string[]): string {
+function bindLine(
+  host: string,
+  port: number,
+  allCrtPaths: readonly string[],
+  options: readonly string[],
+): string {
   const address = `${host}:${port}`;
   const crtPaths = [...new Set(allCrtPaths)];
-  if (crtPaths.length === 0) return address;
   // The TLS versions and ciphers come from the global ssl-default-bind-*
   // lines: anything set here would override the operator's choice there.
-  return `${address} ssl ${crtPaths.map((path) => `crt ${path}`).join(" ")}`;
+  const tls = crtPaths.length === 0 ? [] : ["ssl", ...crtPaths.map((path) => `crt ${path}`)];
+  return [address, ...tls, ...options].join(" ");
 }

@@ -81,6 +81,13 @@ export interface ServiceSpec {
   readonly routes?: readonly HttpRoute[];
   /** haproxy-route routes, looked up after the ingress routes. */
   readonly mappedRoutes?: MappedRoutes;
+  /**
+   * Another proxy's backend this frontend sends everything to: the service
+   * renders no backend of its own (a second front door to one backend).
+   */
+  readonly defaultBackend?: string;
+  /** Words added to the bind line after its certificates (`alpn h2`). */
+  readonly bindOptions?: readonly string[];
 }
 
 /** A service after host/port assignment: what a frontend is built from. */

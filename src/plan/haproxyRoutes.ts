@@ -1,6 +1,7 @@
 // The planner's haproxy-route step: read and validate what the applications
 // ask for, build each one's backend, and place them on the shared 80/443
-// front doors beside the classic services and the ingress routes.
+// front doors beside the classic services and the ingress routes (and on
+// their own gRPC ports).
 import type { CharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { RelationPolicy } from "../model/relationPolicy.js";
@@ -25,6 +26,10 @@ export interface HaproxyRouteContext {
   /** The receive-ca-certs bundle, for HTTPS backends. */
   readonly caFile?: string;
   readonly defaultMode: string;
+  /** The certificate file of each hostname that has one (external_hostname's included). */
+  readonly hostnameCertificateFiles: ReadonlyMap<string, string>;
+  /** Ports of the listeners that are not services (monitoring, exporter), and whose they are. */
+  readonly reservedPorts: ReadonlyMap<number, string>;
 }
 
 export interface HaproxyRouteStep extends HaproxyRoutePlacement {
@@ -72,12 +77,18 @@ export function routeHaproxyRoutes(
     libDir: context.libDir,
     certificateFiles: context.certificateFiles,
     defaultMode: context.defaultMode,
+    hostnameCertificateFiles: context.hostnameCertificateFiles,
+    reservedPorts: new Map([
+      ...context.reservedPorts,
+      // Reserved as soon as a table may be shared, so that no gRPC port takes it.
+      ...(sharesTables ? [[config.peers_port, "peers (peers_port)"] as const] : []),
+    ]),
   });
   return {
     ...placed,
     skipped: [...read.skipped, ...placed.skipped],
     sharesTables: sharesTables && placed.served.some((request) => request.rateLimit !== undefined),
-    notes,
+    notes: [...notes, ...placed.notes],
     hostnames: routeHostnames(read.requests),
   };
 }

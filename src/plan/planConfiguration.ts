@@ -136,6 +136,11 @@ export function planConfiguration(
     ],
     ...(backendCas.file !== undefined && { caFile: backendCas.file.path }),
     defaultMode: defaults.mode,
+    hostnameCertificateFiles: certificateFileByHostname(inputs, certificate, paths.haproxyLib),
+    reservedPorts: new Map([
+      ...(monitoring ? [[monitoring.port, monitoring.name] as const] : []),
+      ...(inputs.cosAgent ? [[COS_AGENT_EXPORTER_PORT, COS_AGENT_LISTENER_NAME] as const] : []),
+    ]),
   });
   const peers = routes.sharesTables
     ? peersSection(
@@ -237,6 +242,32 @@ function hostnameCertificateFiles(inputs: HookInputs, libDir: string): ManagedFi
       mode: 0o600,
       secret: true,
     }));
+}
+
+/**
+ * Where each hostname's certificate is, for the listeners that serve one
+ * application's hostnames only (gRPC): the hostname's own, else
+ * external_hostname's for that hostname.
+ */
+function certificateFileByHostname(
+  inputs: HookInputs,
+  certificate: RelationCertificate,
+  libDir: string,
+): Map<string, string> {
+  const files = new Map(
+    Object.keys(inputs.hostnameCertificates ?? {}).map((hostname) => [
+      hostname,
+      hostnameCertificatePath(libDir, hostname),
+    ]),
+  );
+  if (
+    certificate.file !== undefined &&
+    certificate.hostname !== "" &&
+    !files.has(certificate.hostname)
+  ) {
+    files.set(certificate.hostname, certificate.file);
+  }
+  return files;
 }
 
 interface RelationCertificate {

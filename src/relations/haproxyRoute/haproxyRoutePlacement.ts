@@ -1,8 +1,9 @@
 // Where haproxy-route applications are served: on the shared front doors,
 // port 80 always and 443 once a certificate is served there, each through one
 // map of `<hostname><path> <backend>` keys (model/httpFrontends.ts,
-// model/proxyStanzas.ts). A backend name already used by haproxy leaves the
-// application out.
+// model/proxyStanzas.ts), and on its own external_grpc_port when it asks
+// for one (grpcListeners.ts). A backend name or a gRPC port already used by
+// haproxy leaves the application out.
 import { HTTPS_PORT, HTTP_PORT, onHttpPort } from "../../model/httpFrontends.js";
 import type {
   ManagedFile,
@@ -10,6 +11,7 @@ import type {
   PlacedService,
   RouteBackendSpec,
 } from "../../model/types.js";
+import { grpcListeners, withoutGrpcClashes } from "./grpcListeners.js";
 import type { HaproxyRouteRequest, SkippedRouteApp } from "./haproxyRouteRequest.js";
 
 export interface RouteOffer {
@@ -23,6 +25,10 @@ export interface HaproxyRoutePlacementContext {
   readonly certificateFiles: readonly string[];
   /** The defaults section's mode, which a frontend without `mode` inherits. */
   readonly defaultMode: string;
+  /** The certificate file of each hostname that has one, for the gRPC listeners. */
+  readonly hostnameCertificateFiles?: ReadonlyMap<string, string>;
+  /** Ports held by listeners that are not services (monitoring, exporter, peers), and by whom. */
+  readonly reservedPorts?: ReadonlyMap<number, string>;
 }
 
 export interface HaproxyRoutePlacement {
@@ -32,6 +38,8 @@ export interface HaproxyRoutePlacement {
   readonly skipped: readonly SkippedRouteApp[];
   /** The route map and the redirect list, written before haproxy.cfg. */
   readonly files: readonly ManagedFile[];
+  /** What waits (a gRPC port for its certificate), for the log. */
+  readonly notes: readonly string[];
 }
 
 /** Where the route map and the redirect list live: the charm owns every file in it. */
@@ -69,7 +77,7 @@ export function placeHaproxyRoutes(
     }
   }
   const skipped: SkippedRouteApp[] = [];
-  const placed = offers.filter((offer) => {
+  const named = offers.filter((offer) => {
     const holder = taken.get(offer.backend.name);
     if (holder === undefined) return true;
     skipped.push({
@@ -80,7 +88,13 @@ export function placeHaproxyRoutes(
     });
     return false;
   });
-  if (placed.length === 0) return { services, served: [], skipped, files: [] };
+  const heldPorts = new Map(context.reservedPorts);
+  for (const service of services) heldPorts.set(service.port, `service ${service.name}`);
+  const routeBackends = new Map(named.map((offer) => [offer.backend.name, "haproxy-route"]));
+  const grpc = withoutGrpcClashes(named, heldPorts, new Map([...taken, ...routeBackends]));
+  skipped.push(...grpc.skipped);
+  const placed = grpc.kept;
+  if (placed.length === 0) return { services, served: [], skipped, files: [], notes: [] };
 
   const mapFile = routeMapPath(context.libDir);
   const redirected = placed.filter((offer) => !offer.request.allowHttp);
@@ -104,12 +118,16 @@ export function placeHaproxyRoutes(
       add,
     );
   }
+  const served = placed.map((offer) => offer.request);
+  const listeners = grpcListeners(served, {
+    certificateFiles: context.hostnameCertificateFiles ?? new Map(),
+  });
   const mapLines = placed
     .flatMap((offer) => routeKeys(offer.request).map((key) => `${key} ${offer.backend.name}`))
     .sort();
   return {
-    services: placedServices,
-    served: placed.map((offer) => offer.request),
+    services: [...placedServices, ...listeners.services],
+    served,
     skipped,
     files: [
       { path: mapFile, content: `${mapLines.join("\n")}\n`, mode: 0o644, secret: false },
@@ -127,5 +145,6 @@ export function placeHaproxyRoutes(
           ]
         : []),
     ],
+    notes: listeners.notes,
   };
 }
