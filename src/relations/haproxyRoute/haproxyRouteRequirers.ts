@@ -7,13 +7,31 @@
 // would break, or reach past, the line of haproxy.cfg it is written into. A
 // bag that does not validate leaves that application out, named with the
 // field, and everything else is served.
-import { isIP } from "node:net";
-
 import type { RemoteApp, RemoteUnit } from "../../juju/hookInputs.js";
-import type { RelationSettings } from "../../juju/hookTools.js";
 import { InvalidField, checkName, describe } from "../../model/fieldChecks.js";
 import type { RelationPolicy } from "../../model/relationPolicy.js";
 import { compareUnitsOnRelations } from "../../model/unitNames.js";
+import {
+  INT_MAX,
+  PORT_MAX,
+  SECONDS_MAX,
+  configWord,
+  defaultedMapping,
+  domainName,
+  field,
+  flag,
+  integer,
+  ipAddress,
+  list,
+  mapping,
+  member,
+  oneOf,
+  optionalInteger,
+  optionalMapping,
+  unique,
+  unitTargets,
+  written,
+} from "../relationBags.js";
 import type {
   BandwidthLimit,
   HaproxyRouteRequest,
@@ -26,7 +44,6 @@ import type {
   Rewrite,
   RewriteMethod,
   RouteHealthCheck,
-  RouteTarget,
   RouteTimeouts,
   SkippedRouteApp,
 } from "./haproxyRouteRequest.js";
@@ -38,22 +55,6 @@ export interface HaproxyRouteReadContext {
   readonly backendCasAvailable: boolean;
 }
 
-// The library's VALIDSTR refuses whitespace, quotes, "#", "\" and "$": what
-// would end, quote, escape, comment out or expand a word of haproxy.cfg. We
-// also refuse ";" (it separates commands on the admin socket, where backend
-// names go), control characters and anything beyond ASCII (a request's path
-// and Host arrive percent- or punycode-encoded, so such a word never matches).
-const CONFIG_WORD = /^[\x21-\x7e]+$/;
-const UNSAFE_CHARACTER = /["'#\\$;]/;
-const SAFE_WORD_RULE = `printable ASCII without spaces, quotes, "#", "\\", "$" or ";"`;
-// Longer words would not leave room on haproxy's 2048-byte lines.
-const MAX_WORD = 1024;
-// validators.domain (the library's hostname check): dot-separated labels of
-// letters, digits and inner "-", a last label of 2-63 ending in a letter, no
-// "__"; case-insensitive. The library also takes Unicode names (it checks
-// their IDNA form), which we refuse: haproxy compares the Host header, which
-// carries the IDNA form, with what is written in haproxy.cfg.
-const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9][a-z0-9_-]{0,61}[a-z]$/i;
 // An HTTP token (RFC 9110) without "#", "$" and "'": a header or cookie name.
 // The library takes any VALIDSTR, so a cookie "a)" would close `req.cook(`.
 const TOKEN = /^[A-Za-z0-9!%&*+.^_`|~-]{1,128}$/;
@@ -61,11 +62,6 @@ const TOKEN = /^[A-Za-z0-9!%&*+.^_`|~-]{1,128}$/;
 // a rewrite's expression is evaluated by haproxy, and the result sent to the
 // requirer's servers.
 const ENVIRONMENT_FETCH = /(^|[^A-Za-z0-9_.-])env\(/;
-const PORT_MAX = 65535;
-// haproxy keeps durations in milliseconds in a signed 32-bit int.
-const SECONDS_MAX = 2_147_483;
-const INT_MAX = 2_147_483_647;
-
 const LOAD_BALANCING: readonly LoadBalancingAlgorithm[] = [
   "leastconn",
   "roundrobin",
@@ -74,8 +70,6 @@ const LOAD_BALANCING: readonly LoadBalancingAlgorithm[] = [
 ];
 const RATE_LIMIT_POLICIES: readonly RateLimitPolicy[] = ["deny", "reject", "silent-drop"];
 const REWRITE_METHODS: readonly RewriteMethod[] = ["set-path", "set-query", "set-header"];
-
-type Mapping = Readonly<Record<string, unknown>>;
 
 /** A request that validated, with what it claims that no other may claim. */
 interface Candidate {
@@ -140,11 +134,6 @@ export function readHaproxyRouteRequests(
     }
   }
   return { requests, skipped };
-}
-
-/** Juju deletes a key set to "": such a key is not written. */
-function written(bag: RelationSettings, key: string): boolean {
-  return Object.hasOwn(bag, key) && bag[key] !== "";
 }
 
 function readRequest(
@@ -235,29 +224,6 @@ function readRequest(
   };
 }
 
-/**
- * `hosts` when given, else each unit that wrote `address`. Every unit's
- * address is an IP address either way, as the library insists.
- */
-function unitTargets(
-  units: readonly RemoteUnit[],
-  hosts: readonly string[],
-  policy: RelationPolicy,
-): RouteTarget[] {
-  const targets: RouteTarget[] = [];
-  for (const unit of [...units].sort(compareUnitsOnRelations)) {
-    const key = `${unit.unit}.address`;
-    const value = field(unit.settings, "address", key);
-    if (value === undefined) continue;
-    const address = ipAddress(value, key);
-    if (hosts.length === 0) {
-      targets.push({ name: unit.unit, address: policy.backendAddress(address, key) });
-    }
-  }
-  if (hosts.length > 0) return hosts.map((address, i) => ({ name: `host-${i}`, address }));
-  return targets;
-}
-
 // ---- clashes between applications ----
 
 /** Each candidate that claims what another claims too, with the first such claim. */
@@ -330,110 +296,9 @@ function findClashes(candidates: readonly Candidate[]): Map<Candidate, InvalidFi
   return clashes;
 }
 
-// ---- JSON values ----
-
-/** A bag value: JSON text (the library loads nothing else); undefined when not written. */
-function field(bag: RelationSettings, key: string, label = key): unknown {
-  const raw = Object.hasOwn(bag, key) ? bag[key] : undefined;
-  if (raw === undefined || raw === "") return undefined;
-  if (typeof raw !== "string") throw new InvalidField(label, "expected JSON text");
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    throw new InvalidField(label, `${describe(raw)} is not JSON text`);
-  }
-}
-
-/** A key of a JSON object; JSON.parse makes every key an own property, "__proto__" too. */
-function member(mapping: Mapping, key: string): unknown {
-  return Object.hasOwn(mapping, key) ? mapping[key] : undefined;
-}
-
-function mapping(value: unknown, key: string): Mapping {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidField(key, `expected an object, got ${describe(value)}`);
-  }
-  return value as Mapping;
-}
-
-/** An optional object of the library's: null is none. */
-function optionalMapping(value: unknown, key: string): Mapping | undefined {
-  return value === undefined || value === null ? undefined : mapping(value, key);
-}
-
-/** An object with defaults of the library's: absent is `{}`, null is refused as the library does. */
-function defaultedMapping(value: unknown, key: string): Mapping {
-  return value === undefined ? {} : mapping(value, key);
-}
-
-function list(value: unknown, key: string): readonly unknown[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new InvalidField(key, `expected a list, got ${describe(value)}`);
-  return value;
-}
-
-// The library's pydantic also takes "10" or 10.0 for an int and "yes" for a
-// bool; its own requirers write JSON numbers and booleans, so we take those only.
-function integer(value: unknown, key: string, min: number, max: number): number {
-  if (value === undefined) throw new InvalidField(key, "missing");
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new InvalidField(key, `${describe(value)} is not an integer`);
-  }
-  if (value < min || value > max) throw new InvalidField(key, `${value} is outside ${min}-${max}`);
-  return value;
-}
-
-function optionalInteger(
-  value: unknown,
-  key: string,
-  min: number,
-  max: number,
-): number | undefined {
-  return value === undefined || value === null ? undefined : integer(value, key, min, max);
-}
-
-function flag(value: unknown, key: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== "boolean") {
-    throw new InvalidField(key, `${describe(value)} is not true or false`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(
-  value: unknown,
-  key: string,
-  choices: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  const choice = choices.find((candidate) => candidate === value);
-  if (choice === undefined) {
-    throw new InvalidField(key, `${describe(value)} is not one of ${choices.join(", ")}`);
-  }
-  return choice;
-}
-
-function unique<T>(values: readonly T[]): T[] {
-  return [...new Set(values)];
-}
-
+/** The backend's name: haproxy refuses any other character in a proxy's name. */
 // ---- words of haproxy.cfg ----
 
-/** A VALIDSTR of the library, as one word of haproxy.cfg. */
-function configWord(value: unknown, key: string): string {
-  if (typeof value !== "string")
-    throw new InvalidField(key, `expected text, got ${describe(value)}`);
-  if (!CONFIG_WORD.test(value) || UNSAFE_CHARACTER.test(value)) {
-    throw new InvalidField(key, `${describe(value)} is not ${SAFE_WORD_RULE}`);
-  }
-  if (value.length > MAX_WORD) {
-    throw new InvalidField(key, `is ${value.length} characters long, over ${MAX_WORD}`);
-  }
-  return value;
-}
-
-/** The backend's name: haproxy refuses any other character in a proxy's name. */
 function serviceName(value: unknown): string {
   return checkName(configWord(value, "service"), "service");
 }
@@ -457,31 +322,8 @@ function path(value: unknown, key: string): string {
   return text;
 }
 
-/** An IP address, IPv6 without brackets, as the library's IPvAnyAddress takes it. */
-function ipAddress(value: unknown, key: string): string {
-  // A zone names an interface of the requirer's machine, meaningless here.
-  if (typeof value !== "string" || value.includes("%") || isIP(value) === 0) {
-    throw new InvalidField(key, `${describe(value)} is not an IP address`);
-  }
-  return value;
-}
-
 function optionalHostname(value: unknown, key: string): string | undefined {
   return value === undefined || value === null ? undefined : domainName(value, key);
-}
-
-/** A domain name, `*.` in front allowed (not before the last label), lower-cased. */
-function domainName(value: unknown, key: string): string {
-  if (typeof value !== "string")
-    throw new InvalidField(key, `expected text, got ${describe(value)}`);
-  const name = value.startsWith("*.") ? value.slice(2) : value;
-  if (name.length > 253 || name.includes("__") || !DOMAIN.test(name)) {
-    throw new InvalidField(
-      key,
-      `${describe(value)} is not a domain name (a "*." wildcard allowed)`,
-    );
-  }
-  return value.toLowerCase();
 }
 
 function token(value: unknown, key: string): string {
