@@ -1,0 +1,445 @@
+// Hostile data on the haproxy-route-tcp relation, generated: whatever the
+// requirers' bags say, the reader never throws, every string of an accepted
+// request that is written into haproxy.cfg is safe, no backend is loopback,
+// no accepted request listens on a port the HTTP side holds, two accepted
+// requests share listen ports only as one port routed by distinct SNIs,
+// every application is either read or left out with the field named, and
+// the well-behaved application is always served, wherever Juju lists it.
+import { isIP } from "node:net";
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+
+import type { RemoteApp, RemoteUnit } from "../../src/juju/hookInputs.js";
+import { RelationPolicy, refusedAddressKind } from "../../src/model/relationPolicy.js";
+import type { HaproxyRouteTcpRequest } from "../../src/relations/haproxyRouteTcp/haproxyRouteTcpRequest.js";
+import {
+  type HaproxyRouteTcpReadContext,
+  readHaproxyRouteTcpRequests,
+} from "../../src/relations/haproxyRouteTcp/haproxyRouteTcpRequirers.js";
+import { surelyAtLeast, surelySumAtLeast } from "../helpers/fuzzThresholds.js";
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
+const HOSTILE_APPS_PER_RUN = 6;
+const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/**
+ * What a run reaches at least, whatever the seed: conservative readings of
+ * 50,000 runs; see surelyAtLeast for the margin.
+ */
+const RATES = { appsLeftOut: 0, runsWithHostileRequest: 0, runsWithSharedPort: 0 };
+
+// ---- Generators ---------------------------------------------------------------
+
+const INJECTIONS = [
+  "\n",
+  "\r\n",
+  " ",
+  "\t",
+  "#",
+  '"',
+  "'",
+  "\\",
+  "$",
+  ";",
+  "\u2028",
+  "\u00a0",
+  "\0",
+  "\nbackend evil\n",
+  " if TRUE",
+  "${HOME}",
+  "%[src]",
+  "*.",
+  ":",
+  "-",
+];
+const piece = fc.oneof(
+  fc.string({ maxLength: 10 }),
+  fc.constantFrom(...INJECTIONS),
+  fc.constantFrom("db", "10.4.0.9", "::1", "a.example", "PING", "5432", "8000-8010"),
+  fc.integer().map(String),
+);
+const hostileText = fc.array(piece, { maxLength: 4 }).map((pieces) => pieces.join(""));
+const anyJson = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom(null, true, 0, -1, 1.5, 1e300, 65536, 5432, [], {}, "80", "true"),
+);
+/** Mostly plausible values (where subtle attacks live), often junk. */
+function value<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    { weight: 24, arbitrary: plausible },
+    { weight: 1, arbitrary: hostileText },
+    { weight: 1, arbitrary: anyJson },
+  );
+}
+/** A bag value: JSON text, sometimes raw text; drawn from the seed so FUZZ_SEED replays a run. */
+function bagValue<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<string> {
+  return fc
+    .tuple(value(plausible), fc.integer({ min: 0, max: 19 }))
+    .map(([v, draw]) => (typeof v === "string" && draw < 1 ? v : (JSON.stringify(v) ?? "")));
+}
+const some = <T>(item: fc.Arbitrary<T>, maxLength = 3) => fc.array(item, { maxLength });
+
+/** Mostly values the library takes, sometimes ones it (or haproxy) does not. */
+function goodOrBad<T>(good: readonly T[], bad: readonly T[]): fc.Arbitrary<T> {
+  return fc.oneof(
+    { weight: 10, arbitrary: fc.constantFrom(...good) },
+    { weight: 1, arbitrary: fc.constantFrom(...bad) },
+  );
+}
+// Few ports, so that applications often ask for the same one; none near
+// the good application's.
+const ports = goodOrBad(
+  [5432, 6379, 8005, 9000, 443, 7000, 7001, 7002],
+  [0, 70000, -1, 1.5, "5432"],
+);
+const portMappings = goodOrBad(
+  ["8000-8010:9000-9010", "8005:9005", "5432:6432", "8010-8020:18010-18020", "6379-6380:6379-6380"],
+  ["8080", "1-2:3-5", "a:b", "8090-8080:1-11", " 80:80", "0:1", "5432:6432:1", "8000-8010"],
+);
+const snis = goodOrBad(
+  ["db.example.com", "cache.example.com", "*.example.com", "DB.example.com", "xn--bcher-kva.de"],
+  ["*.com", "a b.example.com", "bücher.de", "x.example.com#", "10.0.0.1", "db.example.com;"],
+);
+const addresses = goodOrBad(
+  ["10.5.0.1", "10.5.0.2", "fd00::5", "192.0.2.7"],
+  [
+    "127.0.0.1",
+    "::1",
+    "::ffff:127.0.0.1",
+    "169.254.0.1",
+    "0.0.0.0",
+    "224.0.0.1",
+    "fe80::1%eth0",
+    "[fd00::1]",
+    "host.example",
+    "localhost",
+    "010.0.0.1",
+  ],
+);
+const checkWords = goodOrBad(
+  ["PING\r\n", "ping\n", "PONG", "+OK", "HELO", "SSH-2.0"],
+  ["a b", "${HOME}", "x\ny", "\r\n", "'", "a#b", "a\\r\\n", "é", "a;b", "\0", ""],
+);
+const users = goodOrBad(["haproxy", "hap_check", "u.1"], ["a b", "a%b", "1x", "'", "$USER"]);
+const seconds = goodOrBad([1, 3, 10, 60, null], [0, -1, 3_000_000, 1.5, "10"]);
+const counts = goodOrBad([0, 1, 3, 100], [-1, 1.5, "3", true]);
+
+/** An object's keys, each present about `presence` times in ten. */
+function someKeys(
+  fields: Record<string, fc.Arbitrary<unknown>>,
+  presence: number,
+): fc.Arbitrary<Record<string, unknown>> {
+  const maybe = (arbitrary: fc.Arbitrary<unknown>) =>
+    fc.oneof(
+      { weight: presence, arbitrary },
+      { weight: 10 - presence, arbitrary: fc.constant(ABSENT) },
+    );
+  return fc
+    .record(Object.fromEntries(Object.entries(fields).map(([key, arb]) => [key, maybe(arb)])))
+    .map((record) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== ABSENT)));
+}
+const ABSENT = Symbol("absent");
+
+const portKeys = fc.oneof(
+  { weight: 6, arbitrary: someKeys({ port: bagValue(ports), backend_port: bagValue(ports) }, 8) },
+  { weight: 3, arbitrary: someKeys({ port_mapping: bagValue(portMappings) }, 9) },
+  {
+    weight: 1,
+    arbitrary: someKeys(
+      {
+        port: bagValue(ports),
+        backend_port: bagValue(ports),
+        port_mapping: bagValue(portMappings),
+      },
+      6,
+    ),
+  },
+);
+
+const appBag: fc.Arbitrary<Record<string, string>> = fc
+  .tuple(
+    portKeys,
+    someKeys({ sni: bagValue(snis) }, 7),
+    someKeys(
+      {
+        hosts: bagValue(some(addresses, 2)),
+        check: bagValue(
+          someKeys(
+            {
+              interval: value(seconds),
+              rise: value(counts),
+              fall: value(counts),
+              check_type: value(
+                goodOrBad(["generic", "mysql", "postgres", "redis", "smtp", null], ["http"]),
+              ),
+              send: value(checkWords),
+              expect: value(checkWords),
+              db_user: value(users),
+            },
+            5,
+          ),
+        ),
+        load_balancing: bagValue(
+          someKeys(
+            {
+              algorithm: value(goodOrBad(["leastconn", "roundrobin", "source"], ["cookie"])),
+              consistent_hashing: value(fc.boolean()),
+            },
+            6,
+          ),
+        ),
+        rate_limit: bagValue(
+          someKeys(
+            {
+              connections_per_minute: value(counts),
+              policy: value(goodOrBad(["reject", "silent-drop"], ["deny"])),
+            },
+            7,
+          ),
+        ),
+        bandwidth_limit: bagValue(someKeys({ upload: value(counts), download: value(counts) }, 5)),
+        retry: bagValue(someKeys({ count: value(counts), redispatch: value(fc.boolean()) }, 7)),
+        timeout: bagValue(
+          someKeys({ server: value(seconds), connect: value(seconds), queue: value(seconds) }, 8),
+        ),
+        server_maxconn: bagValue(counts),
+        ip_deny_list: bagValue(some(addresses, 2)),
+        enforce_tls: bagValue(fc.boolean()),
+        tls_terminate: bagValue(fc.boolean()),
+        proxy_protocol: bagValue(fc.boolean()),
+      },
+      2,
+    ),
+  )
+  .map(
+    ([portPart, sniPart, optional]) =>
+      ({ ...portPart, ...sniPart, ...optional }) as Record<string, string>,
+  );
+/** Applications meaning to share a port by SNI, where the grouping rules are tested hardest. */
+const sharingBag: fc.Arbitrary<Record<string, string>> = fc
+  .tuple(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.record({ port: bagValue(goodOrBad([5432], [8005, 6379])) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          port_mapping: bagValue(goodOrBad(["5432:6432"], ["5430-5439:6430-6439"])),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({ port: bagValue(ports), port_mapping: bagValue(portMappings) }),
+      },
+    ),
+    someKeys(
+      {
+        sni: bagValue(snis),
+        enforce_tls: bagValue(goodOrBad([true], [false])),
+        tls_terminate: bagValue(fc.boolean()),
+      },
+      8,
+    ),
+  )
+  .map(([portPart, rest]) => ({ ...portPart, ...rest }));
+/** Keys no model knows, and names an object holds without being told. */
+const strayBag = fc.dictionary(
+  fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "port", "sni", "x"),
+  fc.oneof(
+    hostileText,
+    anyJson.map((v) => JSON.stringify(v) ?? ""),
+  ),
+  { maxKeys: 4 },
+);
+
+const unitBag: fc.Arbitrary<Record<string, string>> = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ address: bagValue(addresses) }, { requiredKeys: [] }) },
+  { weight: 1, arbitrary: strayBag },
+);
+
+interface HostileApp {
+  readonly relation: number;
+  readonly app: string;
+  readonly bag: Record<string, string>;
+  readonly units: Record<string, string>[];
+}
+
+const hostileApp: fc.Arbitrary<HostileApp> = fc.record({
+  relation: fc.integer({ min: 2, max: 9 }),
+  app: fc.constantFrom("pg", "redis", "evil", "x"),
+  bag: fc.oneof(
+    { weight: 5, arbitrary: appBag },
+    { weight: 3, arbitrary: sharingBag },
+    { weight: 1, arbitrary: strayBag },
+  ),
+  units: some(unitBag),
+});
+
+interface FuzzCase {
+  readonly apps: readonly HostileApp[];
+  readonly context: HaproxyRouteTcpReadContext;
+  /** Where the good application and its unit stand in what Juju lists. */
+  readonly goodAppAt: number;
+  readonly goodUnitAt: number;
+}
+
+const fuzzCase: fc.Arbitrary<FuzzCase> = fc.record({
+  apps: fc.array(hostileApp, { minLength: HOSTILE_APPS_PER_RUN, maxLength: HOSTILE_APPS_PER_RUN }),
+  context: fc.record({
+    reservedPorts: fc.constantFrom(
+      new Set<number>(),
+      new Set([80, 443]),
+      new Set([80, 443, 5432, 8404]),
+      new Set([8010]),
+    ),
+  }),
+  goodAppAt: fc.nat({ max: HOSTILE_APPS_PER_RUN }),
+  goodUnitAt: fc.nat({ max: HOSTILE_APPS_PER_RUN * 3 }),
+});
+
+// ---- The well-behaved part of every run --------------------------------------
+
+// A port no generator above writes, no range covers, and nothing reserves.
+const GOOD_APP: RemoteApp = {
+  relationId: "haproxy-route-tcp:1",
+  app: "good",
+  settings: { port: "39999", backend_port: "5432" },
+};
+const GOOD_UNIT: RemoteUnit = {
+  relationId: "haproxy-route-tcp:1",
+  unit: "good/0",
+  settings: { address: '"10.4.0.1"' },
+};
+
+function inputsOf(fuzz: FuzzCase): { apps: RemoteApp[]; units: RemoteUnit[] } {
+  const apps: RemoteApp[] = [];
+  const units: RemoteUnit[] = [];
+  fuzz.apps.forEach((entry, i) => {
+    const relationId = `haproxy-route-tcp:${entry.relation * 10 + i}`;
+    apps.push({ relationId, app: `${entry.app}${i}`, settings: entry.bag });
+    entry.units.forEach((settings, n) =>
+      units.push({ relationId, unit: `${entry.app}${i}/${n}`, settings }),
+    );
+  });
+  apps.splice(fuzz.goodAppAt, 0, GOOD_APP);
+  units.splice(fuzz.goodUnitAt, 0, GOOD_UNIT);
+  return { apps, units };
+}
+
+// What may never be in a word of haproxy.cfg: whitespace of any kind, quotes,
+// a comment, an escape, an environment variable, an admin socket separator,
+// control characters, anything beyond ASCII.
+const UNSAFE = /[\s"'#\\$;\p{Cc}]|[^\x21-\x7e]/u;
+
+/** Every string of a request that is written into haproxy.cfg, a send without its line ending. */
+function configWords(request: HaproxyRouteTcpRequest): string[] {
+  const check = request.check;
+  return [
+    ...(request.sni === undefined ? [] : [request.sni]),
+    ...(check?.send === undefined ? [] : [check.send.replace(/\r?\n$/, "")]),
+    ...(check?.expect === undefined ? [] : [check.expect]),
+    ...(check?.dbUser === undefined ? [] : [check.dbUser]),
+    ...request.ipDenyList,
+    ...request.targets.map((target) => target.address),
+  ];
+}
+
+function overlap(a: HaproxyRouteTcpRequest, b: HaproxyRouteTcpRequest): boolean {
+  return a.ports.listen[0] <= b.ports.listen[1] && b.ports.listen[0] <= a.ports.listen[1];
+}
+
+describe("hostile data on the haproxy-route-tcp relation", () => {
+  it(`never throws, accepts only safe words and shares ports only by SNI (seed ${SEED})`, () => {
+    const policy = new RelationPolicy({ trusted: false });
+    let appsLeftOut = 0;
+    let runsWithHostileRequest = 0;
+    let runsWithSharedPort = 0;
+    fc.assert(
+      fc.property(fuzzCase, (fuzz) => {
+        const { apps, units } = inputsOf(fuzz);
+        const { requests, skipped } = readHaproxyRouteTcpRequests(
+          apps,
+          units,
+          policy,
+          fuzz.context,
+        );
+
+        // The good application is served, from its one unit.
+        const good = requests.find((request) => request.app === "good");
+        expect(good).toMatchObject({
+          ports: { listen: [39999, 39999], backend: [5432, 5432] },
+          targets: [{ name: "good/0", address: "10.4.0.1" }],
+          ready: true,
+        });
+        if (requests.length > 1) runsWithHostileRequest += 1;
+        appsLeftOut += skipped.length;
+
+        // Every application once: read, or left out with the field named.
+        expect([...requests, ...skipped].map((entry) => entry.relationId).sort()).toEqual(
+          apps.map((app) => app.relationId).sort(),
+        );
+        for (const skip of skipped) {
+          expect(skip.reason).toMatch(/^[\w./[\]-]+: \S/);
+        }
+
+        for (const request of requests) {
+          for (const word of configWords(request)) {
+            expect(word).not.toBe("");
+            expect(word, JSON.stringify(word)).not.toMatch(UNSAFE);
+          }
+          if (request.check?.send !== undefined) {
+            expect(request.check.send).toMatch(/^[^\r\n]+(\r?\n)?$/);
+          }
+          for (const target of request.targets) {
+            expect(isIP(target.address)).not.toBe(0);
+            expect(refusedAddressKind(target.address)).toBeUndefined();
+          }
+          for (const address of request.ipDenyList) expect(isIP(address)).not.toBe(0);
+          const { listen, backend } = request.ports;
+          for (const port of [...listen, ...backend]) {
+            expect(Number.isInteger(port) && port >= 1 && port <= 65535).toBe(true);
+          }
+          expect(listen[0]).toBeLessThanOrEqual(listen[1]);
+          expect(listen[1] - listen[0]).toBe(backend[1] - backend[0]);
+          for (const reserved of fuzz.context.reservedPorts) {
+            expect(reserved >= listen[0] && reserved <= listen[1]).toBe(false);
+          }
+          if (request.sni !== undefined) expect(request.enforceTls).toBe(true);
+        }
+
+        // Listen ports shared only as one port, each routed by its own SNI.
+        let shared = false;
+        requests.forEach((a, i) => {
+          for (const b of requests.slice(i + 1)) {
+            if (!overlap(a, b)) continue;
+            shared = true;
+            expect(a.ports.listen[0]).toBe(a.ports.listen[1]);
+            expect(b.ports.listen).toEqual(a.ports.listen);
+            expect(a.sni).toBeDefined();
+            expect(b.sni).toBeDefined();
+            expect(a.sni).not.toBe(b.sni);
+            expect(a.enforceTls && b.enforceTls).toBe(true);
+            expect(a.tlsTerminate).toBe(b.tlsTerminate);
+          }
+        });
+        if (shared) runsWithSharedPort += 1;
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: false },
+    );
+    // Not vacuous, whatever the seed: bad applications were left out, hostile
+    // ones were read, and some shared a port by SNI.
+    expect(appsLeftOut).toBeGreaterThanOrEqual(
+      surelySumAtLeast(RATES.appsLeftOut, RUNS, HOSTILE_APPS_PER_RUN),
+    );
+    expect(runsWithHostileRequest).toBeGreaterThanOrEqual(
+      surelyAtLeast(RATES.runsWithHostileRequest, RUNS),
+    );
+    expect(runsWithSharedPort).toBeGreaterThanOrEqual(
+      surelyAtLeast(RATES.runsWithSharedPort, RUNS),
+    );
+    console.info(
+      `haproxy-route-tcp fuzz (seed ${SEED}): ${RUNS} runs, ${appsLeftOut} applications left out, ` +
+        `${runsWithHostileRequest} runs with a hostile application read, ` +
+        `${runsWithSharedPort} with a port shared by SNI`,
+    );
+  });
+});
