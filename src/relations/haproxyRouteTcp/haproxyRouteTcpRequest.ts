@@ -19,7 +19,11 @@ export interface TcpHealthCheck {
   readonly rise: number;
   readonly fall: number;
   readonly type: TcpCheckType;
-  /** generic: what to send and what to expect back (`tcp-check send` / `expect string`). */
+  /**
+   * generic: what to send and what to expect back (`tcp-check send` / `expect string`).
+   * Each is one word of printable ASCII without quotes, "#", "\\", "$" or ";"; a send
+   * may end in one line ending ("\n" or "\r\n"), to be written as an escape.
+   */
   readonly send?: string;
   readonly expect?: string;
   /** mysql and postgres: the user haproxy's own check logs in as. */
