@@ -43,6 +43,10 @@ export interface HookInputs {
   readonly haproxyRouteApps?: readonly RemoteApp[];
   /** Their units' bags (`address`). */
   readonly haproxyRouteUnits?: readonly RemoteUnit[];
+  /** Applications related on `haproxy-route-tcp`, with their bags. */
+  readonly haproxyRouteTcpApps?: readonly RemoteApp[];
+  /** Their units' bags (`address`). */
+  readonly haproxyRouteTcpUnits?: readonly RemoteUnit[];
   /** The installed haproxy's version (`2.6.12`), read when a route needs a newer feature. */
   readonly haproxyVersion?: string;
   /** Applications related on `receive-ca-certs`, with their bags (v1: `certificates`). */

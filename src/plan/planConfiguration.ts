@@ -49,6 +49,10 @@ import {
 import { type RouteOffer, placeIngress } from "../relations/ingress/ingressPlacement.js";
 import { ingressRoute } from "../relations/ingress/ingressRoutes.js";
 import type {
+  HaproxyRouteTcpRequest,
+  SkippedTcpApp,
+} from "../relations/haproxyRouteTcp/haproxyRouteTcpRequest.js";
+import type {
   HaproxyRouteRequest,
   SkippedRouteApp,
 } from "../relations/haproxyRoute/haproxyRouteRequest.js";
@@ -88,6 +92,10 @@ export interface Plan {
   readonly haproxyRoutes: readonly HaproxyRouteRequest[];
   /** haproxy-route applications left out, and why. */
   readonly skippedRouteApps: readonly SkippedRouteApp[];
+  /** haproxy-route-tcp applications served, for the endpoints the leader publishes. */
+  readonly tcpRoutes: readonly HaproxyRouteTcpRequest[];
+  /** haproxy-route-tcp applications left out, and why. */
+  readonly skippedTcpApps: readonly SkippedTcpApp[];
   /** Hostnames of served haproxy-route applications whose certificate has not arrived yet. */
   readonly awaitingRouteCertificates: readonly string[];
   /** A certificate for external_hostname is served on port 443. */
@@ -222,6 +230,8 @@ export function planConfiguration(
     skippedApps: ingress.skipped,
     haproxyRoutes: routes.served,
     skippedRouteApps: routes.skipped,
+    tcpRoutes: [],
+    skippedTcpApps: [],
     awaitingRouteCertificates: (inputs.awaitingHostnames ?? []).filter((hostname) =>
       routes.served.some((request) => request.hostnames.includes(hostname)),
     ),

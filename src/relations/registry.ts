@@ -31,6 +31,8 @@ export type RelationInputs = Pick<
   | "ingressUnits"
   | "haproxyRouteApps"
   | "haproxyRouteUnits"
+  | "haproxyRouteTcpApps"
+  | "haproxyRouteTcpUnits"
   | "cosAgent"
   | "receivedCaApps"
   | "receivedCaUnits"
@@ -126,6 +128,22 @@ export const ENDPOINTS: readonly Endpoint[] = [
       after: "reconcile",
       run: async (p) =>
         (await import("./haproxyRoute/publishRouteEndpoints.js")).publishRouteEndpoints(p),
+    },
+  },
+  {
+    name: "haproxy-route-tcp",
+    hooks: RECONCILED,
+    read: async (relations) => {
+      const [haproxyRouteTcpApps, haproxyRouteTcpUnits] = await Promise.all([
+        relations.apps("haproxy-route-tcp"),
+        relations.units("haproxy-route-tcp"),
+      ]);
+      return { haproxyRouteTcpApps, haproxyRouteTcpUnits };
+    },
+    publish: {
+      after: "reconcile",
+      run: async (p) =>
+        (await import("./haproxyRouteTcp/publishTcpEndpoints.js")).publishTcpEndpoints(p),
     },
   },
   {

@@ -34,6 +34,7 @@ const DISPATCH: Record<string, Record<(typeof KINDS)[number], string>> = {
       "website",
       "ingress",
       "haproxy-route",
+      "haproxy-route-tcp",
       "certificates",
       "cos-agent",
       "receive-ca-certs",
