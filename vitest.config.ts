@@ -71,6 +71,8 @@ const pure = [
   "tests/relations/peer/peersSection.test.ts",
   "tests/relations/receiveCaCerts/receivedCas.test.ts",
   "tests/relations/registry.test.ts",
+  "tests/relations/haproxyRoute/routeEndpoints.test.ts",
+  "tests/relations/haproxyRouteTcp/tcpEndpoints.test.ts",
   "tests/relations/reverseproxy/collectServices.test.ts",
   "tests/reliability/fuzzHaproxyRouteBags.test.ts",
   "tests/system/hostCommands.test.ts",
