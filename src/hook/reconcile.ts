@@ -44,7 +44,7 @@ import { WatchedService } from "./watchedService.js";
 import { stateFilePath } from "../stateFiles.js";
 import { endpointsByBackend } from "../relations/haproxyRoute/routeEndpoints.js";
 import { wantedRouteHostnames } from "../plan/haproxyRoutes.js";
-import { hostnameCertificateDir } from "../plan/defaultCertificate.js";
+import { hostnameCertificateDir } from "../model/hostnameCrtList.js";
 import { routeFilesDir } from "../relations/haproxyRoute/haproxyRoutePlacement.js";
 import { installedHaproxyVersion } from "../apply/haproxyVersion.js";
 import type { StatusOutcome, WorkloadStatus } from "../juju/statusOutcome.js";

@@ -57,6 +57,9 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
   }));
 
   const crtPaths = service.crts.map((crt, i) => certificatePath(crt, i, dir, context));
+  const crtWords = service.crts.map(
+    (crt, i) => `${crt.kind === "crt-list" ? "crt-list" : "crt"} ${crtPaths[i] as string}`,
+  );
   const certificateFiles: ManagedFile[] = service.crts.flatMap((crt, i) =>
     crt.kind === "inline"
       ? [{ path: crtPaths[i] as string, content: crt.pem, mode: 0o600, secret: true }]
@@ -87,7 +90,7 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
     stanza: {
       frontend: {
         name: `${unitSlug(context.unitName)}-${service.port}`,
-        bind: bindLine(service.host, service.port, crtPaths),
+        bind: bindLine(service.host, service.port, crtWords),
         defaultBackend: service.name,
         options: withRoutes(
           [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
@@ -201,17 +204,19 @@ function certificatePath(
       return context.defaultCertificate ?? defaultCertificatePath(context.libDir);
     case "directory":
     case "file":
+    case "crt-list":
       return crt.path;
     case "inline":
       return `${serviceDir}/${index}.pem`;
   }
 }
 
-function bindLine(host: string, port: number, allCrtPaths: readonly string[]): string {
+/** `allCrtWords`: `crt <file>` and `crt-list <file>`, in the service's order. */
+function bindLine(host: string, port: number, allCrtWords: readonly string[]): string {
   const address = `${host}:${port}`;
-  const crtPaths = [...new Set(allCrtPaths)];
-  if (crtPaths.length === 0) return address;
+  const crtWords = [...new Set(allCrtWords)];
+  if (crtWords.length === 0) return address;
   // The TLS versions and ciphers come from the global ssl-default-bind-*
   // lines: anything set here would override the operator's choice there.
-  return `${address} ssl ${crtPaths.map((path) => `crt ${path}`).join(" ")}`;
+  return `${address} ssl ${crtWords.join(" ")}`;
 }

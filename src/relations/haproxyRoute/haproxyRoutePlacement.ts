@@ -3,7 +3,12 @@
 // map of `<hostname><path> <backend>` keys (model/httpFrontends.ts,
 // model/proxyStanzas.ts). A backend name already used by haproxy leaves the
 // application out.
-import { HTTPS_PORT, HTTP_PORT, onHttpPort } from "../../model/httpFrontends.js";
+import {
+  type CertificateSource,
+  HTTPS_PORT,
+  HTTP_PORT,
+  onHttpPort,
+} from "../../model/httpFrontends.js";
 import type {
   ManagedFile,
   MappedRoutes,
@@ -20,7 +25,7 @@ export interface RouteOffer {
 export interface HaproxyRoutePlacementContext {
   readonly libDir: string;
   /** Certificates served on 443; empty, the routes are served on 80 only. */
-  readonly certificateFiles: readonly string[];
+  readonly certificates: readonly CertificateSource[];
   /** The defaults section's mode, which a frontend without `mode` inherits. */
   readonly defaultMode: string;
 }
@@ -94,13 +99,13 @@ export function placeHaproxyRoutes(
   const claim = { defaultMode: context.defaultMode, claimant: "haproxy-route" };
   let placedServices = onHttpPort(
     services,
-    { ...claim, port: HTTP_PORT, certificateFiles: [] },
+    { ...claim, port: HTTP_PORT, certificates: [] },
     add,
   );
-  if (context.certificateFiles.length > 0) {
+  if (context.certificates.length > 0) {
     placedServices = onHttpPort(
       placedServices,
-      { ...claim, port: HTTPS_PORT, certificateFiles: context.certificateFiles },
+      { ...claim, port: HTTPS_PORT, certificates: context.certificates },
       add,
     );
   }
