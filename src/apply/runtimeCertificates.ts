@@ -17,6 +17,8 @@ import { dirname } from "node:path";
 import { type AccountIds, readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 import { describeError } from "../lib/describeError.js";
 import { askAdminSocket } from "../metrics/statsSocket.js";
+import type { CertificateStep } from "../model/certificateUpdate.js";
+import type { AskHaproxy } from "./runtimeServers.js";
 
 export type RuntimeCertificateResult =
   | { readonly applied: true }
@@ -79,14 +81,14 @@ export function fileNameProblem(file: string): string | undefined {
  * crt-list line) with `pem` (leaf, chain, key), without a reload.
  */
 export async function replaceCertificate(
-  socketPath: string,
+  haproxy: string | AskHaproxy,
   certFile: string,
   pem: string,
   options: RuntimeCertificateOptions = {},
 ): Promise<RuntimeCertificateResult> {
   const checked = checkRequest(certFile, pem);
   if ("problem" in checked) return refused(checked.problem);
-  const ask = asker(socketPath, options);
+  const ask = asker(haproxy, options);
   try {
     await writeCertificate(certFile, checked.payload, options);
     const problem = await swapIn(ask, certFile, checked.payload, checked.serial);
@@ -103,7 +105,7 @@ export async function replaceCertificate(
  * too.
  */
 export async function addCertificate(
-  socketPath: string,
+  haproxy: string | AskHaproxy,
   crtListFile: string,
   certFile: string,
   pem: string,
@@ -113,7 +115,7 @@ export async function addCertificate(
   if (listProblem !== undefined) return refused(`the crt-list ${listProblem}`);
   const checked = checkRequest(certFile, pem);
   if ("problem" in checked) return refused(checked.problem);
-  const ask = asker(socketPath, options);
+  const ask = asker(haproxy, options);
   let created = false;
   try {
     await writeCertificate(certFile, checked.payload, options);
@@ -146,10 +148,31 @@ export async function addCertificate(
   }
 }
 
-type AskHaproxy = (command: string) => Promise<string>;
+/**
+ * Takes `steps` (model/certificateUpdate.ts) into the running haproxy in order; the
+ * first that fails stops the rest, and the caller reloads: every file is
+ * written already, so the reload serves them all.
+ */
+export async function applyCertificateSteps(
+  haproxy: string | AskHaproxy,
+  crtListFile: string,
+  steps: readonly CertificateStep[],
+  options: RuntimeCertificateOptions = {},
+): Promise<RuntimeCertificateResult> {
+  for (const step of steps) {
+    const result =
+      step.kind === "replace"
+        ? await replaceCertificate(haproxy, step.certFile, step.pem, options)
+        : await addCertificate(haproxy, crtListFile, step.certFile, step.pem, options);
+    if (!result.applied) return refused(`${step.kind} ${step.certFile}: ${result.problem}`);
+  }
+  return { applied: true };
+}
 
-function asker(socketPath: string, options: RuntimeCertificateOptions): AskHaproxy {
-  return (command) => askAdminSocket(socketPath, command, options.timeoutMs ?? 5000);
+/** A socket path is asked directly; a function (the caller's own connection) as it is. */
+function asker(haproxy: string | AskHaproxy, options: RuntimeCertificateOptions): AskHaproxy {
+  if (typeof haproxy !== "string") return haproxy;
+  return (command) => askAdminSocket(haproxy, command, options.timeoutMs ?? 5000);
 }
 
 interface CheckedRequest {

@@ -33,7 +33,9 @@ export type CertificateUpdate =
       /** Replacements first, then additions in the crt-list's order. */
       readonly steps: readonly CertificateStep[];
     }
-  | { readonly kind: "reload"; readonly reason: string };
+  | { readonly kind: "reload"; readonly reason: string }
+  /** No hostname certificate changed: nothing for the runtime API to try. */
+  | { readonly kind: "unrelated" };
 
 export interface CertificateUpdateInput {
   /** The crt-list of the hostnames' certificates. */
@@ -48,15 +50,17 @@ export interface CertificateUpdateInput {
 
 export function planCertificateUpdate(input: CertificateUpdateInput): CertificateUpdate {
   const { crtList, changed, planned } = input;
-  if (changed.length === 0) return reload("no file changed");
   const listChange = changed.find((file) => file.path === crtList);
   const liveText = listChange === undefined ? planned.get(crtList) : listChange.previous;
   const nextText = planned.get(crtList);
+  const live = crtListCertificates(liveText ?? "");
+  const next = crtListCertificates(nextText ?? "");
+  const concerned = (file: FileChange) =>
+    file.path === crtList || live.includes(file.path) || next.includes(file.path);
+  if (!changed.some(concerned)) return { kind: "unrelated" };
   if (liveText === undefined || nextText === undefined) {
     return reload(`haproxy loads no ${crtList} to add certificates to`);
   }
-  const live = crtListCertificates(liveText);
-  const next = crtListCertificates(nextText);
 
   const gone = live.filter((file) => !next.includes(file));
   if (gone.length > 0) return reload(`${gone.join(", ")} left the crt-list`);

@@ -132,7 +132,9 @@ export function planConfiguration(
     libDir: paths.haproxyLib,
     externalHostname: certificate.hostname,
     certificates: [
-      ...(certificate.file !== undefined ? [{ kind: "file" as const, path: certificate.file }] : []),
+      ...(certificate.file !== undefined
+        ? [{ kind: "file" as const, path: certificate.file }]
+        : []),
       ...hostnameCertificates
         .filter((file) => file.path === hostnameCrtListPath(paths.haproxyLib))
         .map((file) => ({ kind: "crt-list" as const, path: file.path })),

@@ -97,11 +97,7 @@ export function placeHaproxyRoutes(
   };
   const add = (service: PlacedService): PlacedService => ({ ...service, mappedRoutes: mapped });
   const claim = { defaultMode: context.defaultMode, claimant: "haproxy-route" };
-  let placedServices = onHttpPort(
-    services,
-    { ...claim, port: HTTP_PORT, certificates: [] },
-    add,
-  );
+  let placedServices = onHttpPort(services, { ...claim, port: HTTP_PORT, certificates: [] }, add);
   if (context.certificates.length > 0) {
     placedServices = onHttpPort(
       placedServices,
