@@ -5,11 +5,12 @@
 //
 // The live process must end up serving what a restart with the new files
 // would serve. haproxy replaces a loaded certificate in place, and appends a
-// certificate added to a crt-list after the others; so a certificate already
-// listed is replaced, a line added at the end of the crt-list is added, and
-// anything else reloads: another file, a line removed, a line added before
-// one haproxy has when the crt-list's first line is the bind's default
-// certificate (the one a client without a known name gets).
+// certificate added to a crt-list after the others, and forgets one deleted
+// from it; so a certificate already listed is replaced, a new line is added,
+// a line gone is deleted, and anything else reloads: another file, or a
+// change of the crt-list's first line when that is the bind's default
+// certificate (the one a client without a known name gets), which haproxy
+// neither changes nor deletes at run time.
 import { crtListCertificates } from "./hostnameCrtList.js";
 
 export interface FileChange {
@@ -24,13 +25,15 @@ export type CertificateStep =
   /** A certificate haproxy has: a renewal. */
   | { readonly kind: "replace"; readonly certFile: string; readonly pem: string }
   /** A certificate new to the crt-list: a new hostname. */
-  | { readonly kind: "add"; readonly certFile: string; readonly pem: string };
+  | { readonly kind: "add"; readonly certFile: string; readonly pem: string }
+  /** A certificate gone from the crt-list: a hostname without one any more. */
+  | { readonly kind: "remove"; readonly certFile: string };
 
 export type CertificateUpdate =
   | {
       readonly kind: "runtime";
       readonly crtList: string;
-      /** Replacements first, then additions in the crt-list's order. */
+      /** Replacements, additions in the crt-list's order, then removals. */
       readonly steps: readonly CertificateStep[];
     }
   | { readonly kind: "reload"; readonly reason: string }
@@ -62,12 +65,12 @@ export function planCertificateUpdate(input: CertificateUpdateInput): Certificat
     return reload(`haproxy loads no ${crtList} to add certificates to`);
   }
 
-  const gone = live.filter((file) => !next.includes(file));
-  if (gone.length > 0) return reload(`${gone.join(", ")} left the crt-list`);
   // haproxy appends what is added; of the lines' order, only the first one's
   // place shows to a client (SNI picks the others by name).
   if (next[0] !== live[0] && crtListIsDefault(input.haproxyCfg, crtList)) {
-    return reload(`${next[0] ?? ""} would become the default certificate`);
+    return reload(
+      `the default certificate would change from ${live[0] ?? "none"} to ${next[0] ?? "none"}`,
+    );
   }
 
   const steps: CertificateStep[] = [];
@@ -82,6 +85,9 @@ export function planCertificateUpdate(input: CertificateUpdateInput): Certificat
     const pem = planned.get(certFile);
     if (pem === undefined) return reload(`${certFile} is listed but not written`);
     steps.push({ kind: "add", certFile, pem });
+  }
+  for (const certFile of live.filter((file) => !next.includes(file))) {
+    steps.push({ kind: "remove", certFile });
   }
   return { kind: "runtime", crtList, steps };
 }

@@ -3,8 +3,9 @@
 // the planner's configuration and files, applied by applyPlan to a real
 // haproxy of each version (ports 80 and 443 moved to free loopback ports).
 // A TLS client sending the name by SNI sees the new certificate from the
-// same worker, the files say the same (a restart serves it), and what the
-// runtime API cannot take is reloaded, with the reason in the result.
+// same worker, one gone is forgotten, the files say the same (a restart
+// serves it), and what the runtime API cannot take is reloaded, with the
+// reason in the result.
 import { X509Certificate } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
@@ -219,6 +220,32 @@ describe.each(haproxyVersions)("hostname certificates on haproxy $version", ({ b
     expect((await presented(TEA)).fingerprint256).toBe(tea.leaf.fingerprint256);
   });
 
+  it("forgets a certificate gone from the crt-list without a reload", async () => {
+    const shop = issue(SHOP);
+    const tea = issue(TEA);
+    await apply([SHOP, TEA], { [SHOP]: shop.pem, [TEA]: tea.pem });
+    expect((await presented(TEA)).fingerprint256).toBe(tea.leaf.fingerprint256);
+    const pid = await workerPid();
+
+    const { result } = await apply([SHOP, TEA], { [SHOP]: shop.pem });
+    expect(result).toMatchObject({ action: "updated", runtimeChange: "certificates" });
+    expect(result.runtimeFallback).toBeUndefined();
+    // TEA's clients now get the default certificate, SHOP's: not one for their name.
+    await expect(presented(TEA)).rejects.toThrow(/does not match/);
+    expect((await presented(TEA, true)).fingerprint256).toBe(shop.leaf.fingerprint256);
+    expect(await workerPid()).toBe(pid);
+    expect(haproxy.reloads).toBe(0);
+    expect(await readFile(hostnameCrtListPath(paths.haproxyLib), "utf8")).not.toContain(TEA);
+    const loaded = await askAdminSocket(adminSocketPath(paths.haproxyRun), "show ssl cert");
+    expect(loaded).toContain(SHOP);
+    expect(loaded).not.toContain(TEA);
+
+    await haproxy.stop();
+    await haproxy.start();
+    await expect(presented(TEA)).rejects.toThrow(/does not match/);
+    expect((await presented(SHOP)).fingerprint256).toBe(shop.leaf.fingerprint256);
+  });
+
   it("reloads, and says why, when haproxy cannot take the certificate at run time", async () => {
     await apply([SHOP], { [SHOP]: issue(SHOP).pem });
     const pid = await workerPid();
@@ -241,14 +268,14 @@ describe.each(haproxyVersions)("hostname certificates on haproxy $version", ({ b
     expect(await fileOf(SHOP)).toBe(reordered);
   });
 
-  it("reloads for a certificate that would become the default one, and for one removed", async () => {
+  it("reloads when the default certificate changes: one listed first arrives, or goes", async () => {
     const shop = issue(SHOP);
     await apply([ART, SHOP], { [SHOP]: shop.pem });
 
     const art = issue(ART);
     const first = await apply([ART, SHOP], { [ART]: art.pem, [SHOP]: shop.pem });
     expect(first.result).toMatchObject({ action: "reloaded", runtimeChange: "certificates" });
-    expect(first.result.runtimeFallback).toMatch(/would become the default certificate/);
+    expect(first.result.runtimeFallback).toMatch(/the default certificate would change/);
     expect((await presented(ART)).fingerprint256).toBe(art.leaf.fingerprint256);
     // A client with a name no certificate has gets the crt-list's first, as after a restart.
     expect((await presented("unknown.example.com", true)).fingerprint256).toBe(
@@ -258,8 +285,9 @@ describe.each(haproxyVersions)("hostname certificates on haproxy $version", ({ b
 
     const removed = await apply([ART, SHOP], { [SHOP]: shop.pem });
     expect(removed.result).toMatchObject({ action: "reloaded", runtimeChange: "certificates" });
-    expect(removed.result.runtimeFallback).toMatch(/left the crt-list/);
+    expect(removed.result.runtimeFallback).toMatch(/the default certificate would change/);
     expect(haproxy.reloads).toBe(2);
     await expect(presented(ART)).rejects.toThrow(/does not match/);
+    expect((await presented(ART, true)).fingerprint256).toBe(shop.leaf.fingerprint256);
   });
 });

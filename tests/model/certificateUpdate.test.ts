@@ -1,6 +1,6 @@
 // Which file changes the running haproxy can take through its admin socket:
-// only the hostnames' certificates and their crt-list, and only where a
-// restart with the new files would serve the same.
+// only the hostnames' certificates and their crt-list (renewed, added,
+// removed), and only where a restart with the new files would serve the same.
 import { describe, expect, it } from "vitest";
 
 import {
@@ -80,15 +80,25 @@ describe("planCertificateUpdate", () => {
     // append it, a restart would put it first.
     expect(decide(changed, planned, LIST_FIRST)).toEqual({
       kind: "reload",
-      reason: `${A} would become the default certificate`,
+      reason: `the default certificate would change from ${B} to ${A}`,
     });
   });
 
-  it("reloads for a line gone from the crt-list", () => {
-    const changed: FileChange[] = [{ path: LIST, content: list(A), previous: list(A, B) }];
-    expect(decide(changed, { [A]: "A", [LIST]: list(A) })).toEqual({
+  it("removes a line gone from the crt-list, but reloads when it is the default certificate", () => {
+    const lastGone: FileChange[] = [{ path: LIST, content: list(A), previous: list(A, B) }];
+    expect(decide(lastGone, { [A]: "A", [LIST]: list(A) }, LIST_FIRST)).toEqual({
+      kind: "runtime",
+      crtList: LIST,
+      steps: [{ kind: "remove", certFile: B }],
+    });
+    const firstGone: FileChange[] = [{ path: LIST, content: list(B), previous: list(A, B) }];
+    expect(decide(firstGone, { [B]: "B", [LIST]: list(B) }, AFTER_CRT)).toMatchObject({
+      kind: "runtime",
+      steps: [{ kind: "remove", certFile: A }],
+    });
+    expect(decide(firstGone, { [B]: "B", [LIST]: list(B) }, LIST_FIRST)).toEqual({
       kind: "reload",
-      reason: `${B} left the crt-list`,
+      reason: `the default certificate would change from ${A} to ${B}`,
     });
   });
 
