@@ -146,7 +146,9 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
     warnings: [...warnings],
     runtimeChange: change,
   });
-  if (live !== undefined && !reloadPending && (await service.isRunning())) {
+  // Only servers, or only files, changed: haproxy may take them as it runs.
+  const runtimeCandidate = changed.length === 0 || !configChanged;
+  if (live !== undefined && !reloadPending && runtimeCandidate && (await service.isRunning())) {
     if (changed.length === 0) {
       // Only servers changed: change them in place, no new worker.
       const delta = planServerDelta(live, plan.haproxyCfg);
@@ -162,25 +164,15 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
           runtime = { change: "servers", fallback: describeError(error) };
         }
       }
-    } else if (!configChanged) {
+    } else {
       // Only files changed: the hostnames' certificates go in without a reload.
-      const update = planCertificateUpdate({
-        crtList: hostnameCrtListPath(paths.haproxyLib),
-        haproxyCfg: live,
-        changed: changed.map((file) => fileChange(plan.files, file)),
-        planned: new Map(plan.files.map((file) => [file.path, file.content])),
-      });
-      if (update.kind === "runtime") {
-        const result = await timeStep("change certificates at run time", () =>
-          applyCertificateSteps(ask, update.crtList, update.steps, { owner: env.fileOwner }),
-        );
-        if (result.applied) {
-          await unlink(marker).catch(() => undefined);
-          return updated("certificates");
-        }
-        runtime = { change: "certificates", fallback: result.problem };
-      } else if (update.kind === "reload") {
-        runtime = { change: "certificates", fallback: update.reason };
+      const result = await certificatesAtRunTime(plan, changed, live, env, ask);
+      if (result.applied) {
+        await unlink(marker).catch(() => undefined);
+        return updated("certificates");
+      }
+      if (result.fallback !== undefined) {
+        runtime = { change: "certificates", fallback: result.fallback };
       }
     }
   }
@@ -198,6 +190,33 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
       runtimeFallback: runtime.fallback,
     }),
   };
+}
+
+/**
+ * Files alone changed: if they are the hostnames' certificates and their
+ * crt-list (model/certificateUpdate.ts), into the running haproxy. Not
+ * applied: a reload is due, and `fallback` says why unless no hostname
+ * certificate changed at all.
+ */
+async function certificatesAtRunTime(
+  plan: ApplyPlanInput,
+  changed: readonly ChangedFile[],
+  live: string,
+  env: ApplyEnvironment,
+  ask: AskHaproxy,
+): Promise<{ applied: true } | { applied: false; fallback?: string }> {
+  const update = planCertificateUpdate({
+    crtList: hostnameCrtListPath(env.paths.haproxyLib),
+    haproxyCfg: live,
+    changed: changed.map((file) => fileChange(plan.files, file)),
+    planned: new Map(plan.files.map((file) => [file.path, file.content])),
+  });
+  if (update.kind === "unrelated") return { applied: false };
+  if (update.kind === "reload") return { applied: false, fallback: update.reason };
+  const result = await timeStep("change certificates at run time", () =>
+    applyCertificateSteps(ask, update.crtList, update.steps, { owner: env.fileOwner }),
+  );
+  return result.applied ? result : { applied: false, fallback: result.problem };
 }
 
 /** A changed file as the plan names it, with what it held before. */
