@@ -56,6 +56,7 @@ const pure = [
   "tests/metrics/metricNames.test.ts",
   "tests/metrics/metricsTarget.test.ts",
   "tests/metrics/statsCsv.test.ts",
+  "tests/model/certificateUpdate.test.ts",
   "tests/model/placeServices.test.ts",
   "tests/model/relationPolicy.test.ts",
   "tests/model/serverDelta.test.ts",

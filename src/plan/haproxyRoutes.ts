@@ -5,6 +5,7 @@
 import type { CharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { RelationPolicy } from "../model/relationPolicy.js";
+import type { CertificateSource } from "../model/httpFrontends.js";
 import type { PlacedService } from "../model/types.js";
 import { haproxyRouteBackend } from "../relations/haproxyRoute/haproxyRouteBackend.js";
 import {
@@ -21,8 +22,8 @@ export interface HaproxyRouteContext {
   readonly libDir: string;
   /** external_hostname, or "". */
   readonly externalHostname: string;
-  /** Certificates served on 443 (external_hostname's, then each hostname's). */
-  readonly certificateFiles: readonly string[];
+  /** Certificates served on 443 (external_hostname's, then the hostnames' crt-list). */
+  readonly certificates: readonly CertificateSource[];
   /** The receive-ca-certs bundle, for HTTPS backends. */
   readonly caFile?: string;
   readonly defaultMode: string;
@@ -75,7 +76,7 @@ export function routeHaproxyRoutes(
     });
   const placed = placeHaproxyRoutes(services, offers, {
     libDir: context.libDir,
-    certificateFiles: context.certificateFiles,
+    certificates: context.certificates,
     defaultMode: context.defaultMode,
     hostnameCertificateFiles: context.hostnameCertificateFiles,
     reservedPorts: new Map([

@@ -21,6 +21,7 @@ import {
   settlePortClaims,
 } from "../model/placeServices.js";
 import { monitoringUserlist } from "../model/prometheusExporter.js";
+import { crtListText, hostnameCrtListPath } from "../model/hostnameCrtList.js";
 import { buildProxy } from "../model/proxyStanzas.js";
 import { backendCaBundle } from "./backendCaFile.js";
 import {
@@ -138,9 +139,13 @@ export function planConfiguration(
   const routes = routeHaproxyRoutes(charmConfig, inputs, policy, ingress.placed.services, {
     libDir: paths.haproxyLib,
     externalHostname: certificate.hostname,
-    certificateFiles: [
-      ...(certificate.file !== undefined ? [certificate.file] : []),
-      ...hostnameCertificates.map((file) => file.path),
+    certificates: [
+      ...(certificate.file !== undefined
+        ? [{ kind: "file" as const, path: certificate.file }]
+        : []),
+      ...hostnameCertificates
+        .filter((file) => file.path === hostnameCrtListPath(paths.haproxyLib))
+        .map((file) => ({ kind: "crt-list" as const, path: file.path })),
     ],
     ...(backendCas.file !== undefined && { caFile: backendCas.file.path }),
     defaultMode: defaults.mode,
@@ -242,9 +247,13 @@ export function planConfiguration(
   };
 }
 
-/** The certificates relation's certificate of each haproxy-route hostname that has one. */
+/**
+ * The certificates relation's certificate of each haproxy-route hostname that
+ * has one, and the crt-list naming them (none without a certificate: haproxy
+ * refuses an empty one).
+ */
 function hostnameCertificateFiles(inputs: HookInputs, libDir: string): ManagedFile[] {
-  return Object.entries(inputs.hostnameCertificates ?? {})
+  const certificates = Object.entries(inputs.hostnameCertificates ?? {})
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([hostname, pem]) => ({
       path: hostnameCertificatePath(libDir, hostname),
@@ -252,6 +261,14 @@ function hostnameCertificateFiles(inputs: HookInputs, libDir: string): ManagedFi
       mode: 0o600,
       secret: true,
     }));
+  if (certificates.length === 0) return [];
+  const crtList: ManagedFile = {
+    path: hostnameCrtListPath(libDir),
+    content: crtListText(certificates.map((file) => file.path)),
+    mode: 0o644,
+    secret: false,
+  };
+  return [...certificates, crtList];
 }
 
 /**

@@ -4,7 +4,12 @@
 // model/proxyStanzas.ts), and on its own external_grpc_port when it asks
 // for one (grpcListeners.ts). A backend name or a gRPC port already used by
 // haproxy leaves the application out.
-import { HTTPS_PORT, HTTP_PORT, onHttpPort } from "../../model/httpFrontends.js";
+import {
+  type CertificateSource,
+  HTTPS_PORT,
+  HTTP_PORT,
+  onHttpPort,
+} from "../../model/httpFrontends.js";
 import type {
   ManagedFile,
   MappedRoutes,
@@ -22,7 +27,7 @@ export interface RouteOffer {
 export interface HaproxyRoutePlacementContext {
   readonly libDir: string;
   /** Certificates served on 443; empty, the routes are served on 80 only. */
-  readonly certificateFiles: readonly string[];
+  readonly certificates: readonly CertificateSource[];
   /** The defaults section's mode, which a frontend without `mode` inherits. */
   readonly defaultMode: string;
   /** The certificate file of each hostname that has one, for the gRPC listeners. */
@@ -106,15 +111,11 @@ export function placeHaproxyRoutes(
   };
   const add = (service: PlacedService): PlacedService => ({ ...service, mappedRoutes: mapped });
   const claim = { defaultMode: context.defaultMode, claimant: "haproxy-route" };
-  let placedServices = onHttpPort(
-    services,
-    { ...claim, port: HTTP_PORT, certificateFiles: [] },
-    add,
-  );
-  if (context.certificateFiles.length > 0) {
+  let placedServices = onHttpPort(services, { ...claim, port: HTTP_PORT, certificates: [] }, add);
+  if (context.certificates.length > 0) {
     placedServices = onHttpPort(
       placedServices,
-      { ...claim, port: HTTPS_PORT, certificateFiles: context.certificateFiles },
+      { ...claim, port: HTTPS_PORT, certificates: context.certificates },
       add,
     );
   }
