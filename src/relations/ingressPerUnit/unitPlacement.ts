@@ -2,8 +2,10 @@
 // front doors on port 80 (and 443 when a certificate for external_hostname
 // is served) with the classic services, ingress and haproxy-route, through
 // onHttpPort. TCP units each get a listener of their own: the i-th TCP unit,
-// in relation id then unit order, listens on the base port + i, so that a
-// unit keeps its port while units join after it. A unit whose name or path
+// in relation id then unit order, listens on the base port + 2i, so that a
+// unit keeps its port while units join after it; the port above each is kept
+// for active-passive peering, which moves a service's balancer one port up
+// (relations/peer/peering.ts). A unit whose name or path
 // another listener, backend or ingress route already has, or whose port is
 // held, is left out, named.
 import {
@@ -26,7 +28,7 @@ export interface UnitPlacementContext extends UnitRouteContext {
   readonly certificateFile?: string;
   /** The defaults section's mode, which a frontend without `mode` inherits. */
   readonly defaultMode: string;
-  /** The first TCP unit's port (ingress_per_unit_tcp_base_port). */
+  /** The first TCP unit's port (ingress_per_unit_tcp_base_port); the i-th's is this + 2i. */
   readonly tcpBasePort: number;
   /** Ports of the listeners that are not services (monitoring, exporter, peers), and whose they are. */
   readonly reservedPorts: ReadonlyMap<number, string>;
@@ -75,20 +77,21 @@ export function placeUnits(
   let tcpIndex = 0;
   for (const request of requests) {
     if (request.mode === "tcp") {
-      const port = context.tcpBasePort + tcpIndex;
+      const port = context.tcpBasePort + 2 * tcpIndex;
       tcpIndex += 1;
       const name = unitTcpServiceName(request);
-      const holder = heldPorts.get(port);
-      if (port > 65535) {
-        skip(request, `mode: its TCP port ${port} is above 65535`);
-      } else if (port === HTTP_PORT || port === HTTPS_PORT) {
+      const holder = heldPorts.get(port) ?? heldPorts.get(port + 1);
+      if (port + 1 > 65535) {
+        skip(request, `mode: its TCP port ${port} (and ${port + 1} for peering) is above 65534`);
+      } else if ([HTTP_PORT, HTTPS_PORT].some((kept) => kept === port || kept === port + 1)) {
         skip(request, `mode: its TCP port ${port} is kept for the HTTP front doors`);
       } else if (holder !== undefined) {
-        skip(request, `mode: its TCP port ${port} is already served by ${holder}`);
+        skip(request, `mode: its TCP port ${port} or ${port + 1} is already served by ${holder}`);
       } else if (taken.has(name)) {
         skip(request, `name: its listener's name ${name} is already used by ${taken.get(name)}`);
       } else {
         heldPorts.set(port, `ingress-per-unit ${request.unit}`);
+        heldPorts.set(port + 1, `ingress-per-unit ${request.unit} (peering)`);
         taken.set(name, `ingress-per-unit ${request.unit}`);
         listeners.push(unitTcpListener(request, port));
         served.push({ request, tcpPort: port });

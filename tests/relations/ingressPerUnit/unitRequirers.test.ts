@@ -11,6 +11,7 @@ import { RelationPolicy } from "../../../src/model/relationPolicy.js";
 import { placeUnits } from "../../../src/relations/ingressPerUnit/unitPlacement.js";
 import { readUnitRequests } from "../../../src/relations/ingressPerUnit/unitRequirers.js";
 import { unitUrlPublications } from "../../../src/relations/ingressPerUnit/unitUrls.js";
+import { planFromInputs } from "../../helpers/planFromInputs.js";
 
 const untrusted = new RelationPolicy({ trusted: false });
 
@@ -151,7 +152,7 @@ describe("placing units and publishing their URLs", () => {
   };
   const urls = { externalHostname: "", publicAddress: "203.0.113.10", tls: false };
 
-  it("gives the i-th TCP unit the base port + i, HTTP units taking no port", () => {
+  it("gives the i-th TCP unit the base port + 2i, HTTP units taking no port", () => {
     const read = readUnitRequests(
       [unit("db/0", { mode: "tcp" }), unit("web/0"), unit("db/1", { mode: "tcp" })],
       untrusted,
@@ -159,13 +160,13 @@ describe("placing units and publishing their URLs", () => {
     const placed = placeUnits([], read.requests, context);
     expect(placed.served.map((served) => [served.request.unit, served.tcpPort])).toEqual([
       ["db/0", 30000],
-      ["db/1", 30001],
+      ["db/1", 30002],
       ["web/0", undefined],
     ]);
     expect(placed.services.map((service) => [service.name, service.port]).sort()).toEqual([
       ["ingress_http", 80],
       ["m-db-0_tcp", 30000],
-      ["m-db-1_tcp", 30001],
+      ["m-db-1_tcp", 30002],
     ]);
   });
 
@@ -173,13 +174,13 @@ describe("placing units and publishing their URLs", () => {
     const read = readUnitRequests([unit("db/0", { mode: "tcp" })], untrusted);
     const placed = placeUnits([], read.requests, {
       ...context,
-      reservedPorts: new Map([[30000, "monitoring"]]),
+      reservedPorts: new Map([[30001, "monitoring"]]),
     });
     expect(placed.served).toEqual([]);
     expect(placed.skipped).toEqual([
       expect.objectContaining({
         unit: "db/0",
-        reason: "mode: its TCP port 30000 is already served by monitoring",
+        reason: "mode: its TCP port 30000 or 30001 is already served by monitoring",
         invalid: true,
       }),
     ]);
@@ -224,5 +225,44 @@ describe("placing units and publishing their URLs", () => {
       "app/0": { url: "https://shop.example.com/m-app-0" },
       "db/0": { url: "shop.example.com:30000" },
     });
+  });
+});
+
+describe("TCP units beside active-passive peering", () => {
+  it("leaves each listener's port + 1 free for the balancer peering moves there", () => {
+    const units = [unit("db/0", { mode: "tcp" }), unit("db/1", { mode: "tcp" })];
+    const inputs = {
+      unitName: "haproxy/0",
+      privateAddress: "10.0.0.1",
+      publicAddress: "10.0.0.1",
+      config: { services: "" },
+      reverseproxy: [],
+      peers: [] as RemoteUnit[],
+      ingressPerUnitUnits: units,
+    };
+    const paths = { haproxyLib: "/var/lib/haproxy", haproxyRun: "/run/haproxy" };
+    const alone = planFromInputs(inputs, paths);
+    // A second haproxy unit serving the same listeners.
+    const peer: RemoteUnit = {
+      relationId: "peer:0",
+      unit: "haproxy/1",
+      settings: {
+        "private-address": "10.0.0.2",
+        all_services: yaml.dump(
+          alone.ownServices.map((service) => ({
+            service_name: service.name,
+            service_port: service.port,
+          })),
+        ),
+      },
+    };
+    const peered = planFromInputs({ ...inputs, peers: [peer] }, paths);
+    expect(peered.ports).toEqual([30000, 30001, 30002, 30003]);
+    expect(peered.services.map((service) => [service.name, service.port])).toEqual([
+      ["m-db-0_tcp", 30000],
+      ["m-db-0_tcp_be", 30001],
+      ["m-db-1_tcp", 30002],
+      ["m-db-1_tcp_be", 30003],
+    ]);
   });
 });
