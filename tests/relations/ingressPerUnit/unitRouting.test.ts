@@ -4,7 +4,12 @@
 // clients. Each unit is reached at its own path only: unit 1's requests never
 // reach unit 10, nor the reverse.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
+import {
+  type IncomingHttpHeaders,
+  type Server,
+  type ServerResponse,
+  createServer,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, connect, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -40,10 +45,7 @@ async function listening(server: Server, unit: string, seen: Upstream["seen"]): 
 }
 
 function answer(unit: string, seen: Upstream["seen"]) {
-  return (
-    req: { url?: string; headers: IncomingHttpHeaders },
-    res: import("node:http").ServerResponse,
-  ) => {
+  return (req: { url?: string; headers: IncomingHttpHeaders }, res: ServerResponse) => {
     seen.push({ path: req.url ?? "", headers: req.headers });
     res.writeHead(200, { "content-type": "text/plain", connection: "close" });
     res.end(`${unit} ${req.url ?? ""}`);
