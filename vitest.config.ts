@@ -68,6 +68,7 @@ const pure = [
   "tests/relations/cosAgent/promql.test.ts",
   "tests/relations/cosAgent/ruleFiles.test.ts",
   "tests/relations/haproxyRoute/haproxyRouteRequirers.test.ts",
+  "tests/relations/ingressPerUnit/unitRequirers.test.ts",
   "tests/relations/peer/peeringOnVip.test.ts",
   "tests/relations/peer/peersSection.test.ts",
   "tests/relations/receiveCaCerts/receivedCas.test.ts",

@@ -264,6 +264,12 @@ async function logPlanNotes(tools: HookTools, plan: Plan): Promise<void> {
       `ingress application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
     );
   }
+  for (const skipped of plan.ingressPerUnit.skipped) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `ingress-per-unit unit ${skipped.unit} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
   for (const note of plan.notes) await tools.log("WARNING", note);
   if (plan.config.proxies.length === 0) return;
   for (const name of plan.displacedServices) {

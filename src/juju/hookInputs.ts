@@ -39,6 +39,8 @@ export interface HookInputs {
   readonly ingressApps?: readonly RemoteApp[];
   /** Their units' bags (`host`, `ip`). */
   readonly ingressUnits?: readonly RemoteUnit[];
+  /** Units related on `ingress-per-unit`, each with its own request (`model`, `name`, `host`, `port`). */
+  readonly ingressPerUnitUnits?: readonly RemoteUnit[];
   /** Applications related on `haproxy-route`, with their bags. */
   readonly haproxyRouteApps?: readonly RemoteApp[];
   /** Their units' bags (`address`). */

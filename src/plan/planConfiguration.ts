@@ -31,6 +31,8 @@ import {
   relationCertificatePath,
 } from "./defaultCertificate.js";
 import { routeHaproxyRoutes } from "./haproxyRoutes.js";
+import { routeIngressPerUnit } from "./ingressPerUnitStep.js";
+import type { UnitPlacement } from "../relations/ingressPerUnit/unitPlacement.js";
 import { relationPolicyOf } from "./relationPolicyOf.js";
 import { peersSection } from "../relations/peer/peersSection.js";
 import {
@@ -89,6 +91,8 @@ export interface Plan {
   readonly ingress: readonly IngressRequest[];
   /** Ingress applications left out, and why. */
   readonly skippedApps: readonly SkippedApp[];
+  /** ingress-per-unit units served (for the URLs the leader publishes) and left out. */
+  readonly ingressPerUnit: UnitPlacement;
   /** haproxy-route applications served, for the endpoints the leader publishes. */
   readonly haproxyRoutes: readonly HaproxyRouteRequest[];
   /** haproxy-route applications left out, and why. */
@@ -135,8 +139,17 @@ export function planConfiguration(
     defaultMode: defaults.mode,
     hsts: charmConfig.enable_hsts,
   });
+  const perUnit = routeIngressPerUnit(charmConfig, inputs, policy, ingress.placed.services, {
+    externalHostname: certificate.hostname,
+    ...(certificate.file !== undefined && { certificateFile: certificate.file }),
+    defaultMode: defaults.mode,
+    reservedPorts: new Map([
+      ...(monitoring ? [[monitoring.port, monitoring.name] as const] : []),
+      ...(inputs.cosAgent ? [[COS_AGENT_EXPORTER_PORT, COS_AGENT_LISTENER_NAME] as const] : []),
+    ]),
+  });
   const hostnameCertificates = hostnameCertificateFiles(inputs, paths.haproxyLib);
-  const routes = routeHaproxyRoutes(charmConfig, inputs, policy, ingress.placed.services, {
+  const routes = routeHaproxyRoutes(charmConfig, inputs, policy, perUnit.services, {
     libDir: paths.haproxyLib,
     externalHostname: certificate.hostname,
     certificates: [
@@ -201,6 +214,7 @@ export function planConfiguration(
           built.map((proxy) => proxy.stanza),
           new Set([
             ...ingress.placed.routes.map((offer) => offer.route.name),
+            ...perUnit.routeNames,
             ...routes.served.map((request) => request.service),
           ]),
         ),
@@ -233,6 +247,7 @@ export function planConfiguration(
     ],
     ingress: ingress.served,
     skippedApps: ingress.skipped,
+    ingressPerUnit: perUnit,
     haproxyRoutes: routes.served,
     skippedRouteApps: routes.skipped,
     tcpRoutes: [],

@@ -29,6 +29,7 @@ export type RelationInputs = Pick<
   | "website"
   | "ingressApps"
   | "ingressUnits"
+  | "ingressPerUnitUnits"
   | "haproxyRouteApps"
   | "haproxyRouteUnits"
   | "haproxyRouteTcpApps"
@@ -112,6 +113,17 @@ export const ENDPOINTS: readonly Endpoint[] = [
     publish: {
       after: "reconcile",
       run: async (p) => (await import("./ingress/publishIngressUrls.js")).publishIngressUrls(p),
+    },
+  },
+  {
+    name: "ingress-per-unit",
+    hooks: RECONCILED,
+    read: async (relations) => ({
+      ingressPerUnitUnits: await relations.units("ingress-per-unit"),
+    }),
+    publish: {
+      after: "reconcile",
+      run: async (p) => (await import("./ingressPerUnit/publishUnitUrls.js")).publishUnitUrls(p),
     },
   },
   {

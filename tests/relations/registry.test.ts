@@ -33,6 +33,7 @@ const DISPATCH: Record<string, Record<(typeof KINDS)[number], string>> = {
       "peer",
       "website",
       "ingress",
+      "ingress-per-unit",
       "haproxy-route",
       "haproxy-route-tcp",
       "certificates",
