@@ -25,6 +25,8 @@ export interface HaproxyRouteContext {
   /** The receive-ca-certs bundle, for HTTPS backends. */
   readonly caFile?: string;
   readonly defaultMode: string;
+  /** Services served on ports of their own (the monitoring listener), whose names are taken. */
+  readonly reservedServices?: readonly PlacedService[];
 }
 
 export interface HaproxyRouteStep extends HaproxyRoutePlacement {
@@ -72,6 +74,7 @@ export function routeHaproxyRoutes(
     libDir: context.libDir,
     certificateFiles: context.certificateFiles,
     defaultMode: context.defaultMode,
+    ...(context.reservedServices !== undefined && { reservedServices: context.reservedServices }),
   });
   return {
     ...placed,

@@ -136,6 +136,7 @@ export function planConfiguration(
     ],
     ...(backendCas.file !== undefined && { caFile: backendCas.file.path }),
     defaultMode: defaults.mode,
+    ...(monitoring !== undefined && { reservedServices: [monitoring] }),
   });
   const peers = routes.sharesTables
     ? peersSection(

@@ -23,6 +23,12 @@ export interface HaproxyRoutePlacementContext {
   readonly certificateFiles: readonly string[];
   /** The defaults section's mode, which a frontend without `mode` inherits. */
   readonly defaultMode: string;
+  /**
+   * Services haproxy runs away from the shared front doors (the monitoring
+   * listener): a route may not take their names either, or its map line
+   * would send the world to them.
+   */
+  readonly reservedServices?: readonly PlacedService[];
 }
 
 export interface HaproxyRoutePlacement {
@@ -59,7 +65,7 @@ export function placeHaproxyRoutes(
   context: HaproxyRoutePlacementContext,
 ): HaproxyRoutePlacement {
   const taken = new Map<string, string>();
-  for (const service of services) {
+  for (const service of [...services, ...(context.reservedServices ?? [])]) {
     for (const name of [
       service.name,
       ...service.backends.map((backend) => backend.name),
