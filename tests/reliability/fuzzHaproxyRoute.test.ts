@@ -307,7 +307,9 @@ const rewrite = someKeys(
   {
     method: value(goodOrBad(["set-path", "set-query", "set-header"], ["replace-path"])),
     expression: value(expressions),
-    header: value(goodOrBad(["X-Forwarded-Prefix", "X-Route", "Host"], ["X A", "a)", "if"])),
+    header: value(
+      goodOrBad(["X-Forwarded-Prefix", "X-Route", "Host", "a!%&*+.^_`|~-"], ["X A", "a)", "if"]),
+    ),
   },
   9,
 );
@@ -358,7 +360,9 @@ const optionalFields: Record<string, fc.Arbitrary<string>> = {
     someKeys(
       {
         algorithm: value(goodOrBad(["leastconn", "roundrobin", "source", "cookie"], ["random"])),
-        cookie: value(goodOrBad(["session", "sid"], ["a)", "a b", "sid;x", "%[src]"])),
+        cookie: value(
+          goodOrBad(["session", "sid", "a!%&*+.^_`|~-"], ["a)", "a b", "sid;x", "%[src]"]),
+        ),
         consistent_hashing: value(fc.boolean()),
       },
       5,
@@ -375,7 +379,19 @@ const optionalFields: Record<string, fc.Arbitrary<string>> = {
   ),
   bandwidth_limit: bagValue(someKeys({ upload: value(counts), download: value(counts) }, 5)),
   retry: bagValue(someKeys({ count: value(counts), redispatch: value(fc.boolean()) }, 7)),
-  deny_paths: bagValue(some(paths)),
+  // Sometimes more than haproxy's 64 words a line hold.
+  deny_paths: bagValue(
+    fc.oneof(
+      { weight: 6, arbitrary: some(paths) },
+      {
+        weight: 1,
+        arbitrary: fc.array(
+          fc.nat({ max: 999 }).map((n) => `/d${n}`),
+          { minLength: 60, maxLength: 120 },
+        ),
+      },
+    ),
+  ),
   timeout: bagValue(
     someKeys({ server: value(seconds), connect: value(seconds), queue: value(seconds) }, 5),
   ),

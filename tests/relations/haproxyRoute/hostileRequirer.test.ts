@@ -371,6 +371,19 @@ describe.each(haproxyVersions)(
       expect(evil().requests).toEqual([]);
     });
 
+    it("cannot make haproxy refuse the configuration with more deny_paths than a line holds", async () => {
+      const many = Array.from({ length: 200 }, (_, i) => `/d${i}`);
+      const { plan } = await serve(binary, [
+        goodApp(),
+        requirer(2, "many", { hostname: "many.example.com", deny_paths: many }),
+      ]);
+      expect(served(plan)).toEqual(["good", "many"]);
+      expect((await get("/d0", "many.example.com")).status).toBe(403);
+      expect((await get("/d199/x", "many.example.com")).status).toBe(403);
+      expect((await get("/x", "many.example.com")).body).toBe("evil /x");
+      expect((await get("/d0", "good.example.com")).body).toBe("good /d0");
+    });
+
     it("takes % and encoded paths only as haproxy loads them, touching no other application", async () => {
       const { plan } = await serve(binary, [
         goodApp(),
