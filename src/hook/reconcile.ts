@@ -270,6 +270,12 @@ async function logPlanNotes(tools: HookTools, plan: Plan): Promise<void> {
       `ingress-per-unit unit ${skipped.unit} (${skipped.relationId}) not served: ${skipped.reason}`,
     );
   }
+  for (const skipped of plan.skippedRouteApps) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `haproxy-route application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
   for (const note of plan.notes) await tools.log("WARNING", note);
   if (plan.config.proxies.length === 0) return;
   for (const name of plan.displacedServices) {

@@ -31,6 +31,8 @@ export interface HaproxyRouteContext {
   readonly hostnameCertificateFiles: ReadonlyMap<string, string>;
   /** Ports of the listeners that are not services (monitoring, exporter), and whose they are. */
   readonly reservedPorts: ReadonlyMap<number, string>;
+  /** Services served on ports of their own (the monitoring listener), whose names are taken. */
+  readonly reservedServices?: readonly PlacedService[];
 }
 
 export interface HaproxyRouteStep extends HaproxyRoutePlacement {
@@ -84,6 +86,7 @@ export function routeHaproxyRoutes(
       // Reserved as soon as a table may be shared, so that no gRPC port takes it.
       ...(sharesTables ? [[config.peers_port, "peers (peers_port)"] as const] : []),
     ]),
+    ...(context.reservedServices !== undefined && { reservedServices: context.reservedServices }),
   });
   return {
     ...placed,

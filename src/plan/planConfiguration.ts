@@ -167,6 +167,7 @@ export function planConfiguration(
       ...(monitoring ? [[monitoring.port, monitoring.name] as const] : []),
       ...(inputs.cosAgent ? [[COS_AGENT_EXPORTER_PORT, COS_AGENT_LISTENER_NAME] as const] : []),
     ]),
+    ...(monitoring !== undefined && { reservedServices: [monitoring] }),
   });
   const peers = routes.sharesTables
     ? peersSection(

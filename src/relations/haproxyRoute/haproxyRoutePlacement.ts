@@ -34,6 +34,12 @@ export interface HaproxyRoutePlacementContext {
   readonly hostnameCertificateFiles?: ReadonlyMap<string, string>;
   /** Ports held by listeners that are not services (monitoring, exporter, peers), and by whom. */
   readonly reservedPorts?: ReadonlyMap<number, string>;
+  /**
+   * Services haproxy runs away from the shared front doors (the monitoring
+   * listener): a route may not take their names either, or its map line
+   * would send the world to them.
+   */
+  readonly reservedServices?: readonly PlacedService[];
 }
 
 export interface HaproxyRoutePlacement {
@@ -72,7 +78,7 @@ export function placeHaproxyRoutes(
   context: HaproxyRoutePlacementContext,
 ): HaproxyRoutePlacement {
   const taken = new Map<string, string>();
-  for (const service of services) {
+  for (const service of [...services, ...(context.reservedServices ?? [])]) {
     for (const name of [
       service.name,
       ...service.backends.map((backend) => backend.name),

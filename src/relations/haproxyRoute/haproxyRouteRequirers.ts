@@ -14,6 +14,7 @@ import type { RelationSettings } from "../../juju/hookTools.js";
 import { InvalidField, checkName, describe } from "../../model/fieldChecks.js";
 import type { RelationPolicy } from "../../model/relationPolicy.js";
 import { compareUnitsOnRelations } from "../../model/unitNames.js";
+import { checkRewriteExpression } from "./rewriteExpression.js";
 import type {
   BandwidthLimit,
   HaproxyRouteRequest,
@@ -536,7 +537,7 @@ function logFormat(text: string, key: string): string {
     }
   }
   if (open.length > 0) throw new InvalidField(key, `${describe(text)} has unbalanced brackets`);
-  return text;
+  return checkRewriteExpression(text, key);
 }
 
 // ---- the structured fields ----
