@@ -401,6 +401,8 @@ interface HookFigures {
   readonly lastHookToolCalls: number;
   readonly lastReloaded: boolean;
   readonly reloads: number;
+  /** haproxy is not started before the first route. */
+  readonly starts: number;
   readonly changedMedianMs: number;
 }
 
@@ -411,8 +413,9 @@ async function hookCost(apps: number): Promise<HookFigures> {
   try {
     await model.deploy(charm.file, { config: { services: "" } });
     const haproxyService = model.system("haproxy/0").haproxy;
-    const reloadCount = () => haproxyService.history.filter((entry) => entry === "reload").length;
-    const reloadsBefore = reloadCount();
+    const count = (what: string) => haproxyService.history.filter((entry) => entry === what).length;
+    const reloadsBefore = count("reload");
+    const startsBefore = count("start");
     const durations: number[] = [];
     let lastHookToolCalls = 0;
     let lastReloaded = false;
@@ -429,7 +432,7 @@ async function hookCost(apps: number): Promise<HookFigures> {
         "haproxy:haproxy-route",
       );
       const callsBefore = model.toolCalls.length;
-      const reloadsBeforeRequest = reloadCount();
+      const reloadsBeforeRequest = count("reload");
       const runsBefore = model.requireUnit("haproxy/0").hookRuns.length;
       await model.setRelationData(route.service, relationId, requestBag(route, 8080));
       const run = model
@@ -446,7 +449,7 @@ async function hookCost(apps: number): Promise<HookFigures> {
         .filter((call) => call.context.startsWith("haproxy/0-haproxy-route-relation-changed-"));
       const lastContext = calls.at(-1)?.context;
       lastHookToolCalls = calls.filter((call) => call.context === lastContext).length;
-      lastReloaded = reloadCount() > reloadsBeforeRequest;
+      lastReloaded = count("reload") > reloadsBeforeRequest;
       lastHookMs = run.durationMs;
       durations.push(run.durationMs);
       if ((i + 1) % 5 === 0) process.stderr.write(`  ${i + 1}/${apps} applications related\n`);
@@ -456,7 +459,8 @@ async function hookCost(apps: number): Promise<HookFigures> {
       lastHookMs,
       lastHookToolCalls,
       lastReloaded,
-      reloads: reloadCount() - reloadsBefore,
+      reloads: count("reload") - reloadsBefore,
+      starts: count("start") - startsBefore,
       changedMedianMs: median(durations),
     };
   } finally {
@@ -539,10 +543,10 @@ const lines = [
         "",
         "| what | figure |",
         "| --- | ---: |",
-        `| haproxy-route-relation-changed of the ${hooks.apps}-th application's request | ${ms(hooks.lastHookMs)} |`,
+        `| haproxy-route-relation-changed after the last (M = ${hooks.apps}) application's request | ${ms(hooks.lastHookMs)} |`,
         `| hook-tool calls in it | ${hooks.lastHookToolCalls} |`,
         `| did it reload haproxy | ${hooks.lastReloaded ? "yes" : "no"} |`,
-        `| reloads over the ${hooks.apps} requests | ${hooks.reloads} |`,
+        `| reloads (starts) of haproxy over the ${hooks.apps} requests | ${hooks.reloads} (${hooks.starts}) |`,
         `| haproxy-route-relation-changed after a request, median of ${hooks.apps} | ${ms(hooks.changedMedianMs)} |`,
       ]),
 ];
