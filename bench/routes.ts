@@ -266,37 +266,45 @@ interface Latency {
   readonly p99: number;
 }
 
-/** Latency to the first and the last route, in alternating blocks so that drift hits both. */
-async function firstAndLast(
-  port: number,
-  list: readonly Route[],
-): Promise<{ first: Latency; last: Latency }> {
-  const first = list[0];
-  const last = list.at(-1);
-  if (first === undefined || last === undefined) throw new Error("no routes");
-  const targets = [first.hostnames[0] ?? "", last.hostnames.at(-1) ?? ""];
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  try {
-    const times: number[][] = [[], []];
-    for (let i = 0; i < WARMUP; i += 1) {
-      for (const host of targets) await timedGet(agent, port, host, `${first.path}/warm`);
+/** One route of one running configuration, asked over its own kept-alive connection. */
+interface Target {
+  readonly port: number;
+  readonly host: string;
+  readonly urlPath: string;
+  readonly agent: Agent;
+  readonly times: number[];
+}
+
+function target(port: number, route: Route | undefined, which: "first" | "last"): Target {
+  if (route === undefined) throw new Error("no routes");
+  return {
+    port,
+    host: (which === "first" ? route.hostnames[0] : route.hostnames.at(-1)) ?? "",
+    urlPath: `${route.path}/x`,
+    agent: new Agent({ keepAlive: true, maxSockets: 1 }),
+    times: [],
+  };
+}
+
+/**
+ * REQUESTS sequential requests to each target, in blocks of BLOCK taken in
+ * turn over all of them, so that the machine's drift hits every target alike.
+ */
+async function measureInTurn(targets: readonly Target[]): Promise<void> {
+  for (const { agent, port, host, urlPath } of targets) {
+    for (let i = 0; i < WARMUP; i += 1) await timedGet(agent, port, host, urlPath);
+  }
+  for (let done = 0; done < REQUESTS; done += BLOCK) {
+    for (const { agent, port, host, urlPath, times } of targets) {
+      for (let i = 0; i < BLOCK; i += 1) times.push(await timedGet(agent, port, host, urlPath));
     }
-    for (let done = 0; done < REQUESTS; done += BLOCK) {
-      for (const [t, host] of targets.entries()) {
-        for (let i = 0; i < BLOCK; i += 1) {
-          times[t]?.push(await timedGet(agent, port, host, `${first.path}/x`));
-        }
-      }
-    }
-    const latency = (values: readonly number[] = []) => ({
-      median: median(values),
-      p99: percentile(values, 0.99),
-    });
-    return { first: latency(times[0]), last: latency(times[1]) };
-  } finally {
-    agent.destroy();
   }
 }
+
+const latencyOf = (values: readonly number[]): Latency => ({
+  median: median(values),
+  p99: percentile(values, 0.99),
+});
 
 // ------------------------------------------------------------------ the parts
 
@@ -370,25 +378,48 @@ interface LatencyRow {
   readonly last: Latency;
 }
 
+/** Every size and both routings run at once per haproxy version, measured in turn. */
 async function latencies(binaries: readonly string[], upstreams: Upstreams): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
   for (const binary of binaries) {
     const version = haproxyVersionOf(binary) ?? binary;
-    for (const hostnames of LATENCY_SIZES) {
-      const list = routes(hostnames, hostnamesPerApp, upstreamHost);
-      for (const routing of ["map", "acl"] as const) {
-        process.stderr.write(`latency: haproxy ${version}, ${routing}, ${hostnames} hostnames\n`);
-        const rendered = planAndRender(list, upstreams.port);
-        const { text, httpPort } = await onLoopback(rendered.text);
-        const config = routing === "map" ? text : withAclChain(text, list);
-        const haproxy = startHaproxy(rendered.dir, config, binary, httpPort);
-        try {
+    process.stderr.write(`latency: haproxy ${version}, ${LATENCY_SIZES.join(", ")} hostnames\n`);
+    const running: { haproxy: HaproxyProcess; dir: string }[] = [];
+    try {
+      const measured = [];
+      for (const hostnames of LATENCY_SIZES) {
+        const list = routes(hostnames, hostnamesPerApp, upstreamHost);
+        for (const routing of ["map", "acl"] as const) {
+          const rendered = planAndRender(list, upstreams.port);
+          const { text, httpPort } = await onLoopback(rendered.text);
+          const config = routing === "map" ? text : withAclChain(text, list);
+          const haproxy = startHaproxy(rendered.dir, config, binary, httpPort);
+          running.push({ haproxy, dir: rendered.dir });
           await haproxy.start();
-          rows.push({ version, routing, hostnames, ...(await firstAndLast(httpPort, list)) });
-        } finally {
-          await haproxy.stop();
-          rmSync(rendered.dir, { recursive: true, force: true });
+          const first = target(httpPort, list[0], "first");
+          const last = target(httpPort, list.at(-1), "last");
+          measured.push({ routing, hostnames, first, last });
         }
+      }
+      const targets = measured.flatMap(({ first, last }) => [first, last]);
+      try {
+        await measureInTurn(targets);
+      } finally {
+        for (const { agent } of targets) agent.destroy();
+      }
+      for (const { routing, hostnames, first, last } of measured) {
+        rows.push({
+          version,
+          routing,
+          hostnames,
+          first: latencyOf(first.times),
+          last: latencyOf(last.times),
+        });
+      }
+    } finally {
+      for (const { haproxy, dir } of running) {
+        await haproxy.stop();
+        rmSync(dir, { recursive: true, force: true });
       }
     }
   }
@@ -477,24 +508,25 @@ const ratio = (a: number, b: number) => (a / b).toFixed(2);
 function latencyTable(rows: readonly LatencyRow[]): string[] {
   const largest = LATENCY_SIZES.at(-1);
   const smallest = LATENCY_SIZES[0];
-  const find = (row: LatencyRow, hostnames: number | undefined) =>
+  const find = (row: LatencyRow, hostnames: number | undefined, routing = row.routing) =>
     rows.find(
       (other) =>
-        other.version === row.version &&
-        other.routing === row.routing &&
-        other.hostnames === hostnames,
+        other.version === row.version && other.routing === routing && other.hostnames === hostnames,
     );
   return [
-    `| haproxy | routing | hostnames | first route, median | first, p99 | last route, median | last, p99 | last / first (medians) | last route, ${largest} / ${smallest} hostnames |`,
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| haproxy | routing | hostnames | first route, median | first, p99 | last route, median | last, p99 | last / first (medians) | last route, ${largest} / ${smallest} hostnames | last route, ACL chain / map |`,
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((row) => {
       const base = find(row, smallest);
       const growth =
         row.hostnames === largest && base !== undefined && row !== base
           ? ratio(row.last.median, base.last.median)
           : "";
+      const map = find(row, row.hostnames, "map");
+      const overMap =
+        row.routing === "acl" && map !== undefined ? ratio(row.last.median, map.last.median) : "";
       const routing = row.routing === "map" ? "map_beg (this charm)" : "ACL chain (Canonical's)";
-      return `| ${row.version} | ${routing} | ${row.hostnames} | ${ms(row.first.median, 3)} | ${ms(row.first.p99, 3)} | ${ms(row.last.median, 3)} | ${ms(row.last.p99, 3)} | ${ratio(row.last.median, row.first.median)} | ${growth} |`;
+      return `| ${row.version} | ${routing} | ${row.hostnames} | ${ms(row.first.median, 3)} | ${ms(row.first.p99, 3)} | ${ms(row.last.median, 3)} | ${ms(row.last.p99, 3)} | ${ratio(row.last.median, row.first.median)} | ${growth} | ${overMap} |`;
     }),
   ];
 }
@@ -532,7 +564,7 @@ const lines = [
     `| haproxy ${check.version}: reload, until the old worker let go (median of 3) | ${ms(check.reloadMs)} |`,
   ]),
   "",
-  `Latency of ${REQUESTS} sequential keep-alive requests (after ${WARMUP} to warm up) to the first and to the last hostname, in alternating blocks of ${BLOCK}, through a real haproxy to keep-alive loopback backends:`,
+  `Latency of ${REQUESTS} sequential keep-alive requests (after ${WARMUP} to warm up) to the first and to the last hostname, through a real haproxy to keep-alive loopback backends. Per haproxy version every configuration below runs at once and the requests go in blocks of ${BLOCK} to each route in turn, so that the machine's drift hits all alike.`,
   "",
   ...latencyTable(latencyRows),
   ...(hooks === undefined
