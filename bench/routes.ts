@@ -52,7 +52,7 @@ if (!Number.isInteger(total) || total < hostnamesPerApp) {
 const REQUESTS = 2000;
 const WARMUP = 200;
 /** The requests to the first and the last route alternate in blocks of this many. */
-const BLOCK = 100;
+const BLOCK = 10;
 const LATENCY_SIZES = [...new Set([10, 100, total])]
   .filter((size) => size >= hostnamesPerApp && size <= total)
   .sort((a, b) => a - b);
