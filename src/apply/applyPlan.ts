@@ -20,11 +20,14 @@ import {
   writeFileAtomic,
 } from "../lib/atomicFile.js";
 import { askAdminSocket } from "../metrics/statsSocket.js";
+import { type FileChange, planCertificateUpdate } from "../model/certificateUpdate.js";
+import { hostnameCrtListPath } from "../model/hostnameCrtList.js";
 import { adminSocketPath, serverStateFilePath } from "../model/runtimeFiles.js";
 import { planServerDelta } from "../model/serverDelta.js";
 import { reloadConfirmed } from "./confirmedReload.js";
 import { validateHaproxyConfig } from "./haproxyCheck.js";
 import { resolveInsideLibrary } from "./libraryPath.js";
+import { applyCertificateSteps } from "./runtimeCertificates.js";
 import { type AskHaproxy, applyServerDeltas } from "./runtimeServers.js";
 import type { ServiceManager } from "./serviceManager.js";
 import { ensureServerStateFile, saveServerState } from "./serverStateFile.js";
@@ -52,11 +55,13 @@ export interface ApplyResult {
   readonly configChanged: boolean;
   /** Managed files whose content was (re)written, as absolute paths. */
   readonly filesWritten: string[];
-  /** `updated`: servers changed through the runtime API, no reload. */
+  /** `updated`: servers or certificates changed through the runtime API, no reload. */
   readonly action: "none" | "updated" | "reloaded" | "started";
   /** Things an operator may want to know, e.g. a missing file owner. */
   readonly warnings: string[];
-  /** Why servers could not be changed without a reload, when they were tried. */
+  /** What was changed, or tried, through the runtime API. */
+  readonly runtimeChange?: "servers" | "certificates";
+  /** Why that could not be done without a reload, when it was tried. */
   readonly runtimeFallback?: string;
 }
 
@@ -67,6 +72,8 @@ const secretMode = 0o600;
 
 interface ChangedFile {
   readonly path: string;
+  /** Its place in the plan's files. */
+  readonly index: number;
   readonly previous?: { readonly content: string; readonly mode: number; readonly ids: AccountIds };
   /** The outermost directory created for this file, removed again on rollback. */
   readonly createdDirectory?: string;
@@ -130,18 +137,42 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
     throw new ApplyError(`cannot replace ${paths.haproxyConfig}: ${describeError(error)}`);
   }
   await syncDirectory(dirname(paths.haproxyConfig));
-  let runtimeFallback: string | undefined;
-  // Only servers changed and haproxy runs: change them in place, no new worker.
-  if (live !== undefined && !reloadPending && changed.length === 0 && (await service.isRunning())) {
-    const delta = planServerDelta(live, plan.haproxyCfg);
-    if (delta.kind === "runtime") {
-      try {
-        await timeStep("change servers at run time", () => applyServerDeltas(ask, delta.backends));
-        await saveServerState(ask, stateFile, plan.haproxyCfg);
+  // What the runtime API could not do, and why: the reload below does it.
+  let runtime: { change: "servers" | "certificates"; fallback: string } | undefined;
+  const updated = (change: "servers" | "certificates"): ApplyResult => ({
+    configChanged,
+    filesWritten,
+    action: "updated",
+    warnings: [...warnings],
+    runtimeChange: change,
+  });
+  // Only servers, or only files, changed: haproxy may take them as it runs.
+  const runtimeCandidate = changed.length === 0 || !configChanged;
+  if (live !== undefined && !reloadPending && runtimeCandidate && (await service.isRunning())) {
+    if (changed.length === 0) {
+      // Only servers changed: change them in place, no new worker.
+      const delta = planServerDelta(live, plan.haproxyCfg);
+      if (delta.kind === "runtime") {
+        try {
+          await timeStep("change servers at run time", () =>
+            applyServerDeltas(ask, delta.backends),
+          );
+          await saveServerState(ask, stateFile, plan.haproxyCfg);
+          await unlink(marker).catch(() => undefined);
+          return updated("servers");
+        } catch (error) {
+          runtime = { change: "servers", fallback: describeError(error) };
+        }
+      }
+    } else {
+      // Only files changed: the hostnames' certificates go in without a reload.
+      const result = await certificatesAtRunTime(plan, changed, live, env, ask);
+      if (result.applied) {
         await unlink(marker).catch(() => undefined);
-        return { configChanged, filesWritten, action: "updated", warnings: [...warnings] };
-      } catch (error) {
-        runtimeFallback = describeError(error);
+        return updated("certificates");
+      }
+      if (result.fallback !== undefined) {
+        runtime = { change: "certificates", fallback: result.fallback };
       }
     }
   }
@@ -154,7 +185,47 @@ export async function applyPlan(plan: ApplyPlanInput, env: ApplyEnvironment): Pr
     filesWritten,
     action,
     warnings: [...warnings],
-    ...(runtimeFallback !== undefined && { runtimeFallback }),
+    ...(runtime !== undefined && {
+      runtimeChange: runtime.change,
+      runtimeFallback: runtime.fallback,
+    }),
+  };
+}
+
+/**
+ * Files alone changed: if they are the hostnames' certificates and their
+ * crt-list (model/certificateUpdate.ts), into the running haproxy. Not
+ * applied: a reload is due, and `fallback` says why unless no hostname
+ * certificate changed at all.
+ */
+async function certificatesAtRunTime(
+  plan: ApplyPlanInput,
+  changed: readonly ChangedFile[],
+  live: string,
+  env: ApplyEnvironment,
+  ask: AskHaproxy,
+): Promise<{ applied: true } | { applied: false; fallback?: string }> {
+  const update = planCertificateUpdate({
+    crtList: hostnameCrtListPath(env.paths.haproxyLib),
+    haproxyCfg: live,
+    changed: changed.map((file) => fileChange(plan.files, file)),
+    planned: new Map(plan.files.map((file) => [file.path, file.content])),
+  });
+  if (update.kind === "unrelated") return { applied: false };
+  if (update.kind === "reload") return { applied: false, fallback: update.reason };
+  const result = await timeStep("change certificates at run time", () =>
+    applyCertificateSteps(ask, update.crtList, update.steps, { owner: env.fileOwner }),
+  );
+  return result.applied ? result : { applied: false, fallback: result.problem };
+}
+
+/** A changed file as the plan names it, with what it held before. */
+function fileChange(files: readonly ManagedFile[], file: ChangedFile): FileChange {
+  const planned = files[file.index];
+  return {
+    path: planned?.path ?? file.path,
+    content: planned?.content ?? "",
+    ...(file.previous !== undefined && { previous: file.previous.content }),
   };
 }
 
@@ -255,7 +326,7 @@ async function writeManagedFiles(
           ids: { uid: current.uid, gid: current.gid },
         };
       }
-      changed.push({ path, previous, createdDirectory });
+      changed.push({ path, index, previous, createdDirectory });
       noteWarning(warnings, await writeFileAtomic(path, file.content, options));
     }
   } catch (error) {

@@ -3,7 +3,9 @@
 // file is written first (a restart serves the same), then haproxy's
 // certificate transaction (`set ssl cert`, `commit ssl cert`) swaps it in
 // memory, and `show ssl cert` must then report the new serial. Anything else
-// is a failure the caller answers with a reload, which reads the file.
+// is a failure the caller answers with a reload, which reads the file. A
+// certificate no longer wanted leaves the crt-list and haproxy's memory
+// (`del ssl crt-list`, `del ssl cert`) the same way.
 //
 // The PEM travels as a `<<` payload, which ends at the first empty line: a
 // line after it would be read as a command. So only PEM blocks pass (BEGIN
@@ -17,6 +19,8 @@ import { dirname } from "node:path";
 import { type AccountIds, readIfExists, writeFileAtomic } from "../lib/atomicFile.js";
 import { describeError } from "../lib/describeError.js";
 import { askAdminSocket } from "../metrics/statsSocket.js";
+import type { CertificateStep } from "../model/certificateUpdate.js";
+import type { AskHaproxy } from "./runtimeServers.js";
 
 export type RuntimeCertificateResult =
   | { readonly applied: true }
@@ -79,14 +83,14 @@ export function fileNameProblem(file: string): string | undefined {
  * crt-list line) with `pem` (leaf, chain, key), without a reload.
  */
 export async function replaceCertificate(
-  socketPath: string,
+  haproxy: string | AskHaproxy,
   certFile: string,
   pem: string,
   options: RuntimeCertificateOptions = {},
 ): Promise<RuntimeCertificateResult> {
   const checked = checkRequest(certFile, pem);
   if ("problem" in checked) return refused(checked.problem);
-  const ask = asker(socketPath, options);
+  const ask = asker(haproxy, options);
   try {
     await writeCertificate(certFile, checked.payload, options);
     const problem = await swapIn(ask, certFile, checked.payload, checked.serial);
@@ -103,7 +107,7 @@ export async function replaceCertificate(
  * too.
  */
 export async function addCertificate(
-  socketPath: string,
+  haproxy: string | AskHaproxy,
   crtListFile: string,
   certFile: string,
   pem: string,
@@ -113,7 +117,7 @@ export async function addCertificate(
   if (listProblem !== undefined) return refused(`the crt-list ${listProblem}`);
   const checked = checkRequest(certFile, pem);
   if ("problem" in checked) return refused(checked.problem);
-  const ask = asker(socketPath, options);
+  const ask = asker(haproxy, options);
   let created = false;
   try {
     await writeCertificate(certFile, checked.payload, options);
@@ -146,10 +150,85 @@ export async function addCertificate(
   }
 }
 
-type AskHaproxy = (command: string) => Promise<string>;
+/**
+ * Deletes `certFile` from the crt-list `crtListFile` in the running haproxy,
+ * then from its memory, without a reload; then the crt-list file loses the
+ * line too. The certificate file stays: whoever wrote it removes it. haproxy
+ * refuses to delete the default certificate of a bind (the first one it
+ * loaded): a restart would pick another one, so that takes a reload.
+ */
+export async function removeCertificate(
+  haproxy: string | AskHaproxy,
+  crtListFile: string,
+  certFile: string,
+  options: RuntimeCertificateOptions = {},
+): Promise<RuntimeCertificateResult> {
+  const listProblem = fileNameProblem(crtListFile);
+  if (listProblem !== undefined) return refused(`the crt-list ${listProblem}`);
+  const fileProblem = fileNameProblem(certFile);
+  if (fileProblem !== undefined) return refused(`the certificate file ${fileProblem}`);
+  const ask = asker(haproxy, options);
+  try {
+    const show = `show ssl crt-list ${crtListFile}`;
+    if (listsCertificate(await ask(show), certFile)) {
+      const del = `del ssl crt-list ${crtListFile} ${certFile}`;
+      const deleted = await ask(del);
+      if (!/deleted in crtlist/.test(deleted)) return refused(unexpected(del, deleted));
+      const listed = await ask(show);
+      if (listsCertificate(listed, certFile)) {
+        return refused(`${unexpected(show, listed)}: ${certFile} is still in it`);
+      }
+    }
+    // Gone already (an earlier attempt) is as good as deleted now.
+    const forget = `del ssl cert ${certFile}`;
+    const forgotten = await ask(forget);
+    if (!/deleted!|doesn't exist/.test(forgotten)) return refused(unexpected(forget, forgotten));
+    // Last: were haproxy to refuse, the file would still say what it serves.
+    await removeFromCrtListFile(crtListFile, certFile, options);
+    return { applied: true };
+  } catch (error) {
+    return refused(describeError(error));
+  }
+}
 
-function asker(socketPath: string, options: RuntimeCertificateOptions): AskHaproxy {
-  return (command) => askAdminSocket(socketPath, command, options.timeoutMs ?? 5000);
+/**
+ * Takes `steps` (model/certificateUpdate.ts) into the running haproxy in order; the
+ * first that fails stops the rest, and the caller reloads: every file is
+ * written already, so the reload serves them all.
+ */
+export async function applyCertificateSteps(
+  haproxy: string | AskHaproxy,
+  crtListFile: string,
+  steps: readonly CertificateStep[],
+  options: RuntimeCertificateOptions = {},
+): Promise<RuntimeCertificateResult> {
+  for (const step of steps) {
+    const result = await applyStep(haproxy, crtListFile, step, options);
+    if (!result.applied) return refused(`${step.kind} ${step.certFile}: ${result.problem}`);
+  }
+  return { applied: true };
+}
+
+function applyStep(
+  haproxy: string | AskHaproxy,
+  crtListFile: string,
+  step: CertificateStep,
+  options: RuntimeCertificateOptions,
+): Promise<RuntimeCertificateResult> {
+  switch (step.kind) {
+    case "replace":
+      return replaceCertificate(haproxy, step.certFile, step.pem, options);
+    case "add":
+      return addCertificate(haproxy, crtListFile, step.certFile, step.pem, options);
+    case "remove":
+      return removeCertificate(haproxy, crtListFile, step.certFile, options);
+  }
+}
+
+/** A socket path is asked directly; a function (the caller's own connection) as it is. */
+function asker(haproxy: string | AskHaproxy, options: RuntimeCertificateOptions): AskHaproxy {
+  if (typeof haproxy !== "string") return haproxy;
+  return (command) => askAdminSocket(haproxy, command, options.timeoutMs ?? 5000);
 }
 
 interface CheckedRequest {
@@ -232,6 +311,21 @@ async function addToCrtListFile(
   if (listsCertificate(text, certFile)) return;
   const separator = text === "" || text.endsWith("\n") ? "" : "\n";
   await writeFileAtomic(crtListFile, `${text}${separator}${certFile}\n`, {
+    mode: 0o644,
+    ...(options.owner !== undefined && { owner: options.owner }),
+  });
+}
+
+/** The crt-list file no longer names `certFile`, as a restart must not find it. */
+async function removeFromCrtListFile(
+  crtListFile: string,
+  certFile: string,
+  options: RuntimeCertificateOptions,
+): Promise<void> {
+  const text = await readIfExists(crtListFile);
+  if (text === undefined || !listsCertificate(text, certFile)) return;
+  const kept = text.split("\n").filter((line) => !listsCertificate(line, certFile));
+  await writeFileAtomic(crtListFile, kept.join("\n"), {
     mode: 0o644,
     ...(options.owner !== undefined && { owner: options.owner }),
   });

@@ -65,6 +65,7 @@ export const CONFIG_DEFAULTS = {
   vip_router_id: 0,
   trust_relation_data: false,
   enable_hsts: false,
+  ingress_per_unit_tcp_base_port: 30000,
 } as const satisfies Readonly<Record<string, OptionValue>>;
 
 /** The values config.yaml's types allow: string, int and boolean. */

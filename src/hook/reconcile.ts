@@ -44,7 +44,7 @@ import { WatchedService } from "./watchedService.js";
 import { stateFilePath } from "../stateFiles.js";
 import { endpointsByBackend } from "../relations/haproxyRoute/routeEndpoints.js";
 import { wantedRouteHostnames } from "../plan/haproxyRoutes.js";
-import { hostnameCertificateDir } from "../plan/defaultCertificate.js";
+import { hostnameCertificateDir } from "../model/hostnameCrtList.js";
 import { routeFilesDir } from "../relations/haproxyRoute/haproxyRoutePlacement.js";
 import { installedHaproxyVersion } from "../apply/haproxyVersion.js";
 import type { StatusOutcome, WorkloadStatus } from "../juju/statusOutcome.js";
@@ -264,6 +264,18 @@ async function logPlanNotes(tools: HookTools, plan: Plan): Promise<void> {
       `ingress application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
     );
   }
+  for (const skipped of plan.ingressPerUnit.skipped) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `ingress-per-unit unit ${skipped.unit} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
+  for (const skipped of plan.skippedRouteApps) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `haproxy-route application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
   for (const note of plan.notes) await tools.log("WARNING", note);
   if (plan.config.proxies.length === 0) return;
   for (const name of plan.displacedServices) {
@@ -284,10 +296,13 @@ async function logApplied(
   logReload: boolean,
 ): Promise<void> {
   const fallback = result.runtimeFallback;
+  const change = result.runtimeChange ?? "servers";
   if (fallback !== undefined && (logReload || !/not accepted for dynamic server/.test(fallback))) {
-    await tools.log("INFO", `servers not changed at run time: ${fallback}`);
+    await tools.log("INFO", `${change} not changed at run time: ${fallback}`);
   }
-  if (result.action === "updated" && logReload) {
+  if (result.action === "updated" && change === "certificates") {
+    await tools.log("INFO", "haproxy certificates changed without a reload");
+  } else if (result.action === "updated" && logReload) {
     await tools.log("INFO", `haproxy servers changed without a reload (${serverCount} servers)`);
   } else if (result.action === "started" || (result.action === "reloaded" && logReload)) {
     await tools.log("INFO", `haproxy ${result.action} with ${serverCount} servers`);

@@ -75,7 +75,9 @@ export function planStatus(plan: Plan): WorkloadStatus {
     };
   }
   const count = (n: number, what: string) => (n === 1 ? `1 ${what}` : `${n} ${what}s`);
-  const units = plan.skippedUnits.filter((unit) => unit.invalid).length;
+  const units = [...plan.skippedUnits, ...plan.ingressPerUnit.skipped].filter(
+    (unit) => unit.invalid,
+  ).length;
   const apps = plan.skippedApps.filter((app) => app.invalid).length;
   const notes: string[] = [];
   if (units + apps > 0) {

@@ -39,10 +39,16 @@ export interface HookInputs {
   readonly ingressApps?: readonly RemoteApp[];
   /** Their units' bags (`host`, `ip`). */
   readonly ingressUnits?: readonly RemoteUnit[];
+  /** Units related on `ingress-per-unit`, each with its own request (`model`, `name`, `host`, `port`). */
+  readonly ingressPerUnitUnits?: readonly RemoteUnit[];
   /** Applications related on `haproxy-route`, with their bags. */
   readonly haproxyRouteApps?: readonly RemoteApp[];
   /** Their units' bags (`address`). */
   readonly haproxyRouteUnits?: readonly RemoteUnit[];
+  /** Applications related on `haproxy-route-tcp`, with their bags. */
+  readonly haproxyRouteTcpApps?: readonly RemoteApp[];
+  /** Their units' bags (`address`). */
+  readonly haproxyRouteTcpUnits?: readonly RemoteUnit[];
   /** The installed haproxy's version (`2.6.12`), read when a route needs a newer feature. */
   readonly haproxyVersion?: string;
   /** Applications related on `receive-ca-certs`, with their bags (v1: `certificates`). */

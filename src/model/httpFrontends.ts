@@ -6,17 +6,20 @@
 import { ServiceConflictError } from "../lib/errors.js";
 import { completeService } from "./placeServices.js";
 import { proxyMode } from "./splitOptions.js";
-import type { PlacedService } from "./types.js";
+import type { CrtSpec, PlacedService } from "./types.js";
 
 export const HTTP_PORT = 80;
 export const HTTPS_PORT = 443;
 export const OWN_HTTP_SERVICE = "ingress_http";
 export const OWN_HTTPS_SERVICE = "ingress_https";
 
+/** A certificate file, or a crt-list of them, that the charm writes itself. */
+export type CertificateSource = Extract<CrtSpec, { kind: "file" | "crt-list" }>;
+
 export interface HttpPortClaim {
   readonly port: number;
-  /** The certificate files served on the port; empty for plain HTTP. */
-  readonly certificateFiles: readonly string[];
+  /** The certificates served on the port, in order; empty for plain HTTP. */
+  readonly certificates: readonly CertificateSource[];
   /** The defaults section's mode, which a frontend without `mode` inherits. */
   readonly defaultMode: string;
   /** Who needs the port, for the conflict's message (`ingress`, `haproxy-route`). */
@@ -29,8 +32,8 @@ export function onHttpPort(
   claim: HttpPortClaim,
   add: (service: PlacedService) => PlacedService,
 ): PlacedService[] {
-  const { port, certificateFiles, claimant } = claim;
-  const tls = certificateFiles.length > 0;
+  const { port, certificates, claimant } = claim;
+  const tls = certificates.length > 0;
   const owner = services.find((service) => service.port === port);
   if (owner === undefined) {
     const own: PlacedService = {
@@ -38,7 +41,7 @@ export function onHttpPort(
       host: "0.0.0.0",
       port,
       serviceOptions: ["mode http"],
-      crts: certificateFiles.map((path) => ({ kind: "file" as const, path })),
+      crts: [...certificates],
     };
     return [...services, add(own)];
   }
@@ -53,15 +56,11 @@ export function onHttpPort(
   const ownerTls = owner.crts.length > 0;
   if (tls && !ownerTls) throw clash("for HTTPS", "without TLS");
   if (!tls && ownerTls) throw clash("for plain HTTP", "with TLS");
-  const held = new Set(owner.crts.flatMap((crt) => (crt.kind === "file" ? [crt.path] : [])));
+  const sourceKey = (crt: CrtSpec) => ("path" in crt ? `${crt.kind} ${crt.path}` : crt.kind);
+  const held = new Set(owner.crts.map(sourceKey));
   const withCertificates: PlacedService = {
     ...owner,
-    crts: [
-      ...owner.crts,
-      ...certificateFiles
-        .filter((path) => !held.has(path))
-        .map((path) => ({ kind: "file" as const, path })),
-    ],
+    crts: [...owner.crts, ...certificates.filter((crt) => !held.has(sourceKey(crt)))],
   };
   return services.map((service) => (service === owner ? add(withCertificates) : service));
 }

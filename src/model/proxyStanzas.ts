@@ -57,6 +57,9 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
   }));
 
   const crtPaths = service.crts.map((crt, i) => certificatePath(crt, i, dir, context));
+  const crtWords = service.crts.map(
+    (crt, i) => `${crt.kind === "crt-list" ? "crt-list" : "crt"} ${crtPaths[i] as string}`,
+  );
   const certificateFiles: ManagedFile[] = service.crts.flatMap((crt, i) =>
     crt.kind === "inline"
       ? [{ path: crtPaths[i] as string, content: crt.pem, mode: 0o600, secret: true }]
@@ -87,7 +90,7 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
     stanza: {
       frontend: {
         name: `${unitSlug(context.unitName)}-${service.port}`,
-        bind: bindLine(service.host, service.port, crtPaths, service.bindOptions ?? []),
+        bind: bindLine(service.host, service.port, crtWords, service.bindOptions ?? []),
         defaultBackend: service.defaultBackend ?? service.name,
         options: withRoutes(
           [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
@@ -202,22 +205,24 @@ function certificatePath(
       return context.defaultCertificate ?? defaultCertificatePath(context.libDir);
     case "directory":
     case "file":
+    case "crt-list":
       return crt.path;
     case "inline":
       return `${serviceDir}/${index}.pem`;
   }
 }
 
+/** `allCrtWords`: `crt <file>` and `crt-list <file>`, in the service's order; `options` follow them. */
 function bindLine(
   host: string,
   port: number,
-  allCrtPaths: readonly string[],
+  allCrtWords: readonly string[],
   options: readonly string[],
 ): string {
   const address = `${host}:${port}`;
-  const crtPaths = [...new Set(allCrtPaths)];
+  const crtWords = [...new Set(allCrtWords)];
   // The TLS versions and ciphers come from the global ssl-default-bind-*
   // lines: anything set here would override the operator's choice there.
-  const tls = crtPaths.length === 0 ? [] : ["ssl", ...crtPaths.map((path) => `crt ${path}`)];
+  const tls = crtWords.length === 0 ? [] : ["ssl", ...crtWords];
   return [address, ...tls, ...options].join(" ");
 }

@@ -28,7 +28,9 @@ export type CrtSpec =
   | { readonly kind: "inline"; readonly pem: string }
   | { readonly kind: "directory"; readonly path: string }
   /** A certificate file the charm writes itself (the certificates relation's). */
-  | { readonly kind: "file"; readonly path: string };
+  | { readonly kind: "file"; readonly path: string }
+  /** A crt-list the charm writes itself: one certificate file a line (the hostnames'). */
+  | { readonly kind: "crt-list"; readonly path: string };
 
 /**
  * Requests for one path prefix (and, when given, one Host) that go to their

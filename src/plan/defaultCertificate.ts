@@ -7,6 +7,7 @@ import { ConfigError, WaitingError } from "../lib/errors.js";
 import { pemBundleProblem } from "../lib/pemBundle.js";
 import type { ParsedService } from "../model/parseServices.js";
 import { defaultCertificatePath } from "../model/proxyStanzas.js";
+import { hostnameCertificateDir } from "../model/hostnameCrtList.js";
 import type { ManagedFile } from "../model/types.js";
 
 /** The certificates relation's certificate, chain and key, as haproxy loads it. */
@@ -24,11 +25,6 @@ export function relationCertificatePath(libDir: string): string {
 export function hostnameCertificatePath(libDir: string, hostname: string): string {
   const name = hostname.startsWith("*.") ? `_wildcard_${hostname.slice(1)}` : hostname;
   return `${hostnameCertificateDir(libDir)}/${name.replace(/[^A-Za-z0-9._-]/g, "_")}.pem`;
-}
-
-/** Where the hostnames' certificates live: the charm owns every file in it. */
-export function hostnameCertificateDir(libDir: string): string {
-  return `${libDir}/certs`;
 }
 
 export function defaultCertificateFiles(

@@ -5,6 +5,7 @@
 import type { CharmConfig } from "../config/charmConfig.js";
 import type { HookInputs } from "../juju/hookInputs.js";
 import type { RelationPolicy } from "../model/relationPolicy.js";
+import type { CertificateSource } from "../model/httpFrontends.js";
 import type { PlacedService } from "../model/types.js";
 import { haproxyRouteBackend } from "../relations/haproxyRoute/haproxyRouteBackend.js";
 import {
@@ -21,8 +22,8 @@ export interface HaproxyRouteContext {
   readonly libDir: string;
   /** external_hostname, or "". */
   readonly externalHostname: string;
-  /** Certificates served on 443 (external_hostname's, then each hostname's). */
-  readonly certificateFiles: readonly string[];
+  /** Certificates served on 443 (external_hostname's, then the hostnames' crt-list). */
+  readonly certificates: readonly CertificateSource[];
   /** The receive-ca-certs bundle, for HTTPS backends. */
   readonly caFile?: string;
   readonly defaultMode: string;
@@ -30,6 +31,8 @@ export interface HaproxyRouteContext {
   readonly hostnameCertificateFiles: ReadonlyMap<string, string>;
   /** Ports of the listeners that are not services (monitoring, exporter), and whose they are. */
   readonly reservedPorts: ReadonlyMap<number, string>;
+  /** Services served on ports of their own (the monitoring listener), whose names are taken. */
+  readonly reservedServices?: readonly PlacedService[];
 }
 
 export interface HaproxyRouteStep extends HaproxyRoutePlacement {
@@ -75,7 +78,7 @@ export function routeHaproxyRoutes(
     });
   const placed = placeHaproxyRoutes(services, offers, {
     libDir: context.libDir,
-    certificateFiles: context.certificateFiles,
+    certificates: context.certificates,
     defaultMode: context.defaultMode,
     hostnameCertificateFiles: context.hostnameCertificateFiles,
     reservedPorts: new Map([
@@ -83,6 +86,7 @@ export function routeHaproxyRoutes(
       // Reserved as soon as a table may be shared, so that no gRPC port takes it.
       ...(sharesTables ? [[config.peers_port, "peers (peers_port)"] as const] : []),
     ]),
+    ...(context.reservedServices !== undefined && { reservedServices: context.reservedServices }),
   });
   return {
     ...placed,

@@ -21,6 +21,7 @@ import {
   settlePortClaims,
 } from "../model/placeServices.js";
 import { monitoringUserlist } from "../model/prometheusExporter.js";
+import { crtListText, hostnameCrtListPath } from "../model/hostnameCrtList.js";
 import { buildProxy } from "../model/proxyStanzas.js";
 import { backendCaBundle } from "./backendCaFile.js";
 import {
@@ -30,6 +31,8 @@ import {
   relationCertificatePath,
 } from "./defaultCertificate.js";
 import { routeHaproxyRoutes } from "./haproxyRoutes.js";
+import { routeIngressPerUnit } from "./ingressPerUnitStep.js";
+import type { UnitPlacement } from "../relations/ingressPerUnit/unitPlacement.js";
 import { relationPolicyOf } from "./relationPolicyOf.js";
 import { peersSection } from "../relations/peer/peersSection.js";
 import {
@@ -48,6 +51,10 @@ import {
 } from "../relations/ingress/ingressRequirers.js";
 import { type RouteOffer, placeIngress } from "../relations/ingress/ingressPlacement.js";
 import { ingressRoute } from "../relations/ingress/ingressRoutes.js";
+import type {
+  HaproxyRouteTcpRequest,
+  SkippedTcpApp,
+} from "../relations/haproxyRouteTcp/haproxyRouteTcpRequest.js";
 import type {
   HaproxyRouteRequest,
   SkippedRouteApp,
@@ -84,10 +91,16 @@ export interface Plan {
   readonly ingress: readonly IngressRequest[];
   /** Ingress applications left out, and why. */
   readonly skippedApps: readonly SkippedApp[];
+  /** ingress-per-unit units served (for the URLs the leader publishes) and left out. */
+  readonly ingressPerUnit: UnitPlacement;
   /** haproxy-route applications served, for the endpoints the leader publishes. */
   readonly haproxyRoutes: readonly HaproxyRouteRequest[];
   /** haproxy-route applications left out, and why. */
   readonly skippedRouteApps: readonly SkippedRouteApp[];
+  /** haproxy-route-tcp applications served, for the endpoints the leader publishes. */
+  readonly tcpRoutes: readonly HaproxyRouteTcpRequest[];
+  /** haproxy-route-tcp applications left out, and why. */
+  readonly skippedTcpApps: readonly SkippedTcpApp[];
   /** Hostnames of served haproxy-route applications whose certificate has not arrived yet. */
   readonly awaitingRouteCertificates: readonly string[];
   /** A certificate for external_hostname is served on port 443. */
@@ -126,13 +139,26 @@ export function planConfiguration(
     defaultMode: defaults.mode,
     hsts: charmConfig.enable_hsts,
   });
+  const perUnit = routeIngressPerUnit(charmConfig, inputs, policy, ingress.placed.services, {
+    externalHostname: certificate.hostname,
+    ...(certificate.file !== undefined && { certificateFile: certificate.file }),
+    defaultMode: defaults.mode,
+    reservedPorts: new Map([
+      ...(monitoring ? [[monitoring.port, monitoring.name] as const] : []),
+      ...(inputs.cosAgent ? [[COS_AGENT_EXPORTER_PORT, COS_AGENT_LISTENER_NAME] as const] : []),
+    ]),
+  });
   const hostnameCertificates = hostnameCertificateFiles(inputs, paths.haproxyLib);
-  const routes = routeHaproxyRoutes(charmConfig, inputs, policy, ingress.placed.services, {
+  const routes = routeHaproxyRoutes(charmConfig, inputs, policy, perUnit.services, {
     libDir: paths.haproxyLib,
     externalHostname: certificate.hostname,
-    certificateFiles: [
-      ...(certificate.file !== undefined ? [certificate.file] : []),
-      ...hostnameCertificates.map((file) => file.path),
+    certificates: [
+      ...(certificate.file !== undefined
+        ? [{ kind: "file" as const, path: certificate.file }]
+        : []),
+      ...hostnameCertificates
+        .filter((file) => file.path === hostnameCrtListPath(paths.haproxyLib))
+        .map((file) => ({ kind: "crt-list" as const, path: file.path })),
     ],
     ...(backendCas.file !== undefined && { caFile: backendCas.file.path }),
     defaultMode: defaults.mode,
@@ -141,6 +167,7 @@ export function planConfiguration(
       ...(monitoring ? [[monitoring.port, monitoring.name] as const] : []),
       ...(inputs.cosAgent ? [[COS_AGENT_EXPORTER_PORT, COS_AGENT_LISTENER_NAME] as const] : []),
     ]),
+    ...(monitoring !== undefined && { reservedServices: [monitoring] }),
   });
   const peers = routes.sharesTables
     ? peersSection(
@@ -188,6 +215,7 @@ export function planConfiguration(
           built.map((proxy) => proxy.stanza),
           new Set([
             ...ingress.placed.routes.map((offer) => offer.route.name),
+            ...perUnit.routeNames,
             ...routes.served.map((request) => request.service),
           ]),
         ),
@@ -220,8 +248,11 @@ export function planConfiguration(
     ],
     ingress: ingress.served,
     skippedApps: ingress.skipped,
+    ingressPerUnit: perUnit,
     haproxyRoutes: routes.served,
     skippedRouteApps: routes.skipped,
+    tcpRoutes: [],
+    skippedTcpApps: [],
     awaitingRouteCertificates: (inputs.awaitingHostnames ?? []).filter((hostname) =>
       routes.served.some((request) => request.hostnames.includes(hostname)),
     ),
@@ -232,9 +263,13 @@ export function planConfiguration(
   };
 }
 
-/** The certificates relation's certificate of each haproxy-route hostname that has one. */
+/**
+ * The certificates relation's certificate of each haproxy-route hostname that
+ * has one, and the crt-list naming them (none without a certificate: haproxy
+ * refuses an empty one).
+ */
 function hostnameCertificateFiles(inputs: HookInputs, libDir: string): ManagedFile[] {
-  return Object.entries(inputs.hostnameCertificates ?? {})
+  const certificates = Object.entries(inputs.hostnameCertificates ?? {})
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([hostname, pem]) => ({
       path: hostnameCertificatePath(libDir, hostname),
@@ -242,6 +277,14 @@ function hostnameCertificateFiles(inputs: HookInputs, libDir: string): ManagedFi
       mode: 0o600,
       secret: true,
     }));
+  if (certificates.length === 0) return [];
+  const crtList: ManagedFile = {
+    path: hostnameCrtListPath(libDir),
+    content: crtListText(certificates.map((file) => file.path)),
+    mode: 0o644,
+    secret: false,
+  };
+  return [...certificates, crtList];
 }
 
 /**

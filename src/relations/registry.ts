@@ -29,8 +29,11 @@ export type RelationInputs = Pick<
   | "website"
   | "ingressApps"
   | "ingressUnits"
+  | "ingressPerUnitUnits"
   | "haproxyRouteApps"
   | "haproxyRouteUnits"
+  | "haproxyRouteTcpApps"
+  | "haproxyRouteTcpUnits"
   | "cosAgent"
   | "receivedCaApps"
   | "receivedCaUnits"
@@ -113,6 +116,17 @@ export const ENDPOINTS: readonly Endpoint[] = [
     },
   },
   {
+    name: "ingress-per-unit",
+    hooks: RECONCILED,
+    read: async (relations) => ({
+      ingressPerUnitUnits: await relations.units("ingress-per-unit"),
+    }),
+    publish: {
+      after: "reconcile",
+      run: async (p) => (await import("./ingressPerUnit/publishUnitUrls.js")).publishUnitUrls(p),
+    },
+  },
+  {
     name: "haproxy-route",
     hooks: RECONCILED,
     read: async (relations) => {
@@ -126,6 +140,22 @@ export const ENDPOINTS: readonly Endpoint[] = [
       after: "reconcile",
       run: async (p) =>
         (await import("./haproxyRoute/publishRouteEndpoints.js")).publishRouteEndpoints(p),
+    },
+  },
+  {
+    name: "haproxy-route-tcp",
+    hooks: RECONCILED,
+    read: async (relations) => {
+      const [haproxyRouteTcpApps, haproxyRouteTcpUnits] = await Promise.all([
+        relations.apps("haproxy-route-tcp"),
+        relations.units("haproxy-route-tcp"),
+      ]);
+      return { haproxyRouteTcpApps, haproxyRouteTcpUnits };
+    },
+    publish: {
+      after: "reconcile",
+      run: async (p) =>
+        (await import("./haproxyRouteTcp/publishTcpEndpoints.js")).publishTcpEndpoints(p),
     },
   },
   {

@@ -1,7 +1,7 @@
 // Certificates into the running haproxy, without a reload, against a real
 // haproxy of each version: a TLS client sees the old certificate, then the
 // new one from the same worker; a new hostname added to a crt-list is served
-// by SNI; a restart serves what the files say. A PEM that could carry a
+// by SNI, and one removed is forgotten; a restart serves what the files say. A PEM that could carry a
 // second command to the admin socket is refused before anything is sent.
 import { X509Certificate } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   addCertificate,
   pemPayloadProblem,
+  removeCertificate,
   replaceCertificate,
 } from "../../src/apply/runtimeCertificates.js";
 import { askAdminSocket } from "../../src/metrics/statsSocket.js";
@@ -159,6 +160,35 @@ describe.each(haproxyVersions)("haproxy $version", ({ binary }) => {
     await haproxy.stop();
     await haproxy.start();
     expect((await presented(routesPort, NEW)).fingerprint256).toBe(renewed.leaf.fingerprint256);
+  });
+
+  it("removes a certificate from a crt-list and from memory, but never the default one", async () => {
+    const fresh = issue(NEW);
+    const newFile = join(certs, `${NEW}.pem`);
+    expect(await addCertificate(socket, crtList, newFile, fresh.pem)).toEqual({ applied: true });
+    const pid = await workerPid();
+
+    expect(await removeCertificate(socket, crtList, newFile)).toEqual({ applied: true });
+    await expect(presented(routesPort, NEW)).rejects.toThrow(/Hostname\/IP does not match/);
+    expect(await askAdminSocket(socket, "show ssl cert")).not.toContain(newFile);
+    expect(await readFile(crtList, "utf8")).not.toContain(newFile);
+    // Removed already: nothing left to do, and that is no failure.
+    expect(await removeCertificate(socket, crtList, newFile)).toEqual({ applied: true });
+    expect(await workerPid()).toBe(pid);
+    expect(haproxy.reloads).toBe(0);
+
+    // The crt-list's first certificate is the bind's default: haproxy keeps it, the caller reloads.
+    const routeFile = join(certs, `${ROUTE}.pem`);
+    expect(await removeCertificate(socket, crtList, routeFile)).toMatchObject({
+      applied: false,
+      problem: expect.stringMatching(/default certificate/),
+    });
+    expect((await presented(routesPort, ROUTE)).subject).toContain(`CN=${ROUTE}`);
+    expect(await readFile(crtList, "utf8")).toBe(`${routeFile}\n`);
+
+    await haproxy.stop();
+    await haproxy.start();
+    await expect(presented(routesPort, NEW)).rejects.toThrow(/Hostname\/IP does not match/);
   });
 
   it("a wildcard certificate added to a crt-list serves every name under it", async () => {

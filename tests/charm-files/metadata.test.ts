@@ -130,6 +130,9 @@ describe("metadata.yaml", () => {
     ["peers", "peer", "haproxy-peer", undefined],
     ["requires", "certificates", "tls-certificates", undefined],
     ["provides", "ingress", "ingress", undefined],
+    ["provides", "haproxy-route", "haproxy-route", undefined],
+    ["provides", "haproxy-route-tcp", "haproxy-route-tcp", undefined],
+    ["provides", "ingress-per-unit", "ingress_per_unit", undefined],
     ["provides", "cos-agent", "cos_agent", undefined],
     ["requires", "receive-ca-certs", "certificate_transfer", undefined],
   ] as const)("%s %s (interface %s, scope %s)", (role, name, iface, scope) => {
@@ -146,13 +149,15 @@ describe("metadata.yaml", () => {
     expect(metadata.requires?.["receive-ca-certs"]).toMatchObject({ optional: true });
   });
 
-  it("has no endpoints beyond the legacy contract and today's certificates, receive-ca-certs, ingress, haproxy-route and cos-agent", () => {
+  it("has no endpoints beyond the legacy contract and today's certificates, receive-ca-certs, ingress, ingress-per-unit, haproxy-route, haproxy-route-tcp and cos-agent", () => {
     expect(ENDPOINTS.sort()).toEqual(
       [
         "certificates",
         "cos-agent",
         "haproxy-route",
+        "haproxy-route-tcp",
         "ingress",
+        "ingress-per-unit",
         "local-monitors",
         "munin",
         "nrpe-external-master",

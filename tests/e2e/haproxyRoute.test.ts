@@ -2,6 +2,7 @@
 // a scripted haproxy-route requirer whose units run real web servers, a
 // scripted tls-certificates provider signing each hostname's CSR with a real
 // openssl CA, and curl resolving the hostnames to haproxy's units.
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -51,6 +52,23 @@ async function askUnit(unit: string, command: string): Promise<string> {
     `const s=require("net").connect(${JSON.stringify(ADMIN_SOCKET)});let o="";` +
     `s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.end(${JSON.stringify(`${command}\n`)});`;
   return (await model.exec(unit, [process.execPath, "-e", script])).stdout;
+}
+
+/** The certificate haproxy/0 presents for SHOP (curl prints the chain after the body). */
+async function servedCertificate(): Promise<X509Certificate> {
+  const response = await model.http(`https://${SHOP}/api/x`, {
+    curlArgs: [
+      "--resolve",
+      `${SHOP}:443:${haproxyAddress(0)}`,
+      "--cacert",
+      caFile,
+      "--write-out",
+      "%{certs}",
+    ],
+  });
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(response.body);
+  if (pem === null) throw new Error(`no certificate from haproxy: ${response.body}`);
+  return new X509Certificate(pem[0]);
 }
 
 const workerPid = async (unit = "haproxy/0") =>
@@ -116,6 +134,21 @@ describe("haproxy-route in the local model", () => {
     // A path the application did not ask for is not routed.
     expect((await get(`https://${SHOP}/admin`)).status).toBe(503);
     expect(model.requireUnit("haproxy/0").workload.message).toBe("Unit is ready");
+  });
+
+  it("takes a reissued and then a renewed certificate into the running haproxy, without a reload", async () => {
+    const before = await workerPid();
+    const first = await servedCertificate();
+    // The CA reissues everything short-lived and backdated: past 90 % of its validity at once.
+    await ca.reissue(certificatesId, { startsIn: -3600, endsIn: 300 });
+    const reissued = await servedCertificate();
+    expect(reissued.fingerprint256).not.toBe(first.fingerprint256);
+    // The unit saw that it is due and asked again; the renewal is served as it arrives.
+    await ca.answer(certificatesId);
+    const renewed = await servedCertificate();
+    expect(renewed.fingerprint256).not.toBe(reissued.fingerprint256);
+    expect(Date.parse(renewed.validTo) - Date.now()).toBeGreaterThan(86_400_000);
+    expect(await workerPid()).toBe(before);
   });
 
   it("adds a joining requirer unit without a reload", async () => {

@@ -326,3 +326,89 @@ describe("reload behaviour", () => {
     expect(frontend).toContain("    no option idle-close-on-response\n");
   });
 });
+
+describe("the haproxy-route hostnames' certificates", () => {
+  const SHOP = "shop.example.com";
+  const TEA = "tea.example.com";
+  const crtList = "/var/lib/haproxy/certs/hostnames.crtlist";
+  const certFile = (hostname: string) => `/var/lib/haproxy/certs/${hostname}.pem`;
+
+  /** One application per hostname; the certificates relation's certificates as given. */
+  function routeInputs(
+    pems: Record<string, string>,
+    config: Record<string, unknown> = {},
+    extra: Partial<HookInputs> = {},
+  ): HookInputs {
+    const apps = [SHOP, TEA].map((hostname, i) => ({
+      relationId: `haproxy-route:${i + 1}`,
+      app: hostname.split(".")[0] as string,
+      hostname,
+    }));
+    return {
+      ...inputs({ services: "", ...config }),
+      haproxyRouteApps: apps.map(({ relationId, app, hostname }) => ({
+        relationId,
+        app,
+        settings: {
+          service: JSON.stringify(app),
+          ports: JSON.stringify([8080]),
+          hostname: JSON.stringify(hostname),
+        },
+      })),
+      haproxyRouteUnits: apps.map(({ relationId, app }) => ({
+        relationId,
+        unit: `${app}/0`,
+        settings: { address: JSON.stringify("10.0.0.50") },
+      })),
+      hostnameCertificates: pems,
+      ...extra,
+    };
+  }
+  const shop = makeCertificate(SHOP);
+  const tea = makeCertificate(TEA);
+  const bindOf = (text: string) => /^\s+bind 0\.0\.0\.0:443 .*$/m.exec(text)?.[0].trim();
+
+  it("serves them through one crt-list, after external_hostname's certificate", () => {
+    const planned = planFromInputs(
+      routeInputs(
+        { [TEA]: tea.pem, [SHOP]: shop.pem },
+        { external_hostname: "www.example.com" },
+        { relationCertificatePem: defaultCert.pem },
+      ),
+      paths,
+    );
+    expect(bindOf(renderHaproxyConfig(planned.config))).toBe(
+      `bind 0.0.0.0:443 ssl crt /var/lib/haproxy/certificates-relation.pem crt-list ${crtList}`,
+    );
+    const files = new Map(planned.files.map((file) => [file.path, file]));
+    expect(files.get(crtList)).toEqual({
+      path: crtList,
+      content: `${certFile(SHOP)}\n${certFile(TEA)}\n`,
+      mode: 0o644,
+      secret: false,
+    });
+    expect(files.get(certFile(TEA))).toMatchObject({ content: tea.pem, secret: true });
+  });
+
+  it("changes only the crt-list and a certificate file when a hostname's certificate arrives", () => {
+    const before = planFromInputs(routeInputs({ [SHOP]: shop.pem }), paths);
+    const after = planFromInputs(routeInputs({ [SHOP]: shop.pem, [TEA]: tea.pem }), paths);
+    expect(renderHaproxyConfig(after.config)).toBe(renderHaproxyConfig(before.config));
+    expect(bindOf(renderHaproxyConfig(after.config))).toBe(
+      `bind 0.0.0.0:443 ssl crt-list ${crtList}`,
+    );
+    const contents = (files: readonly { path: string; content: string }[]) =>
+      new Map(files.map((file) => [file.path, file.content]));
+    const [was, is] = [contents(before.files), contents(after.files)];
+    const differing = [...new Set([...was.keys(), ...is.keys()])].filter(
+      (path) => was.get(path) !== is.get(path),
+    );
+    expect(differing.sort()).toEqual([crtList, certFile(TEA)]);
+  });
+
+  it("writes no crt-list without a hostname certificate: haproxy refuses an empty one", () => {
+    const planned = planFromInputs(routeInputs({}), paths);
+    expect(planned.files.map((file) => file.path)).not.toContain(crtList);
+    expect(renderHaproxyConfig(planned.config)).not.toContain("crt-list");
+  });
+});

@@ -69,9 +69,7 @@ export function haproxyRouteBackend(
       // Counted before anything refuses the request: a client hammering denied
       // paths is still limited.
       ...(request.rateLimit !== undefined ? rateLimitOptions(request.rateLimit, context) : []),
-      ...(request.denyPaths.length > 0
-        ? [`http-request deny deny_status 403 if { path_beg -i ${request.denyPaths.join(" ")} }`]
-        : []),
+      ...denyPathRules(request.denyPaths),
       // After the deny rules, which must see the path the client sent.
       ...request.rewrites.map((rewrite) =>
         rewrite.method === "set-header"
@@ -85,6 +83,20 @@ export function haproxyRouteBackend(
     servers: servers(request, context),
     notes,
   };
+}
+
+// haproxy reads at most 64 words a line and refuses a configuration with a
+// longer one; the rule's own words take 9.
+const DENY_PATHS_PER_LINE = 50;
+
+/** `deny_paths` over as many rules as haproxy's 64 words a line need. */
+function denyPathRules(paths: readonly string[]): string[] {
+  const rules: string[] = [];
+  for (let i = 0; i < paths.length; i += DENY_PATHS_PER_LINE) {
+    const some = paths.slice(i, i + DENY_PATHS_PER_LINE).join(" ");
+    rules.push(`http-request deny deny_status 403 if { path_beg -i ${some} }`);
+  }
+  return rules;
 }
 
 function balanceOptions(balancing: LoadBalancing, service: string, notes: string[]): string[] {

@@ -4,7 +4,12 @@
 // model/proxyStanzas.ts), and on its own external_grpc_port when it asks
 // for one (grpcListeners.ts). A backend name or a gRPC port already used by
 // haproxy leaves the application out.
-import { HTTPS_PORT, HTTP_PORT, onHttpPort } from "../../model/httpFrontends.js";
+import {
+  type CertificateSource,
+  HTTPS_PORT,
+  HTTP_PORT,
+  onHttpPort,
+} from "../../model/httpFrontends.js";
 import type {
   ManagedFile,
   MappedRoutes,
@@ -22,13 +27,19 @@ export interface RouteOffer {
 export interface HaproxyRoutePlacementContext {
   readonly libDir: string;
   /** Certificates served on 443; empty, the routes are served on 80 only. */
-  readonly certificateFiles: readonly string[];
+  readonly certificates: readonly CertificateSource[];
   /** The defaults section's mode, which a frontend without `mode` inherits. */
   readonly defaultMode: string;
   /** The certificate file of each hostname that has one, for the gRPC listeners. */
   readonly hostnameCertificateFiles?: ReadonlyMap<string, string>;
   /** Ports held by listeners that are not services (monitoring, exporter, peers), and by whom. */
   readonly reservedPorts?: ReadonlyMap<number, string>;
+  /**
+   * Services haproxy runs away from the shared front doors (the monitoring
+   * listener): a route may not take their names either, or its map line
+   * would send the world to them.
+   */
+  readonly reservedServices?: readonly PlacedService[];
 }
 
 export interface HaproxyRoutePlacement {
@@ -67,7 +78,7 @@ export function placeHaproxyRoutes(
   context: HaproxyRoutePlacementContext,
 ): HaproxyRoutePlacement {
   const taken = new Map<string, string>();
-  for (const service of services) {
+  for (const service of [...services, ...(context.reservedServices ?? [])]) {
     for (const name of [
       service.name,
       ...service.backends.map((backend) => backend.name),
@@ -106,15 +117,11 @@ export function placeHaproxyRoutes(
   };
   const add = (service: PlacedService): PlacedService => ({ ...service, mappedRoutes: mapped });
   const claim = { defaultMode: context.defaultMode, claimant: "haproxy-route" };
-  let placedServices = onHttpPort(
-    services,
-    { ...claim, port: HTTP_PORT, certificateFiles: [] },
-    add,
-  );
-  if (context.certificateFiles.length > 0) {
+  let placedServices = onHttpPort(services, { ...claim, port: HTTP_PORT, certificates: [] }, add);
+  if (context.certificates.length > 0) {
     placedServices = onHttpPort(
       placedServices,
-      { ...claim, port: HTTPS_PORT, certificateFiles: context.certificateFiles },
+      { ...claim, port: HTTPS_PORT, certificates: context.certificates },
       add,
     );
   }

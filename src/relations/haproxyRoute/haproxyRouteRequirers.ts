@@ -32,6 +32,7 @@ import {
   unitTargets,
   written,
 } from "../relationBags.js";
+import { checkRewriteExpression } from "./rewriteExpression.js";
 import type {
   BandwidthLimit,
   HaproxyRouteRequest,
@@ -378,7 +379,7 @@ function logFormat(text: string, key: string): string {
     }
   }
   if (open.length > 0) throw new InvalidField(key, `${describe(text)} has unbalanced brackets`);
-  return text;
+  return checkRewriteExpression(text, key);
 }
 
 // ---- the structured fields ----

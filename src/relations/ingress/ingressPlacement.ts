@@ -76,7 +76,8 @@ function attach(
 ): PlacedService[] {
   const claim = {
     port,
-    certificateFiles: certificateFile === undefined ? [] : [certificateFile],
+    certificates:
+      certificateFile === undefined ? [] : [{ kind: "file" as const, path: certificateFile }],
     defaultMode: context.defaultMode,
     claimant: "ingress",
   };
