@@ -45,14 +45,19 @@ export function tcpBackendName(request: HaproxyRouteTcpRequest): string {
 /** A value haproxy reads as exactly these bytes, or undefined when it cannot be written safely. */
 export function haproxyWord(value: string): string | undefined {
   if (value === "" || !/^[\x20-\x7e\r\n\t]*$/.test(value) || value.includes("'")) return undefined;
+  if (/^[A-Za-z0-9._@+-]+$/.test(value)) return value;
   // Single quotes keep everything literal (no `$` expansion, no `#`
   // comment); line ends need double quotes, the only place haproxy reads
   // `\r` and `\n`. Quoted parts next to each other make one word.
-  const escapes: Record<string, string> = { "\r": '"\\r"', "\n": '"\\n"', "\t": '"\\t"' };
+  const escapes: Record<string, string> = { "\r": "\\r", "\n": "\\n", "\t": "\\t" };
   return value
-    .split(/([\r\n\t])/)
+    .split(/([\r\n\t]+)/)
     .filter((part) => part !== "")
-    .map((part) => escapes[part] ?? `'${part}'`)
+    .map((part) =>
+      /^[\r\n\t]+$/.test(part)
+        ? `"${[...part].map((char) => escapes[char] ?? "").join("")}"`
+        : `'${part}'`,
+    )
     .join("");
 }
 

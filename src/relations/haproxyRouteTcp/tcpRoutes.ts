@@ -260,8 +260,11 @@ function sniPort(
   }
   const backends: RouteBackendSpec[] = [];
   const kept: HaproxyRouteTcpRequest[] = [];
+  // A route alone on its port refuses clients on their connection, before
+  // any TLS; routes sharing one do it once the SNI has chosen the route.
+  const sharedPort = served.length > 1;
   for (const { request } of served) {
-    const built = backendOf(request, context, true, skip);
+    const built = backendOf(request, context, sharedPort, skip);
     if (built === undefined) continue;
     backends.push(built.backend);
     notes.push(...built.notes);
@@ -281,6 +284,9 @@ function sniPort(
     listen,
     refuse.name,
     [
+      ...(sharedPort || kept[0] === undefined
+        ? []
+        : clientRules(kept[0], "connection", context.peersSection)),
       ...(terminate
         ? []
         : [

@@ -3,8 +3,8 @@
 // haproxy of each version, real TCP and TLS servers standing for the
 // requirer's units (and servers speaking enough of redis, MySQL, PostgreSQL
 // and SMTP for haproxy's own checks), and real clients.
-import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, type Server, type Socket, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,10 +16,13 @@ import {
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
+import { parseCharmConfig } from "../../../src/config/charmConfig.js";
+import { buildDefaultsSection, buildGlobalSection } from "../../../src/model/globalSections.js";
 import { buildProxy } from "../../../src/model/proxyStanzas.js";
 import type { PlacedService, ProxyStanza } from "../../../src/model/types.js";
 import type { HaproxyRouteTcpRequest } from "../../../src/relations/haproxyRouteTcp/haproxyRouteTcpRequest.js";
 import { haproxyWord } from "../../../src/relations/haproxyRouteTcp/tcpBackend.js";
+import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
 import {
   type TcpRouteContext,
   type TcpRouteServices,
@@ -272,6 +275,19 @@ async function freePortPair(): Promise<number> {
   }
 }
 
+/** The postgres account's ids when this test can run PostgreSQL as it, else undefined. */
+function postgresAccount(): { uid: number; gid: number } | undefined {
+  try {
+    execFileSync("sh", ["-c", "command -v initdb && command -v postgres"], { stdio: "ignore" });
+    if (process.getuid?.() !== 0) return undefined;
+    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
+    return { uid, gid };
+  } catch {
+    return undefined;
+  }
+}
+
 // ---- requests and haproxy ----
 
 function route(
@@ -440,7 +456,7 @@ describe.each(haproxyVersions)(
           check: { ...quickCheck, type: "generic", send: "ping\r\n", expect: "pong" },
         }),
       ]);
-      expect(text).toContain(`tcp-check send 'ping'"\\r""\\n"`);
+      expect(text).toContain(`tcp-check send 'ping'"\\r\\n"`);
       await eventually(async () => {
         expect(await serverStatus(adminSocket, "db_tcp")).toEqual({ "db-0": "UP" });
         expect(await serverStatus(adminSocket, "cache_tcp")).toEqual({ "cache-0": "DOWN" });
@@ -507,7 +523,7 @@ describe.each(haproxyVersions)(
       }
       const port = await findFreePort();
       const here = await workDir();
-      const child = (await import("node:child_process")).spawn(
+      const child = spawn(
         redis,
         ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", here],
         { stdio: "ignore" },
@@ -532,6 +548,60 @@ describe.each(haproxyVersions)(
         expect(await serverStatus(adminSocket, "db_tcp")).toEqual({ "db-0": "UP" }),
       );
       expect(await outcome(listen, { send: "PING\r\n" })).toBe("+PONG\r\n");
+    });
+
+    it("checks a real PostgreSQL as the check's user", async (test) => {
+      const postgres = postgresAccount();
+      if (postgres === undefined) {
+        console.warn(
+          "\n!!! no PostgreSQL to run (initdb and postgres on PATH, a postgres account, root): " +
+            "the postgres check is tested against a scripted server only. !!!\n",
+        );
+        test.skip();
+        return;
+      }
+      const here = await workDir();
+      const data = path.join(here, "pgdata");
+      await chown(here, postgres.uid, postgres.gid);
+      execFileSync("initdb", ["-D", data, "-U", "haproxy", "--auth=trust", "-N"], {
+        ...postgres,
+        stdio: "ignore",
+      });
+      // Only the check's user may connect: PostgreSQL refuses any other at once, with an
+      // error. (Asked for a password, haproxy's check would count the server up.)
+      await writeFile(path.join(data, "pg_hba.conf"), "host all haproxy 127.0.0.1/32 trust\n");
+      const port = await findFreePort();
+      const server = spawn(
+        "postgres",
+        ["-D", data, "-p", String(port), "-k", here, "-c", "listen_addresses=127.0.0.1"],
+        { ...postgres, stdio: "ignore" },
+      );
+      const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+      units.push({
+        name: "postgres",
+        host: "127.0.0.1",
+        port,
+        close: () => {
+          server.kill();
+          return exited;
+        },
+      });
+      const database = { name: "db/0", host: "127.0.0.1", port, close: async () => undefined };
+      const { adminSocket } = await serve([
+        route([database], await findFreePort(), {
+          check: { ...quickCheck, type: "postgres", dbUser: "haproxy" },
+        }),
+        // A user PostgreSQL does not let in.
+        route([database], await findFreePort(), {
+          app: "other",
+          relationId: "haproxy-route-tcp:2",
+          check: { ...quickCheck, type: "postgres", dbUser: "nobody" },
+        }),
+      ]);
+      await eventually(async () => {
+        expect(await serverStatus(adminSocket, "db_tcp")).toEqual({ "db-0": "UP" });
+        expect(await serverStatus(adminSocket, "other_tcp")).toEqual({ "db-0": "DOWN" });
+      }, 30_000);
     });
 
     it("routes TLS by SNI to servers that keep their own TLS (passthrough)", async () => {
@@ -776,7 +846,25 @@ describe.each(haproxyVersions)(
                 `haproxy-route-tcp ${app}: bandwidth_limit is not applied: it needs haproxy 2.7 or later`,
             ),
       );
-      const text = configText(here, rendered.services, 7100);
+      // The whole haproxy.cfg, with the charm's own global and defaults sections (HTTP, httplog).
+      const config = parseCharmConfig({});
+      const text = renderHaproxyConfig({
+        global: buildGlobalSection(config, here),
+        defaults: buildDefaultsSection(config),
+        userlists: [],
+        peers: {
+          name: "haproxy_peers",
+          localPeer: "haproxy-0",
+          peers: [{ name: "haproxy-0", address: "127.0.0.1", port: 7100 }],
+        },
+        proxies: rendered.services.map(
+          (service) =>
+            buildProxy(service, { unitName: "haproxy/0", libDir: here, defaultMode: "http" })
+              .stanza,
+        ),
+      });
+      expect(text).toContain("bind 0.0.0.0:7010-7019");
+      expect(text).toContain("server range-0 10.0.0.1:+990 check inter 5s rise 2 fall 3 port 8000");
       const result = await checkHaproxyConfig(text, version.binary);
       expect(result.output).not.toMatch(/WARNING|ALERT/);
       expect(result.ok).toBe(true);
@@ -859,7 +947,8 @@ describe("haproxy-route-tcp requests that cannot be served as asked", () => {
   });
 
   it("writes check strings as the exact bytes, and refuses what cannot be written", () => {
-    expect(haproxyWord("PING\r\n")).toBe(`'PING'"\\r""\\n"`);
+    expect(haproxyWord("PING\r\n")).toBe(`'PING'"\\r\\n"`);
+    expect(haproxyWord("haproxy")).toBe("haproxy");
     expect(haproxyWord("a $HOME #x")).toBe("'a $HOME #x'");
     expect(haproxyWord("it's")).toBeUndefined();
     const rendered = tcpRouteServices(
