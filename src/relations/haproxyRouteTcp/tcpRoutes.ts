@@ -313,6 +313,9 @@ function sniPort(
     service: {
       ...service,
       crts: certificates.map((path) => ({ kind: "file" as const, path })),
+      // A client naming no routed SNI fails its handshake instead of
+      // getting another route's certificate.
+      ...(terminate && { bindOptions: ["strict-sni"] }),
     },
     notes,
   };

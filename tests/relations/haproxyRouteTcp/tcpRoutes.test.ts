@@ -686,6 +686,10 @@ describe.each(haproxyVersions)(
         });
       }
       expect(await outcome(listen)).toBe("refused");
+      // c has no certificate yet: its SNI gets no handshake, not a's or b's certificate.
+      expect(
+        await outcome(listen, { tls: { servername: "c.example.com", ca: ca.certificate } }),
+      ).toBe("refused");
     });
 
     it("refuses plain TCP where enforce_tls asks for TLS without terminating it", async () => {
