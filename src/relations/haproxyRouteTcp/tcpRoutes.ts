@@ -110,7 +110,6 @@ function listener(
   context: TcpRouteContext,
   skip: (request: HaproxyRouteTcpRequest, reason: string) => void,
 ): Listener {
-  const ports = rangeText(group.listen);
   const [first] = group.requests;
   if (first === undefined) return { notes: [] };
   if (group.requests.length === 1 && first.sni === undefined) {
@@ -119,25 +118,39 @@ function listener(
   // Shared (or SNI-routed) port: every route names an SNI, once, and all
   // routes terminate TLS or none does: the first route with an SNI decides.
   const decider = group.requests.find((request) => request.sni !== undefined) ?? first;
-  const seen = new Set<string>();
+  const routedSnis = new Map<string, string>();
   const routed = group.requests.filter((request) => {
-    const reason =
-      request.sni === undefined
-        ? `port ${ports} is shared with ${others(group, request)}: each route on it needs an sni`
-        : seen.has(request.sni.toLowerCase())
-          ? `sni ${request.sni} on port ${ports} is already routed to ${group.requests.find((r) => r.sni?.toLowerCase() === request.sni?.toLowerCase())?.app ?? ""}`
-          : request.tlsTerminate !== decider.tlsTerminate
-            ? `port ${ports}: ${decider.app} ${decider.tlsTerminate ? "terminates TLS there" : "passes TLS through there"}; one port cannot both terminate TLS and pass it through`
-            : undefined;
+    const reason = sharingProblem(request, group, decider, routedSnis);
     if (reason !== undefined) {
       skip(request, reason);
       return false;
     }
-    seen.add((request.sni as string).toLowerCase());
+    routedSnis.set((request.sni as string).toLowerCase(), request.app);
     return true;
   });
   if (routed.length === 0) return { notes: [] };
   return sniPort(routed, group.listen, context, skip);
+}
+
+/** Why `request` cannot take its place on a shared port, or undefined when it can. */
+function sharingProblem(
+  request: HaproxyRouteTcpRequest,
+  group: PortGroup,
+  decider: HaproxyRouteTcpRequest,
+  routedSnis: ReadonlyMap<string, string>,
+): string | undefined {
+  const ports = rangeText(group.listen);
+  if (request.sni === undefined) {
+    return `port ${ports} is shared with ${others(group, request)}: each route on it needs an sni`;
+  }
+  const holder = routedSnis.get(request.sni.toLowerCase());
+  if (holder !== undefined)
+    return `sni ${request.sni} on port ${ports} is already routed to ${holder}`;
+  if (request.tlsTerminate !== decider.tlsTerminate) {
+    const what = decider.tlsTerminate ? "terminates TLS there" : "passes TLS through there";
+    return `port ${ports}: ${decider.app} ${what}; one port cannot both terminate TLS and pass it through`;
+  }
+  return undefined;
 }
 
 function others(group: PortGroup, request: HaproxyRouteTcpRequest): string {
