@@ -6,7 +6,7 @@ SHELL := /bin/bash
 BUNDLE := dist/haproxy-charm.mjs
 NODE18 := build/node18/bin/node
 HAPROXY3 := build/haproxy3/haproxy
-SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz keepalived
+SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz keepalived redis-server
 
 .PHONY: build check deps system-deps lint typecheck bundle test test-pure charm demo clean
 
@@ -31,7 +31,8 @@ $(HAPROXY3):
 	@scripts/haproxy3.sh
 
 # Debian packages the tests drive for real: haproxy, openssl, curl, zip, iproute2, wrk,
-# xz-utils (the bundle xz-compresses the dashboard), keepalived (the vip option; it
+# xz-utils (the bundle xz-compresses the dashboard), redis-server (the haproxy-route-tcp
+# redis check; its server is stopped too), keepalived (the vip option; it
 # stays stopped without a keepalived.conf) and prometheus for its promtool.
 # Without its recommends (node-exporter) and, when this step installed it, without
 # the server it starts, which would stay running on port 9090.
@@ -40,13 +41,18 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages for:$$missing"; \
 		dpkg -s prometheus >/dev/null 2>&1 && had_prometheus=yes || had_prometheus=no; \
+		dpkg -s redis-server >/dev/null 2>&1 && had_redis=yes || had_redis=no; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			haproxy openssl curl zip unzip iproute2 wrk xz-utils keepalived >/dev/null && \
+			haproxy openssl curl zip unzip iproute2 wrk xz-utils keepalived redis-server >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			prometheus >/dev/null && \
 		if [ "$$had_prometheus" = no ]; then \
 			if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service; \
 			else invoke-rc.d prometheus stop; update-rc.d prometheus disable; fi >/dev/null 2>&1 || true; \
+		fi; \
+		if [ "$$had_redis" = no ]; then \
+			if [ -d /run/systemd/system ]; then systemctl disable --now redis-server.service; \
+			else invoke-rc.d redis-server stop; update-rc.d redis-server disable; fi >/dev/null 2>&1 || true; \
 		fi; \
 	fi
 

@@ -28,6 +28,7 @@ export function countServers(service: ServiceSpec): number {
     ...service.backends,
     ...(service.routes ?? []),
     ...(service.mappedRoutes?.backends ?? []),
+    ...(service.routeBackends ?? []),
   ];
   return extra.reduce((sum, b) => sum + b.servers.length, service.servers.length);
 }

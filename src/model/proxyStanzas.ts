@@ -90,14 +90,24 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
     stanza: {
       frontend: {
         name: `${unitSlug(context.unitName)}-${service.port}`,
-        bind: bindLine(service.host, service.port, crtWords, service.bindOptions ?? []),
-        defaultBackend: service.defaultBackend ?? service.name,
-        options: withRoutes(
-          [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
-          routes,
-          crtPaths.length > 0,
-          service.mappedRoutes,
+        bind: bindLine(
+          service.host,
+          service.lastPort === undefined
+            ? `${service.port}`
+            : `${service.port}-${service.lastPort}`,
+          crtWords,
+          service.bindOptions ?? [],
         ),
+        defaultBackend: service.defaultBackend ?? service.name,
+        options: [
+          ...withRoutes(
+            [...options.frontend, ...reloadSafety(options.frontend, context.defaultMode)],
+            routes,
+            crtPaths.length > 0,
+            service.mappedRoutes,
+          ),
+          ...(service.frontendOptions ?? []),
+        ],
       },
       backends: [
         // Another proxy renders the backend this frontend sends to.
@@ -107,6 +117,7 @@ export function buildProxy(service: PlacedService, context: StanzaContext): Buil
         ...(service.mappedRoutes?.backends ?? []).map((route) =>
           backend(route.name, route.servers, route.options),
         ),
+        ...(service.routeBackends ?? []).map((own) => backend(own.name, own.servers, own.options)),
       ],
     },
     files: [...errorfileFiles, ...certificateFiles],
@@ -215,7 +226,7 @@ function certificatePath(
 /** `allCrtWords`: `crt <file>` and `crt-list <file>`, in the service's order; `options` follow them. */
 function bindLine(
   host: string,
-  port: number,
+  port: string,
   allCrtWords: readonly string[],
   options: readonly string[],
 ): string {

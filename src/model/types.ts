@@ -90,6 +90,16 @@ export interface ServiceSpec {
   readonly defaultBackend?: string;
   /** Words added to the bind line after its certificates (`alpn h2`). */
   readonly bindOptions?: readonly string[];
+  /** The bind covers every port from `port` to this one (`bind 0.0.0.0:a-b`). */
+  readonly lastPort?: number;
+  /**
+   * Frontend lines kept as they are, after the service's own (which are
+   * sorted between frontend and backend by their first words): e.g.
+   * `tcp-request connection` rules, which that sorting would send to the backend.
+   */
+  readonly frontendOptions?: readonly string[];
+  /** Backends of their own (lines and servers), rendered after the others. */
+  readonly routeBackends?: readonly RouteBackendSpec[];
 }
 
 /** A service after host/port assignment: what a frontend is built from. */
