@@ -44,6 +44,7 @@ import { WatchedService } from "./watchedService.js";
 import { stateFilePath } from "../stateFiles.js";
 import { endpointsByBackend } from "../relations/haproxyRoute/routeEndpoints.js";
 import { wantedRouteHostnames } from "../plan/haproxyRoutes.js";
+import { wantedTcpHostnames } from "../plan/haproxyRouteTcpStep.js";
 import { hostnameCertificateDir } from "../model/hostnameCrtList.js";
 import { routeFilesDir } from "../relations/haproxyRoute/haproxyRoutePlacement.js";
 import { installedHaproxyVersion } from "../apply/haproxyVersion.js";
@@ -99,11 +100,14 @@ export async function reconcile(deps: HookDeps, context: HookContext): Promise<O
     deps.now?.() ?? Date.now(),
     config instanceof ConfigError
       ? []
-      : wantedRouteHostnames(
-          config,
-          read,
-          backendCaBundle(read, deps.paths.haproxyLib).file !== undefined,
-        ),
+      : [
+          ...wantedRouteHostnames(
+            config,
+            read,
+            backendCaBundle(read, deps.paths.haproxyLib).file !== undefined,
+          ),
+          ...wantedTcpHostnames(config, read),
+        ],
   );
   for (const warning of certificate.warnings) await deps.tools.log("WARNING", warning);
   const inputs = await withHaproxyVersion(deps, certificate.inputs);
@@ -274,6 +278,12 @@ async function logPlanNotes(tools: HookTools, plan: Plan): Promise<void> {
     await tools.log(
       skipped.invalid ? "WARNING" : "INFO",
       `haproxy-route application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
+    );
+  }
+  for (const skipped of plan.skippedTcpApps) {
+    await tools.log(
+      skipped.invalid ? "WARNING" : "INFO",
+      `haproxy-route-tcp application ${skipped.app} (${skipped.relationId}) not served: ${skipped.reason}`,
     );
   }
   for (const note of plan.notes) await tools.log("WARNING", note);

@@ -94,6 +94,13 @@ export function planStatus(plan: Plan): WorkloadStatus {
       `${plan.haproxyRoutes.length} of ${relations} haproxy-route relations valid (see juju debug-log)`,
     );
   }
+  const invalidTcp = plan.skippedTcpApps.filter((app) => app.invalid).length;
+  if (invalidTcp > 0) {
+    const relations = plan.tcpRoutes.length + plan.skippedTcpApps.length;
+    notes.push(
+      `${plan.tcpRoutes.length} of ${relations} haproxy-route-tcp relations valid (see juju debug-log)`,
+    );
+  }
   const awaited = plan.awaitingRouteCertificates;
   if (awaited.length > 0) {
     const shown =

@@ -123,7 +123,7 @@ export function routeHostnames(requests: readonly HaproxyRouteRequest[]): string
 }
 
 /** bwlim filters came with haproxy 2.7; unknown counts as able (Ubuntu 24.04 has 2.8). */
-function supportsBandwidthLimits(version: string | undefined): boolean {
+export function supportsBandwidthLimits(version: string | undefined): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? "");
   if (match === null) return true;
   const [major, minor] = [Number(match[1]), Number(match[2])];

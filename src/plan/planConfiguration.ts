@@ -31,6 +31,7 @@ import {
   relationCertificatePath,
 } from "./defaultCertificate.js";
 import { routeHaproxyRoutes } from "./haproxyRoutes.js";
+import { routeHaproxyRouteTcp } from "./haproxyRouteTcpStep.js";
 import { routeIngressPerUnit } from "./ingressPerUnitStep.js";
 import type { UnitPlacement } from "../relations/ingressPerUnit/unitPlacement.js";
 import { relationPolicyOf } from "./relationPolicyOf.js";
@@ -169,17 +170,32 @@ export function planConfiguration(
     ]),
     ...(monitoring !== undefined && { reservedServices: [monitoring] }),
   });
-  const peers = routes.sharesTables
-    ? peersSection(
-        inputs.unitName,
-        inputs.privateAddress,
-        inputs.peers,
-        charmConfig.peers_port,
-        policy,
-      )
-    : undefined;
-  const placement = { ...classic, services: routes.services };
-  const served = withPeering(charmConfig, inputs, placement.services);
+  const certificateFiles = certificateFileByHostname(inputs, certificate, paths.haproxyLib);
+  // TCP routes are served by every unit alike (no active-passive indirection): they take
+  // no port the HTTP side holds, peering's port+1 included.
+  const peeredHttp = withPeering(charmConfig, inputs, routes.services);
+  const tcp = routeHaproxyRouteTcp(charmConfig, inputs, policy, {
+    heldPorts: new Map([
+      ...peeredHttp.map((service) => [service.port, service.name] as const),
+      ...(monitoring ? [[monitoring.port, monitoring.name] as const] : []),
+      ...(inputs.cosAgent ? [[COS_AGENT_EXPORTER_PORT, COS_AGENT_LISTENER_NAME] as const] : []),
+      ...(routes.sharesTables ? [[charmConfig.peers_port, "peers (peers_port)"] as const] : []),
+    ]),
+    certificateFileByHostname: certificateFiles,
+    allCertificateFiles: [...new Set(certificateFiles.values())],
+  });
+  const peers =
+    routes.sharesTables || tcp.sharesTables
+      ? peersSection(
+          inputs.unitName,
+          inputs.privateAddress,
+          inputs.peers,
+          charmConfig.peers_port,
+          policy,
+        )
+      : undefined;
+  const placement = { ...classic, services: [...routes.services, ...tcp.services] };
+  const served = [...peeredHttp, ...tcp.services];
   const listeners = [...(monitoring ? [monitoring] : []), ...served];
   assertDistinctPorts([
     ...listeners,
@@ -232,7 +248,7 @@ export function planConfiguration(
       ...built.flatMap((proxy) => proxy.files),
       ...(backendCas.file !== undefined ? [backendCas.file] : []),
     ],
-    ports: listeners.map((service) => service.port).sort((a, b) => a - b),
+    ports: listeners.flatMap(listenPorts).sort((a, b) => a - b),
     ownServices: placement.services,
     services: served,
     serverCount: placement.services.reduce((sum, service) => sum + countServers(service), 0),
@@ -244,6 +260,7 @@ export function planConfiguration(
         : []),
       ...backendCas.warnings,
       ...routes.notes,
+      ...tcp.notes,
       ...(peers?.warnings ?? []),
     ],
     ingress: ingress.served,
@@ -251,8 +268,8 @@ export function planConfiguration(
     ingressPerUnit: perUnit,
     haproxyRoutes: routes.served,
     skippedRouteApps: routes.skipped,
-    tcpRoutes: [],
-    skippedTcpApps: [],
+    tcpRoutes: tcp.served,
+    skippedTcpApps: tcp.skipped,
     awaitingRouteCertificates: (inputs.awaitingHostnames ?? []).filter((hostname) =>
       routes.served.some((request) => request.hostnames.includes(hostname)),
     ),
@@ -292,6 +309,12 @@ function hostnameCertificateFiles(inputs: HookInputs, libDir: string): ManagedFi
  * application's hostnames only (gRPC): the hostname's own, else
  * external_hostname's for that hostname.
  */
+/** Every port a listener binds: a TCP route may listen on a range. */
+function listenPorts(service: PlacedService): number[] {
+  const last = service.lastPort ?? service.port;
+  return Array.from({ length: last - service.port + 1 }, (_, i) => service.port + i);
+}
+
 function certificateFileByHostname(
   inputs: HookInputs,
   certificate: RelationCertificate,

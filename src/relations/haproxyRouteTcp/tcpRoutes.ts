@@ -21,6 +21,12 @@ export interface TcpRouteContext {
   readonly bandwidthLimits: boolean;
   /** Ports other listeners hold (services, monitoring, peers, HTTP routes), by port: what holds it. */
   readonly heldPorts?: ReadonlyMap<number, string>;
+  /**
+   * Every certificate the unit serves (external_hostname's, each hostname's):
+   * what a route that terminates TLS without an SNI offers, the client
+   * picking by the name it asks for, as Canonical's charm does.
+   */
+  readonly allCertificateFiles?: readonly string[];
 }
 
 export interface TcpRouteServices {
@@ -206,29 +212,37 @@ function ownPort(
   context: TcpRouteContext,
   skip: (request: HaproxyRouteTcpRequest, reason: string) => void,
 ): Listener {
-  if (request.enforceTls && request.tlsTerminate) {
-    // The certificate served is the SNI's: without one there is none to choose.
-    skip(request, "tls_terminate: haproxy terminates TLS for an sni only, and none is given");
-    return { notes: [] };
+  const terminate = request.enforceTls && request.tlsTerminate;
+  const certificates = terminate ? [...new Set(context.allCertificateFiles ?? [])] : [];
+  if (terminate && certificates.length === 0) {
+    // The library's defaults: TLS terminated here, with no SNI to choose a certificate by.
+    return {
+      notes: [
+        `haproxy-route-tcp ${request.app}: port ${rangeText(listen)} terminates TLS and waits for a certificate (external_hostname's or a route hostname's)`,
+      ],
+    };
   }
   const built = backendOf(request, context, false, skip);
   if (built === undefined) return { notes: [] };
+  const service = tcpService(
+    listen,
+    built.backend.name,
+    [
+      ...clientRules(request, "connection", context.peersSection),
+      ...(request.enforceTls && !terminate
+        ? [
+            // Wait for the client's first bytes, and refuse what is not a TLS hello.
+            "tcp-request inspect-delay 5s",
+            "tcp-request content reject unless { req.ssl_hello_type 1 }",
+          ]
+        : []),
+    ],
+    [built.backend],
+  );
   return {
-    service: tcpService(
-      listen,
-      built.backend.name,
-      [
-        ...clientRules(request, "connection", context.peersSection),
-        ...(request.enforceTls
-          ? [
-              // Wait for the client's first bytes, and refuse what is not a TLS hello.
-              "tcp-request inspect-delay 5s",
-              "tcp-request content reject unless { req.ssl_hello_type 1 }",
-            ]
-          : []),
-      ],
-      [built.backend],
-    ),
+    service: terminate
+      ? { ...service, crts: certificates.map((path) => ({ kind: "file" as const, path })) }
+      : service,
     notes: built.notes,
   };
 }

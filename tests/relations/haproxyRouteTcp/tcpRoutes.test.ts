@@ -939,14 +939,25 @@ describe("haproxy-route-tcp requests that cannot be served as asked", () => {
     );
   });
 
-  it("does not terminate TLS without an SNI to choose the certificate by", () => {
-    const rendered = tcpRouteServices(
-      [route([target], 5432, { enforceTls: true, tlsTerminate: true })],
-      context,
+  it("terminates TLS without an SNI with every certificate the unit serves, and waits while it has none", () => {
+    const bare = route([target], 5432, { enforceTls: true, tlsTerminate: true });
+    const waiting = tcpRouteServices([bare], context);
+    expect(waiting.services).toEqual([]);
+    expect(waiting.skipped).toEqual([]);
+    expect(waiting.notes.join("\n")).toContain(
+      "port 5432 terminates TLS and waits for a certificate",
     );
-    expect(rendered.services).toEqual([]);
-    expect(rendered.skipped[0]?.reason).toBe(
-      "tls_terminate: haproxy terminates TLS for an sni only, and none is given",
+    const served = tcpRouteServices([bare], {
+      ...context,
+      allCertificateFiles: ["/lib/a.pem", "/lib/b.pem", "/lib/a.pem"],
+    });
+    expect(served.services[0]?.crts).toEqual([
+      { kind: "file", path: "/lib/a.pem" },
+      { kind: "file", path: "/lib/b.pem" },
+    ]);
+    // Terminated here: no TLS hello reaches the rules.
+    expect(served.services[0]?.frontendOptions ?? []).not.toContain(
+      "tcp-request content reject unless { req.ssl_hello_type 1 }",
     );
   });
 
