@@ -6,7 +6,7 @@ SHELL := /bin/bash
 BUNDLE := dist/haproxy-charm.mjs
 NODE18 := build/node18/bin/node
 HAPROXY3 := build/haproxy3/haproxy
-SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz keepalived redis-server
+SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz keepalived redis-server pg_ctlcluster
 
 .PHONY: build check deps system-deps lint typecheck bundle test test-pure charm demo clean
 
@@ -31,8 +31,9 @@ $(HAPROXY3):
 	@scripts/haproxy3.sh
 
 # Debian packages the tests drive for real: haproxy, openssl, curl, zip, iproute2, wrk,
-# xz-utils (the bundle xz-compresses the dashboard), redis-server (the haproxy-route-tcp
-# redis check; its server is stopped too), keepalived (the vip option; it
+# xz-utils (the bundle xz-compresses the dashboard), redis-server and postgresql (the
+# haproxy-route-tcp redis and pgsql checks against real servers; the services the packages
+# start are stopped), keepalived (the vip option; it
 # stays stopped without a keepalived.conf) and prometheus for its promtool.
 # Without its recommends (node-exporter) and, when this step installed it, without
 # the server it starts, which would stay running on port 9090.
@@ -42,8 +43,9 @@ system-deps:
 		echo "installing Debian packages for:$$missing"; \
 		dpkg -s prometheus >/dev/null 2>&1 && had_prometheus=yes || had_prometheus=no; \
 		dpkg -s redis-server >/dev/null 2>&1 && had_redis=yes || had_redis=no; \
+		dpkg -s postgresql >/dev/null 2>&1 && had_postgresql=yes || had_postgresql=no; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			haproxy openssl curl zip unzip iproute2 wrk xz-utils keepalived redis-server >/dev/null && \
+			haproxy openssl curl zip unzip iproute2 wrk xz-utils keepalived redis-server postgresql >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			prometheus >/dev/null && \
 		if [ "$$had_prometheus" = no ]; then \
@@ -53,6 +55,10 @@ system-deps:
 		if [ "$$had_redis" = no ]; then \
 			if [ -d /run/systemd/system ]; then systemctl disable --now redis-server.service; \
 			else invoke-rc.d redis-server stop; update-rc.d redis-server disable; fi >/dev/null 2>&1 || true; \
+		fi; \
+		if [ "$$had_postgresql" = no ]; then \
+			if [ -d /run/systemd/system ]; then systemctl disable --now postgresql.service; \
+			else invoke-rc.d postgresql stop; update-rc.d postgresql disable; fi >/dev/null 2>&1 || true; \
 		fi; \
 	fi
 

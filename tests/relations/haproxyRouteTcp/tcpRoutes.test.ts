@@ -276,13 +276,19 @@ async function freePortPair(): Promise<number> {
 }
 
 /** The postgres account's ids when this test can run PostgreSQL as it, else undefined. */
-function postgresAccount(): { uid: number; gid: number } | undefined {
+function postgresAccount(): { uid: number; gid: number; bin: string } | undefined {
   try {
-    execFileSync("sh", ["-c", "command -v initdb && command -v postgres"], { stdio: "ignore" });
+    // Debian keeps the server's programs out of PATH, under /usr/lib/postgresql/<version>/bin.
+    const bin = execFileSync(
+      "sh",
+      ["-c", 'dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb | tail -1)"'],
+      { encoding: "utf8" },
+    ).trim();
+    execFileSync("test", ["-x", path.join(bin, "postgres")]);
     if (process.getuid?.() !== 0) return undefined;
     const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
     const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
-    return { uid, gid };
+    return { uid, gid, bin };
   } catch {
     return undefined;
   }
@@ -554,7 +560,7 @@ describe.each(haproxyVersions)(
       const postgres = postgresAccount();
       if (postgres === undefined) {
         console.warn(
-          "\n!!! no PostgreSQL to run (initdb and postgres on PATH, a postgres account, root): " +
+          "\n!!! no PostgreSQL to run (Debian's postgresql, a postgres account, root): " +
             "the postgres check is tested against a scripted server only. !!!\n",
         );
         test.skip();
@@ -563,16 +569,20 @@ describe.each(haproxyVersions)(
       const here = await workDir();
       const data = path.join(here, "pgdata");
       await chown(here, postgres.uid, postgres.gid);
-      execFileSync("initdb", ["-D", data, "-U", "haproxy", "--auth=trust", "-N"], {
-        ...postgres,
-        stdio: "ignore",
-      });
+      execFileSync(
+        path.join(postgres.bin, "initdb"),
+        ["-D", data, "-U", "haproxy", "--auth=trust", "-N"],
+        {
+          ...postgres,
+          stdio: "ignore",
+        },
+      );
       // Only the check's user may connect: PostgreSQL refuses any other at once, with an
       // error. (Asked for a password, haproxy's check would count the server up.)
       await writeFile(path.join(data, "pg_hba.conf"), "host all haproxy 127.0.0.1/32 trust\n");
       const port = await findFreePort();
       const server = spawn(
-        "postgres",
+        path.join(postgres.bin, "postgres"),
         ["-D", data, "-p", String(port), "-k", here, "-c", "listen_addresses=127.0.0.1"],
         { ...postgres, stdio: "ignore" },
       );
