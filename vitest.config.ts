@@ -93,6 +93,30 @@ const e2e = [
   "tests/vip/keepalivedRestart.test.ts",
 ];
 
+// `unit`: hook-layer tests whose haproxy (tests/helpers/unitSandbox.ts) listens on the host's
+// own port 80, as a unit's does. haproxy binds with SO_REUSEPORT, so two such files at once
+// would answer each other's requests: they run one at a time, beside the other projects.
+const hostPort80 = [
+  "tests/hook/cookieNumbers.test.ts",
+  "tests/hook/haproxyFailure.test.ts",
+  "tests/hook/haproxyRouteWarnings.test.ts",
+  "tests/hook/hookCost.test.ts",
+  "tests/hook/proxyFrontEnds.test.ts",
+  "tests/hook/rejectedUnits.test.ts",
+  "tests/hook/relationCache.test.ts",
+  "tests/hook/runHook.test.ts",
+  "tests/hook/tlsAndRelations.test.ts",
+  "tests/hook/tlsCiphers.test.ts",
+  "tests/hook/untrustedRelationData.test.ts",
+  "tests/relations/certificates/certificateRelation.test.ts",
+  "tests/relations/cosAgent/cosAgentRelation.test.ts",
+  "tests/relations/ingress/ingressRelation.test.ts",
+  "tests/relations/ingressPerUnit/ingressPerUnitRelation.test.ts",
+  "tests/relations/receiveCaCerts/receiveCaCertsRelation.test.ts",
+  "tests/reliability/idleKeepAlive.test.ts",
+  "tests/vip/publishedVip.test.ts",
+];
+
 // Test files at a time. Vitest's default, one fewer than the cores, is one on 2 cores, which
 // made the suite run file after file. The files are independent (temporary directories,
 // ephemeral loopback ports, a local model's namespaces named after its worker's pid), so
@@ -123,7 +147,16 @@ export default defineConfig({
         test: {
           name: "haproxy",
           include: ["tests/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, ...pure, ...e2e],
+          exclude: [...configDefaults.exclude, ...pure, ...e2e, ...hostPort80],
+          globalSetup: ["tests/helpers/warnMissingHaproxy3.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: hostPort80,
+          maxWorkers: 1,
           globalSetup: ["tests/helpers/warnMissingHaproxy3.ts"],
         },
       },
