@@ -136,6 +136,42 @@ describe("haproxy-route in the local model", () => {
     expect(model.requireUnit("haproxy/0").workload.message).toBe("Unit is ready");
   });
 
+  it("counts a client once across both haproxy units for a rate limit (haproxy's peers section)", async () => {
+    await model.setRelationData("shop", routeId, {
+      rate_limit: JSON.stringify({ connections_per_minute: 4, policy: "deny" }),
+    });
+    for (const unit of ["haproxy/0", "haproxy/1"]) {
+      expect(await model.readFile(unit, "/etc/haproxy/haproxy.cfg")).toContain(
+        "peers haproxy_peers",
+      );
+    }
+    try {
+      // Active-passive peering sends both units' port 443 to the active unit's frontend on 444:
+      // ask each unit's own 444, so that each unit's own table decides.
+      const direct = (unit: number) =>
+        model.http(`https://${SHOP}:444/api/x`, {
+          curlArgs: ["--resolve", `${SHOP}:444:${haproxyAddress(unit)}`, "--cacert", caFile],
+        });
+      // Four requests through haproxy/0 use up the client's minute there...
+      const first = [];
+      for (let i = 0; i < 4; i++) first.push((await direct(0)).status);
+      expect(first).toEqual([200, 200, 200, 200]);
+      // ...haproxy/1, which has not seen the client, learns its count through the peers
+      // section (read on its admin socket, without a request that would count there)...
+      await eventually(async () => {
+        expect(await askUnit("haproxy/1", "show table shop")).toMatch(
+          /http_req_rate\(60000\)=[4-9]/,
+        );
+      });
+      // ...and refuses the client's very first request to it.
+      expect((await direct(1)).status).toBe(429);
+    } finally {
+      // The later tests ask without a limit, whatever happened here.
+      await model.setRelationData("shop", routeId, { rate_limit: "" });
+    }
+    expect((await get(`https://${SHOP}/api/x`, 1)).status).toBe(200);
+  });
+
   it("takes a reissued and then a renewed certificate into the running haproxy, without a reload", async () => {
     const before = await workerPid();
     const first = await servedCertificate();
