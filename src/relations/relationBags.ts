@@ -190,3 +190,46 @@ export function domainName(value: unknown, key: string): string {
   }
   return value.toLowerCase();
 }
+
+/** An application left out, and why (bad data, or data not written yet). */
+export interface SkippedApplication {
+  readonly relationId: string;
+  readonly app: string;
+  readonly reason: string;
+  readonly invalid: boolean;
+}
+
+/**
+ * Each application's outcome, in order, into the requests served and the
+ * applications left out: one read into a request but named in `clashes` is
+ * left out with the clash's message.
+ */
+export function settleClashes<
+  Request extends { readonly relationId: string; readonly app: string },
+  Candidate extends { readonly request: Request },
+  Skipped extends SkippedApplication,
+>(
+  outcomes: readonly (Candidate | Skipped)[],
+  clashes: ReadonlyMap<Candidate, InvalidField>,
+): { requests: Request[]; skipped: (Skipped | SkippedApplication)[] } {
+  const requests: Request[] = [];
+  const skipped: (Skipped | SkippedApplication)[] = [];
+  for (const outcome of outcomes) {
+    if (!("request" in outcome)) {
+      skipped.push(outcome);
+      continue;
+    }
+    const { request } = outcome;
+    const clash = clashes.get(outcome);
+    if (clash === undefined) requests.push(request);
+    else {
+      skipped.push({
+        relationId: request.relationId,
+        app: request.app,
+        reason: clash.message,
+        invalid: true,
+      });
+    }
+  }
+  return { requests, skipped };
+}

@@ -31,6 +31,7 @@ import {
   unique,
   unitTargets,
   written,
+  settleClashes,
 } from "../relationBags.js";
 import { checkRewriteExpression } from "./rewriteExpression.js";
 import type {
@@ -115,26 +116,7 @@ export function readHaproxyRouteRequests(
   const candidates = outcomes.filter((outcome): outcome is Candidate => "request" in outcome);
   const clashes = findClashes(candidates);
 
-  const requests: HaproxyRouteRequest[] = [];
-  const skipped: SkippedRouteApp[] = [];
-  for (const outcome of outcomes) {
-    if (!("request" in outcome)) {
-      skipped.push(outcome);
-      continue;
-    }
-    const { request } = outcome;
-    const clash = clashes.get(outcome);
-    if (clash === undefined) requests.push(request);
-    else {
-      skipped.push({
-        relationId: request.relationId,
-        app: request.app,
-        reason: clash.message,
-        invalid: true,
-      });
-    }
-  }
-  return { requests, skipped };
+  return settleClashes(outcomes, clashes);
 }
 
 function readRequest(
