@@ -24,7 +24,9 @@ export function nodeCertificate(commonName: string): NodeCertificate {
   );
   const day = 86_400_000;
   const serial = randomBytes(8);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // a positive INTEGER
+  // A positive INTEGER in its shortest form: a leading 0x00 byte would be
+  // padding that DER forbids, and a set top bit would make it negative.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const tbs = der(
     0x30,
     der(0x02, serial),
