@@ -17,11 +17,28 @@ import type { Network } from "./network.js";
 import type { RelationLifecycle } from "./relationLifecycle.js";
 import type { Application, CharmMeta, ScriptedSpec, Unit } from "./state.js";
 import { isPeer, remoteSide } from "./state.js";
+import type { SeenRequest } from "./backendServer.js";
 import type { MachineSystem } from "./systemShims.js";
 
 export interface BackendServer {
   readonly unit: string;
   readonly port: number;
+  /** Every request the server has received so far, oldest first. */
+  requests(): SeenRequest[];
+  stop(): void;
+}
+
+/** Certificate and key (PEM) for a backend server that speaks HTTPS. */
+export interface BackendTls {
+  readonly certificate: string;
+  readonly key: string;
+}
+
+/** A process started in a unit's machine, with what it printed. */
+export interface RunningServer {
+  readonly unit: string;
+  /** Everything it wrote to stdout so far. */
+  output(): string;
   stop(): void;
 }
 
@@ -50,6 +67,7 @@ const shimTargets: ReadonlyMap<string, string> = new Map([
 
 export class Deployment {
   private nextMachineId = 0;
+  private readonly backendServers = new Map<string, BackendServer>();
 
   constructor(
     private readonly state: ModelState,
@@ -249,28 +267,68 @@ export class Deployment {
   }
 
   /** Starts a real node:http server in a unit's machine, answering with the unit's name (or `reply`). */
-  async serveHttp(unitName: string, port: number, reply = unitName): Promise<BackendServer> {
+  async serveHttp(
+    unitName: string,
+    port: number,
+    reply = unitName,
+    tls?: BackendTls,
+  ): Promise<BackendServer> {
+    const tlsFiles: string[] = [];
+    if (tls !== undefined) {
+      const dir = join(this.host.dir, "backend-tls");
+      mkdirSync(dir, { recursive: true });
+      const base = join(dir, `${unitName.replace("/", "-")}-${port}`);
+      writeFileSync(`${base}.crt`, tls.certificate);
+      writeFileSync(`${base}.key`, tls.key, { mode: 0o600 });
+      tlsFiles.push(`${base}.crt`, `${base}.key`);
+    }
+    const script = join(this.host.dir, "bin", "backend-server.mjs");
+    const argv = [script, reply, String(port), this.state.requireUnit(unitName).machine.address];
+    const server = await this.runServer(unitName, [process.execPath, ...argv, ...tlsFiles]);
+    const backend: BackendServer = {
+      unit: unitName,
+      port,
+      requests: () =>
+        server
+          .output()
+          .split("\n")
+          .filter((line) => line.startsWith("{"))
+          .map((line) => JSON.parse(line) as SeenRequest),
+      stop: () => server.stop(),
+    };
+    this.backendServers.set(`${unitName}:${port}`, backend);
+    return backend;
+  }
+
+  /** The web server started on a unit's port (by `httpPort` or `serveHttp`), if any. */
+  backendServer(unitName: string, port: number): BackendServer | undefined {
+    return this.backendServers.get(`${unitName}:${port}`);
+  }
+
+  /**
+   * Starts a long-running process in a unit's machine and resolves once it has
+   * printed `readyLine` on a line of its own; it fails if the process exits first.
+   */
+  async runServer(
+    unitName: string,
+    argv: readonly string[],
+    readyLine = "listening",
+  ): Promise<RunningServer> {
     const unit = this.state.requireUnit(unitName);
-    const child = unit.machine.spawn([
-      process.execPath,
-      join(this.host.dir, "bin", "backend-server.mjs"),
-      reply,
-      String(port),
-      unit.machine.address,
-    ]);
+    const child = unit.machine.spawn(argv);
+    let stdout = "";
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
-      let output = "";
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString();
-        if (output.includes("listening\n")) resolve();
-      };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.stdout?.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.split("\n").includes(readyLine)) resolve();
+      });
       child.on("exit", (code) =>
-        reject(new Error(`backend server on ${unitName}:${port} exited (${code}): ${output}`)),
+        reject(new Error(`${argv.join(" ")} on ${unitName} exited (${code}): ${stdout}${stderr}`)),
       );
     });
-    return { unit: unitName, port, stop: () => child.kill("SIGTERM") };
+    return { unit: unitName, output: () => stdout, stop: () => child.kill("SIGTERM") };
   }
 
   private electNewLeader(leaving: Unit): void {

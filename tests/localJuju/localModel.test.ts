@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeCertificate } from "../helpers/nodeCertificate.js";
 import { namespacesSync } from "./network.js";
 import { LocalModel } from "./model.js";
 import { packTinyCharm } from "./tinyCharm.js";
@@ -148,6 +149,26 @@ describe("units as machines of their own", () => {
       ]),
     );
     expect(model.system("tiny/0").selections).toEqual(["haproxy hold"]);
+  });
+
+  it("runs web servers in a unit that log what they receive, delay on request, and speak HTTPS", async () => {
+    const address = model.requireUnit("my-web-app/0").machine.address;
+    const plain = await model.serveHttp("my-web-app/0", 8100, "plain");
+    await model.http(`http://${address}:8100/a?delay=300`, { curlArgs: ["-H", "X-Probe: 1"] });
+    const [seen] = plain.requests();
+    expect(seen).toMatchObject({ method: "GET", url: "/a?delay=300", headers: { "x-probe": "1" } });
+    expect(model.backendServer("my-web-app/0", 8100)).toBe(plain);
+    const { pem, keyPem } = nodeCertificate(address);
+    const secure = await model.serveHttp("my-web-app/0", 8443, "secure", {
+      certificate: pem,
+      key: keyPem,
+    });
+    const response = await model.http(`https://${address}:8443/b`, { curlArgs: ["--insecure"] });
+    expect(response.body.trim()).toBe("secure");
+    expect(secure.requests().map((request) => request.url)).toEqual(["/b"]);
+    plain.stop();
+    secure.stop();
+    await expect(model.runServer("my-web-app/0", ["false"])).rejects.toThrow(/exited \(1\)/);
   });
 
   it("applies net.* sysctls to the unit's own network only, and keeps kernel-wide ones off the host", async () => {

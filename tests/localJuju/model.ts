@@ -25,7 +25,7 @@ import { backendServerSource } from "./backendServer.js";
 import { readCharmMeta } from "./charmMeta.js";
 import { resourcePrefix, sweepAbandonedModels, track, untrack } from "./cleanup.js";
 import { effectiveConfig, optionValue } from "./configValues.js";
-import type { BackendServer } from "./deployment.js";
+import type { BackendServer, BackendTls, RunningServer } from "./deployment.js";
 import { Deployment, replacementHaproxy } from "./deployment.js";
 import type { ModelView } from "./hookContext.js";
 import { HookRunner } from "./hookRunner.js";
@@ -52,7 +52,8 @@ import type { MachineSystem } from "./systemShims.js";
 import { hookTools, toolsReadingFiles } from "./tools/registry.js";
 
 export { jujuVersion } from "./modelState.js";
-export type { BackendServer } from "./deployment.js";
+export type { BackendServer, BackendTls, RunningServer } from "./deployment.js";
+export type { SeenRequest } from "./backendServer.js";
 
 export interface ModelOptions {
   /** What JUJU_MODEL_NAME says. */
@@ -408,9 +409,32 @@ export class LocalModel implements ModelView {
     return httpRequest(this.network.switchNamespace, url, options);
   }
 
-  /** Starts a real node:http server in a unit's machine, answering with the unit's name (or `reply`). */
-  serveHttp(unitName: string, port: number, reply = unitName): Promise<BackendServer> {
-    return this.deployment.serveHttp(unitName, port, reply);
+  /**
+   * Starts a real web server in a unit's machine, answering with the unit's name
+   * (or `reply`), over HTTPS when given `tls`; `requests()` lists what it received.
+   */
+  serveHttp(
+    unitName: string,
+    port: number,
+    reply = unitName,
+    tls?: BackendTls,
+  ): Promise<BackendServer> {
+    return this.deployment.serveHttp(unitName, port, reply, tls);
+  }
+
+  /** The web server running on a unit's port (from `httpPort` or `serveHttp`). */
+  backendServer(unitName: string, port: number): BackendServer {
+    const server = this.deployment.backendServer(unitName, port);
+    if (server === undefined) throw new Error(`no web server on ${unitName}:${port}`);
+    return server;
+  }
+
+  /**
+   * Starts any long-running process in a unit's machine (a TCP server, a
+   * database) once it prints `readyLine`; it stops with the model.
+   */
+  runServer(unitName: string, argv: readonly string[], readyLine?: string): Promise<RunningServer> {
+    return this.deployment.runServer(unitName, argv, readyLine);
   }
 
   status(): ModelStatus {
