@@ -306,13 +306,13 @@ export class Deployment {
   }
 
   /**
-   * Starts a long-running process in a unit's machine and resolves once it has
-   * printed `readyLine` on a line of its own; it fails if the process exits first.
+   * Starts a long-running process in a unit's machine and resolves once its
+   * stdout contains `readyText`; it fails if the process exits first.
    */
   async runServer(
     unitName: string,
     argv: readonly string[],
-    readyLine = "listening",
+    readyText = "listening\n",
   ): Promise<RunningServer> {
     const unit = this.state.requireUnit(unitName);
     const child = unit.machine.spawn(argv);
@@ -322,7 +322,7 @@ export class Deployment {
     await new Promise<void>((resolve, reject) => {
       child.stdout?.on("data", (chunk: Buffer) => {
         stdout += chunk.toString();
-        if (stdout.split("\n").includes(readyLine)) resolve();
+        if (stdout.includes(readyText)) resolve();
       });
       child.on("exit", (code) =>
         reject(new Error(`${argv.join(" ")} on ${unitName} exited (${code}): ${stdout}${stderr}`)),

@@ -431,10 +431,10 @@ export class LocalModel implements ModelView {
 
   /**
    * Starts any long-running process in a unit's machine (a TCP server, a
-   * database) once it prints `readyLine`; it stops with the model.
+   * database), ready once its stdout contains `readyText`; it stops with the model.
    */
-  runServer(unitName: string, argv: readonly string[], readyLine?: string): Promise<RunningServer> {
-    return this.deployment.runServer(unitName, argv, readyLine);
+  runServer(unitName: string, argv: readonly string[], readyText?: string): Promise<RunningServer> {
+    return this.deployment.runServer(unitName, argv, readyText);
   }
 
   status(): ModelStatus {
