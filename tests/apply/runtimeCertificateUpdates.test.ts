@@ -25,6 +25,7 @@ import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
 import { type HaproxyProcess, findFreePort, haproxyIn } from "../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { planFromInputs } from "../helpers/planFromInputs.js";
+import { onTestPorts } from "../helpers/planOnHaproxy.js";
 import { TestCa, makeCsrWithKey } from "../helpers/testCa.js";
 import { temporaryPaths } from "../helpers/temporaryPaths.js";
 
@@ -127,10 +128,13 @@ describe.each(haproxyVersions)("hostname certificates on haproxy $version", ({ b
   async function apply(hostnames: readonly string[], pems: Record<string, string>) {
     const live = await readFile(paths.haproxyConfig, "utf8").catch(() => undefined);
     const plan = planFromInputs(inputs(hostnames, pems), paths, live);
-    const haproxyCfg = renderHaproxyConfig(plan.config)
-      .replaceAll("0.0.0.0:80\n", `127.0.0.1:${httpPort}\n`)
-      .replaceAll("0.0.0.0:80 ", `127.0.0.1:${httpPort} `)
-      .replaceAll("0.0.0.0:443 ", `127.0.0.1:${httpsPort} `);
+    const haproxyCfg = onTestPorts(
+      renderHaproxyConfig(plan.config),
+      new Map([
+        [80, httpPort],
+        [443, httpsPort],
+      ]),
+    );
     return {
       haproxyCfg,
       result: await applyPlan({ haproxyCfg, files: plan.files }, environment()),

@@ -3,9 +3,6 @@
 // to free loopback ports), a real gRPC server behind it speaking TLS with a
 // certificate the CA received on receive-ca-certs signed, and a real gRPC
 // client dialling the application's hostname over TLS (HTTP/2 only).
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { connect } from "node:tls";
 
 import * as grpc from "@grpc/grpc-js";
@@ -18,9 +15,14 @@ import {
 } from "../../../src/plan/defaultCertificate.js";
 import type { Plan } from "../../../src/plan/planConfiguration.js";
 import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../../helpers/haproxyVersions.js";
 import { planFromInputs } from "../../helpers/planFromInputs.js";
+import {
+  type PlanOnHaproxy,
+  type PlanTestInputs,
+  runPlanOnHaproxy,
+  testInputs,
+} from "../../helpers/planOnHaproxy.js";
 import { TestCa, makeCsrWithKey } from "../../helpers/testCa.js";
 
 /** The port the application asks for; the tests serve it on a free loopback port instead. */
@@ -130,8 +132,7 @@ async function negotiated(port: number, hostname: string, offered: string[], caP
 let ca: TestCa;
 let greeter: GreeterServer;
 const certificates: Record<string, string> = {};
-let root: string | undefined;
-let haproxy: HaproxyProcess | undefined;
+let running: PlanOnHaproxy | undefined;
 
 beforeAll(async () => {
   ca = TestCa.create("Route CA");
@@ -149,10 +150,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await haproxy?.stop();
-  haproxy = undefined;
-  if (root) await rm(root, { recursive: true, force: true });
-  root = undefined;
+  await running?.stop();
+  running = undefined;
 });
 
 /** The greeter application's bags as its library writes them: every value JSON (undefined: not written). */
@@ -191,33 +190,34 @@ const caProvider = (): RemoteApp => ({
   settings: { certificates: JSON.stringify([ca.certificate]), version: "1" },
 });
 
+/** The greeter related on haproxy-route, its CA on receive-ca-certs, and `extra`. */
+function greeterInputs(
+  extra: Partial<HookInputs>,
+  fields: Record<string, unknown> = {},
+): PlanTestInputs {
+  const { app, unit } = greeterApp(fields);
+  return {
+    // A loopback server: what is served, not the relation data policy, is under test.
+    config: { services: "", trust_relation_data: true },
+    haproxyRouteApps: [app],
+    haproxyRouteUnits: [unit],
+    receivedCaApps: [caProvider()],
+    receivedCaUnits: [],
+    ...extra,
+  };
+}
+
 function plan(
   paths: { haproxyLib: string; haproxyRun: string },
   extra: Partial<HookInputs>,
   fields: Record<string, unknown> = {},
 ) {
-  const { app, unit } = greeterApp(fields);
-  return planFromInputs(
-    {
-      unitName: "haproxy/0",
-      privateAddress: "10.1.1.1",
-      publicAddress: "10.1.1.1",
-      // A loopback server: what is served, not the relation data policy, is under test.
-      config: { services: "", trust_relation_data: true },
-      reverseproxy: [],
-      peers: [],
-      haproxyRouteApps: [app],
-      haproxyRouteUnits: [unit],
-      receivedCaApps: [caProvider()],
-      receivedCaUnits: [],
-      ...extra,
-    },
-    paths,
-  );
+  return planFromInputs(testInputs(greeterInputs(extra, fields)), paths);
 }
 
 interface Served {
   readonly plan: Plan;
+  /** haproxy.cfg as the charm renders it. */
   readonly text: string;
   /** Where the gRPC port is served; undefined when the configuration has no gRPC listener. */
   readonly grpcPort?: number;
@@ -225,34 +225,18 @@ interface Served {
 
 /** Plans, writes the plan's files, and runs haproxy with 80, 443 and the gRPC port moved. */
 async function serve(binary: string, extra: Partial<HookInputs>): Promise<Served> {
-  root = await mkdtemp(path.join(tmpdir(), "grpc-route-"));
-  const paths = { haproxyLib: path.join(root, "lib"), haproxyRun: path.join(root, "run") };
-  await mkdir(paths.haproxyLib);
-  await mkdir(paths.haproxyRun);
-  const planned = plan(paths, extra);
-  for (const file of planned.files) {
-    await mkdir(path.dirname(file.path), { recursive: true });
-    await writeFile(file.path, file.content, { mode: file.mode });
-  }
-  const rendered = renderHaproxyConfig(planned.config);
-  const httpPort = await findFreePort();
-  const hasGrpc = rendered.includes(`0.0.0.0:${GRPC_PORT} `);
-  const grpcPort = hasGrpc ? await findFreePort() : undefined;
-  const text = rendered
-    .replaceAll("0.0.0.0:80\n", `127.0.0.1:${httpPort}\n`)
-    .replaceAll("0.0.0.0:80 ", `127.0.0.1:${httpPort} `)
-    .replaceAll("0.0.0.0:443 ", `127.0.0.1:${await findFreePort()} `)
-    .replaceAll(`0.0.0.0:${GRPC_PORT} `, `127.0.0.1:${grpcPort ?? 0} `);
-  const configFile = path.join(root, "haproxy.cfg");
-  await writeFile(configFile, text);
-  haproxy = new HaproxyProcess({
-    configFile,
-    pidFile: path.join(root, "haproxy.pid"),
-    probePorts: [httpPort, ...(grpcPort !== undefined ? [grpcPort] : [])],
+  running = await runPlanOnHaproxy(greeterInputs(extra), {
     haproxyBinary: binary,
+    movedPorts: [GRPC_PORT],
   });
-  await haproxy.start();
-  return { plan: planned, text: rendered, ...(grpcPort !== undefined && { grpcPort }) };
+  const grpcPort = running.rendered.includes(`0.0.0.0:${GRPC_PORT} `)
+    ? running.ports.get(GRPC_PORT)
+    : undefined;
+  return {
+    plan: running.plan,
+    text: running.rendered,
+    ...(grpcPort !== undefined && { grpcPort }),
+  };
 }
 
 describe.each(haproxyVersions)(
@@ -294,7 +278,9 @@ describe.each(haproxyVersions)(
         hostnameCertificates: { [ALIAS]: certificates[ALIAS] as string },
         awaitingHostnames: [HOSTNAME],
       });
-      expect(text).not.toContain(hostnameCertificatePath(path.join(root ?? "", "lib"), HOSTNAME));
+      expect(text).not.toContain(
+        hostnameCertificatePath(running?.paths.haproxyLib ?? "", HOSTNAME),
+      );
       expect(await greet(grpcPort as number, ALIAS, "early", ca.certificate)).toEqual({
         answer: "hello early (https)",
       });

@@ -2,21 +2,16 @@
 // configuration run by a real haproxy (2.6 and 3.0; ports 80 and 443 moved to
 // free loopback ports), real HTTP servers standing for the requirers' units,
 // real HTTP and TLS clients sending the Host header and SNI a browser would.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/juju/hookInputs.js";
 import type { Plan } from "../../../src/plan/planConfiguration.js";
-import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../../helpers/haproxyVersions.js";
 import { httpAsk } from "../../helpers/httpBackends.js";
-import { planFromInputs } from "../../helpers/planFromInputs.js";
+import { type PlanOnHaproxy, runPlanOnHaproxy } from "../../helpers/planOnHaproxy.js";
 import { TestCa, makeCsrWithKey } from "../../helpers/testCa.js";
 
 /** A requirer unit: answers with its name and the path it was asked for. */
@@ -73,8 +68,7 @@ function requirer(
 
 const upstreams: Record<string, Upstream> = {};
 let ca: TestCa;
-let root: string | undefined;
-let haproxy: HaproxyProcess | undefined;
+let served: PlanOnHaproxy | undefined;
 let httpPort: number;
 let httpsPort: number;
 
@@ -93,10 +87,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await haproxy?.stop();
-  haproxy = undefined;
-  if (root) await rm(root, { recursive: true, force: true });
-  root = undefined;
+  await served?.stop();
+  served = undefined;
 });
 
 const up = (name: string): Upstream => upstreams[name] as Upstream;
@@ -108,45 +100,18 @@ async function serve(
   requirers: readonly Requirer[],
   extra: Partial<HookInputs> = {},
 ): Promise<{ plan: Plan; text: string }> {
-  root = await mkdtemp(path.join(tmpdir(), "haproxy-route-"));
-  const paths = { haproxyLib: path.join(root, "lib"), haproxyRun: path.join(root, "run") };
-  await mkdir(paths.haproxyLib);
-  await mkdir(paths.haproxyRun);
-  const plan = planFromInputs(
+  served = await runPlanOnHaproxy(
     {
-      unitName: "haproxy/0",
-      privateAddress: "10.1.1.1",
-      publicAddress: "10.1.1.1",
       // Loopback upstreams: routing, not the relation data policy, is what these tests are about.
       config: { services: "", trust_relation_data: true, ...config },
-      reverseproxy: [],
-      peers: [],
       haproxyRouteApps: requirers.map((entry) => entry.app),
       haproxyRouteUnits: requirers.flatMap((entry) => entry.units),
       ...extra,
     },
-    paths,
+    { haproxyBinary: binary },
   );
-  for (const file of plan.files) {
-    await mkdir(path.dirname(file.path), { recursive: true });
-    await writeFile(file.path, file.content, { mode: file.mode });
-  }
-  httpPort = await findFreePort();
-  httpsPort = await findFreePort();
-  const text = renderHaproxyConfig(plan.config)
-    .replaceAll("0.0.0.0:80\n", `127.0.0.1:${httpPort}\n`)
-    .replaceAll("0.0.0.0:80 ", `127.0.0.1:${httpPort} `)
-    .replaceAll("0.0.0.0:443 ", `127.0.0.1:${httpsPort} `);
-  const configFile = path.join(root, "haproxy.cfg");
-  await writeFile(configFile, text);
-  haproxy = new HaproxyProcess({
-    configFile,
-    pidFile: path.join(root, "haproxy.pid"),
-    probePorts: [httpPort],
-    haproxyBinary: binary,
-  });
-  await haproxy.start();
-  return { plan, text };
+  ({ httpPort, httpsPort } = served);
+  return served;
 }
 
 const get = (urlPath: string, host: string) => httpAsk(httpPort, urlPath, { host });

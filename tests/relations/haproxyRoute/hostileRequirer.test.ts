@@ -4,22 +4,19 @@
 // loopback or link-local addresses, backend names haproxy already uses, paths
 // and hostnames that would add a rule or a map line. Each is left out with
 // the field named, and the well-behaved application beside it is served.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/juju/hookInputs.js";
 import type { Plan } from "../../../src/plan/planConfiguration.js";
 import { routeMapPath } from "../../../src/relations/haproxyRoute/haproxyRoutePlacement.js";
-import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../../helpers/haproxyVersions.js";
 import { httpAsk } from "../../helpers/httpBackends.js";
-import { planFromInputs } from "../../helpers/planFromInputs.js";
+import { findFreePort } from "../../helpers/haproxyProcess.js";
+import { type PlanOnHaproxy, runPlanOnHaproxy } from "../../helpers/planOnHaproxy.js";
 
 /** An HTTP server that answers with its name and the path, and keeps what it was sent. */
 interface Upstream {
@@ -93,8 +90,7 @@ const evil = () => evilUpstream;
 const goodApp = (): Requirer =>
   requirer(1, "good", { hostname: "good.example.com", ports: [good.port] });
 
-let root: string | undefined;
-let haproxy: HaproxyProcess | undefined;
+let running: PlanOnHaproxy | undefined;
 let httpPort: number;
 
 beforeAll(async () => {
@@ -110,10 +106,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await haproxy?.stop();
-  haproxy = undefined;
-  if (root) await rm(root, { recursive: true, force: true });
-  root = undefined;
+  await running?.stop();
+  running = undefined;
   for (const upstream of [good, evilUpstream, web, docs, secret]) upstream.requests.length = 0;
 });
 
@@ -128,43 +122,20 @@ async function serve(
   config: Record<string, unknown> = {},
   extra: Partial<HookInputs> = {},
 ): Promise<{ plan: Plan; text: string; map: string }> {
-  root = await mkdtemp(path.join(tmpdir(), "hostile-route-"));
-  const paths = { haproxyLib: path.join(root, "lib"), haproxyRun: path.join(root, "run") };
-  await mkdir(paths.haproxyLib);
-  await mkdir(paths.haproxyRun);
-  const plan = planFromInputs(
+  running = await runPlanOnHaproxy(
     {
-      unitName: "haproxy/0",
       privateAddress: OWN_ADDRESS,
       publicAddress: OWN_ADDRESS,
       config: { services: "", ...config },
-      reverseproxy: [],
-      peers: [],
       haproxyRouteApps: requirers.map((entry) => entry.app),
       haproxyRouteUnits: requirers.flatMap((entry) => entry.units),
       ...extra,
     },
-    paths,
+    { haproxyBinary: binary },
   );
-  for (const file of plan.files) {
-    await mkdir(path.dirname(file.path), { recursive: true });
-    await writeFile(file.path, file.content, { mode: file.mode });
-  }
-  httpPort = await findFreePort();
-  const text = renderHaproxyConfig(plan.config)
-    .replace(/0\.0\.0\.0:80(?=\s)/g, `127.0.0.1:${httpPort}`)
-    .replaceAll("0.0.0.0:", "127.0.0.1:");
-  const configFile = path.join(root, "haproxy.cfg");
-  await writeFile(configFile, text);
-  haproxy = new HaproxyProcess({
-    configFile,
-    pidFile: path.join(root, "haproxy.pid"),
-    probePorts: [httpPort],
-    haproxyBinary: binary,
-  });
-  await haproxy.start();
-  const map = await readFile(routeMapPath(paths.haproxyLib), "utf8").catch(() => "");
-  return { plan, text, map };
+  httpPort = running.httpPort;
+  const map = await readFile(routeMapPath(running.paths.haproxyLib), "utf8").catch(() => "");
+  return { plan: running.plan, text: running.text, map };
 }
 
 const get = (urlPath: string, host: string, port = httpPort) => httpAsk(port, urlPath, { host });

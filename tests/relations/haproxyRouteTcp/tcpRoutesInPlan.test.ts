@@ -2,20 +2,16 @@
 // requirers' bags as their library writes them, the configuration the charm
 // would serve run by a real haproxy (2.6 and 3.0), real TCP and TLS servers
 // for the units, and real clients.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, type Server, type Socket, connect, createServer } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { connect as tlsConnect } from "node:tls";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/juju/hookInputs.js";
 import type { Plan } from "../../../src/plan/planConfiguration.js";
-import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../../helpers/haproxyVersions.js";
-import { planFromInputs } from "../../helpers/planFromInputs.js";
+import { type PlanOnHaproxy, runPlanOnHaproxy } from "../../helpers/planOnHaproxy.js";
 import { TestCa, makeCsrWithKey } from "../../helpers/testCa.js";
 
 interface Unit {
@@ -81,8 +77,7 @@ function requirer(
 let db: Unit;
 let cache: Unit;
 let ca: TestCa;
-let root: string | undefined;
-let haproxy: HaproxyProcess | undefined;
+let served: PlanOnHaproxy | undefined;
 
 beforeAll(async () => {
   db = await startUnit("db/0", "127.0.0.2");
@@ -94,10 +89,8 @@ afterAll(async () => {
   ca.cleanup();
 });
 afterEach(async () => {
-  await haproxy?.stop();
-  haproxy = undefined;
-  if (root) await rm(root, { recursive: true, force: true });
-  root = undefined;
+  await served?.stop();
+  served = undefined;
 });
 
 /** Plans with the given requirers, runs haproxy on the plan (80 moved to a free port). */
@@ -107,41 +100,17 @@ async function serve(
   extra: Partial<HookInputs> = {},
   config: Record<string, unknown> = {},
 ): Promise<Plan> {
-  root = await mkdtemp(path.join(tmpdir(), "tcp-plan-"));
-  const paths = { haproxyLib: path.join(root, "lib"), haproxyRun: path.join(root, "run") };
-  await mkdir(paths.haproxyRun, { recursive: true });
-  const plan = planFromInputs(
+  served = await runPlanOnHaproxy(
     {
-      unitName: "haproxy/0",
-      privateAddress: "10.1.1.1",
-      publicAddress: "10.1.1.1",
       // Loopback units: the routes, not the relation policy, are what this is about.
       config: { trust_relation_data: true, ...config },
-      reverseproxy: [],
-      peers: [],
       haproxyRouteTcpApps: requirers.map((entry) => entry.app),
       haproxyRouteTcpUnits: requirers.flatMap((entry) => entry.units),
       ...extra,
     },
-    paths,
+    { haproxyBinary: binary },
   );
-  for (const file of plan.files) {
-    await mkdir(path.dirname(file.path), { recursive: true });
-    await writeFile(file.path, file.content, { mode: file.mode });
-  }
-  const http = await findFreePort();
-  const text = renderHaproxyConfig(plan.config)
-    .replaceAll("0.0.0.0:80\n", `127.0.0.1:${http}\n`)
-    .replaceAll("0.0.0.0:", "127.0.0.1:");
-  const configFile = path.join(root, "haproxy.cfg");
-  await writeFile(configFile, text);
-  haproxy = new HaproxyProcess({
-    configFile,
-    pidFile: path.join(root, "haproxy.pid"),
-    haproxyBinary: binary,
-  });
-  await haproxy.start();
-  return plan;
+  return served.plan;
 }
 
 describe.each(haproxyVersions)("haproxy-route-tcp in the plan, haproxy $version", ({ binary }) => {

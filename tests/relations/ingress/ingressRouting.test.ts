@@ -1,18 +1,13 @@
 // Ingress routes as haproxy serves them: the planner's configuration run by
 // a real haproxy (ports 80 and 443 moved to free loopback ports), real HTTP
 // servers standing for the requirer's units, real HTTP and TLS clients.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/juju/hookInputs.js";
-import { planFromInputs } from "../../helpers/planFromInputs.js";
-import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { type PlanOnHaproxy, runPlanOnHaproxy } from "../../helpers/planOnHaproxy.js";
 import { httpAsk } from "../../helpers/httpBackends.js";
 import { TestCa, makeCsrWithKey } from "../../helpers/testCa.js";
 
@@ -61,8 +56,7 @@ const shop: Upstream[] = [];
 let api: Upstream;
 let classic: Upstream;
 let ca: TestCa;
-let root: string;
-let haproxy: HaproxyProcess | undefined;
+let served: PlanOnHaproxy | undefined;
 let httpPort: number;
 let httpsPort: number;
 
@@ -80,9 +74,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await haproxy?.stop();
-  haproxy = undefined;
-  if (root) await rm(root, { recursive: true, force: true });
+  await served?.stop();
+  served = undefined;
 });
 
 const ingressApp = (
@@ -113,45 +106,18 @@ async function serve(
   apps: readonly { app: RemoteApp; units: RemoteUnit[] }[],
   extra: Partial<HookInputs> = {},
 ): Promise<string> {
-  root = await mkdtemp(path.join(tmpdir(), "ingress-routing-"));
-  const paths = { haproxyLib: path.join(root, "lib"), haproxyRun: path.join(root, "run") };
-  await mkdir(paths.haproxyLib);
-  await mkdir(paths.haproxyRun);
-  const plan = planFromInputs(
-    {
-      unitName: "haproxy/0",
-      privateAddress: "127.0.0.1",
-      publicAddress: "127.0.0.1",
-      // The units listen on two loopback addresses: routing, not the relation
-      // data policy, is what these tests are about.
-      config: { services: "", trust_relation_data: true, ...config },
-      reverseproxy: [],
-      peers: [],
-      ingressApps: apps.map((entry) => entry.app),
-      ingressUnits: apps.flatMap((entry) => entry.units),
-      ...extra,
-    },
-    paths,
-  );
-  for (const file of plan.files) {
-    await mkdir(path.dirname(file.path), { recursive: true });
-    await writeFile(file.path, file.content, { mode: file.mode });
-  }
-  httpPort = await findFreePort();
-  httpsPort = await findFreePort();
-  const text = renderHaproxyConfig(plan.config)
-    .replaceAll("0.0.0.0:80\n", `127.0.0.1:${httpPort}\n`)
-    .replaceAll("0.0.0.0:80 ", `127.0.0.1:${httpPort} `)
-    .replaceAll("0.0.0.0:443 ", `127.0.0.1:${httpsPort} `);
-  const configFile = path.join(root, "haproxy.cfg");
-  await writeFile(configFile, text);
-  haproxy = new HaproxyProcess({
-    configFile,
-    pidFile: path.join(root, "haproxy.pid"),
-    probePorts: [httpPort],
+  served = await runPlanOnHaproxy({
+    privateAddress: "127.0.0.1",
+    publicAddress: "127.0.0.1",
+    // The units listen on two loopback addresses: routing, not the relation
+    // data policy, is what these tests are about.
+    config: { services: "", trust_relation_data: true, ...config },
+    ingressApps: apps.map((entry) => entry.app),
+    ingressUnits: apps.flatMap((entry) => entry.units),
+    ...extra,
   });
-  await haproxy.start();
-  return text;
+  ({ httpPort, httpsPort } = served);
+  return served.text;
 }
 
 describe("ingress routes through a real haproxy", () => {
@@ -251,7 +217,7 @@ describe("ingress routes through a real haproxy", () => {
     const plain = await get(httpPort, "/test-api/x", "shop.example.com");
     expect(plain.status).toBe(200);
     expect(plain.headers["strict-transport-security"]).toBeUndefined();
-    await haproxy?.stop();
+    await served?.stop();
     await serve({ external_hostname: "shop.example.com" }, apps, { relationCertificatePem: pem });
     const without = await httpsGet(httpsPort, "/test-api/x", "shop.example.com", ca.certificate);
     expect(without.headers["strict-transport-security"]).toBeUndefined();

@@ -3,7 +3,6 @@
 // real HTTP, HTTPS and TCP servers standing for the requirer's units, real
 // clients. Each unit is reached at its own path only: unit 1's requests never
 // reach unit 10, nor the reverse.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import {
   type IncomingHttpHeaders,
   type Server,
@@ -12,18 +11,15 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, connect, createServer as createTcpServer } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { HookInputs, RemoteApp, RemoteUnit } from "../../../src/juju/hookInputs.js";
 import type { Plan } from "../../../src/plan/planConfiguration.js";
-import { renderHaproxyConfig } from "../../../src/render/renderHaproxyConfig.js";
-import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
+import { findFreePort } from "../../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../../helpers/haproxyVersions.js";
 import { httpAsk } from "../../helpers/httpBackends.js";
-import { planFromInputs } from "../../helpers/planFromInputs.js";
+import { type PlanOnHaproxy, runPlanOnHaproxy } from "../../helpers/planOnHaproxy.js";
 import { TestCa, makeCsrWithKey } from "../../helpers/testCa.js";
 
 /** A requirer unit: answers with its name and the path that reached it. */
@@ -115,8 +111,7 @@ let ten: Upstream;
 let secure: Upstream;
 let db: Awaited<ReturnType<typeof startTcpUpstream>>;
 let ca: TestCa;
-let root: string | undefined;
-let haproxy: HaproxyProcess | undefined;
+let served: PlanOnHaproxy | undefined;
 let httpPort: number;
 let httpsPort: number;
 let tcpPort: number;
@@ -136,10 +131,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await haproxy?.stop();
-  haproxy = undefined;
-  if (root) await rm(root, { recursive: true, force: true });
-  root = undefined;
+  await served?.stop();
+  served = undefined;
 });
 
 describe.each(haproxyVersions)("ingress-per-unit through haproxy $version", ({ binary }) => {
@@ -149,14 +142,9 @@ describe.each(haproxyVersions)("ingress-per-unit through haproxy $version", ({ b
     units: readonly RemoteUnit[],
     extra: Partial<HookInputs> = {},
   ): Promise<Plan> {
-    root = await mkdtemp(path.join(tmpdir(), "ingress-per-unit-"));
-    const paths = { haproxyLib: path.join(root, "lib"), haproxyRun: path.join(root, "run") };
-    await mkdir(paths.haproxyLib);
-    await mkdir(paths.haproxyRun);
     tcpPort = await findFreePort();
-    const plan = planFromInputs(
+    served = await runPlanOnHaproxy(
       {
-        unitName: "haproxy/0",
         privateAddress: "127.0.0.1",
         publicAddress: "127.0.0.1",
         // The units listen on loopback: routing, not the relation data policy, is tested here.
@@ -166,34 +154,13 @@ describe.each(haproxyVersions)("ingress-per-unit through haproxy $version", ({ b
           ingress_per_unit_tcp_base_port: tcpPort,
           ...config,
         },
-        reverseproxy: [],
-        peers: [],
         ingressPerUnitUnits: units,
         ...extra,
       },
-      paths,
+      { haproxyBinary: binary },
     );
-    for (const file of plan.files) {
-      await mkdir(path.dirname(file.path), { recursive: true });
-      await writeFile(file.path, file.content, { mode: file.mode });
-    }
-    httpPort = await findFreePort();
-    httpsPort = await findFreePort();
-    const text = renderHaproxyConfig(plan.config)
-      .replaceAll("0.0.0.0:80\n", `127.0.0.1:${httpPort}\n`)
-      .replaceAll("0.0.0.0:80 ", `127.0.0.1:${httpPort} `)
-      .replaceAll("0.0.0.0:443 ", `127.0.0.1:${httpsPort} `)
-      .replaceAll(`0.0.0.0:${tcpPort}`, `127.0.0.1:${tcpPort}`);
-    const configFile = path.join(root, "haproxy.cfg");
-    await writeFile(configFile, text);
-    haproxy = new HaproxyProcess({
-      configFile,
-      pidFile: path.join(root, "haproxy.pid"),
-      haproxyBinary: binary,
-      probePorts: [httpPort],
-    });
-    await haproxy.start();
-    return plan;
+    ({ httpPort, httpsPort } = served);
+    return served.plan;
   }
 
   it("sends each unit its own path and what is below it, never another unit's", async () => {
