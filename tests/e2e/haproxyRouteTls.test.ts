@@ -258,6 +258,23 @@ describe("haproxy-route's TLS fields in the local model", () => {
     expect(model.requireUnit("haproxy/0").workload.message).toBe("Unit is ready");
   });
 
+  it("health-checks the HTTPS servers over TLS, asking for the check's path and the hostname", async () => {
+    await model.setRelationData("shop", shopId, {
+      check: JSON.stringify({ interval: 1, rise: 1, fall: 3, path: "/health" }),
+    });
+    for (const backend of ["shop/0", "shop/1"]) {
+      // The servers speak nothing but TLS: a check they log came over it.
+      await eventually(() => {
+        const checks = model
+          .backendServer(backend, BACKEND_PORT)
+          .requests()
+          .filter((request) => request.url === "/health");
+        expect(checks[0]?.headers.host).toBe(SHOP);
+      });
+    }
+    expect((await get(`https://${SHOP}/`)).status).toBe(200);
+  });
+
   it("answers 503 for a backend whose certificate a CA haproxy was not sent signed", async () => {
     await deployRequirer("fake", 1);
     await serveHttps("fake/0", strangerCa);
