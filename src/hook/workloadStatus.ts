@@ -68,12 +68,6 @@ export async function followHeldVips(deps: VipDeps): Promise<void> {
 
 /** What a configuration haproxy serves says: waiting for servers, or ready. */
 export function planStatus(plan: Plan): WorkloadStatus {
-  if (plan.serverCount === 0) {
-    return {
-      status: "waiting",
-      message: "Waiting for backend units on the reverseproxy or ingress relation",
-    };
-  }
   const count = (n: number, what: string) => (n === 1 ? `1 ${what}` : `${n} ${what}s`);
   const units = [...plan.skippedUnits, ...plan.ingressPerUnit.skipped].filter(
     (unit) => unit.invalid,
@@ -100,6 +94,15 @@ export function planStatus(plan: Plan): WorkloadStatus {
     notes.push(
       `${plan.tcpRoutes.length} of ${relations} haproxy-route-tcp relations valid (see juju debug-log)`,
     );
+  }
+  if (plan.serverCount === 0) {
+    // Relations refused for their data are why nothing is served: said beside the wait.
+    return {
+      status: "waiting",
+      message: ["Waiting for backend units on the reverseproxy or ingress relation", ...notes].join(
+        "; ",
+      ),
+    };
   }
   const awaited = plan.awaitingRouteCertificates;
   if (awaited.length > 0) {
