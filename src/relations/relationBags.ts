@@ -5,7 +5,7 @@
 // words that reach haproxy.cfg to one safe alphabet.
 import { isIP } from "node:net";
 
-import type { RemoteUnit } from "../juju/hookInputs.js";
+import type { RemoteApp, RemoteUnit } from "../juju/hookInputs.js";
 import type { RelationSettings } from "../juju/hookTools.js";
 import { InvalidField, describe } from "../model/fieldChecks.js";
 import type { RelationPolicy } from "../model/relationPolicy.js";
@@ -197,6 +197,47 @@ export interface SkippedApplication {
   readonly app: string;
   readonly reason: string;
   readonly invalid: boolean;
+}
+
+/**
+ * Each application's bag read on its own, in relation order, with its units:
+ * one that has written none of `firstKeys` yet is left out quietly, named by
+ * the first (the
+ * library writes nothing until it has them), one that `read` finds invalid is
+ * left out with the field named.
+ */
+export function readEachApplication<Candidate>(
+  apps: readonly RemoteApp[],
+  units: readonly RemoteUnit[],
+  firstKeys: readonly [string, ...string[]],
+  read: (remote: RemoteApp, units: readonly RemoteUnit[]) => Candidate,
+): (Candidate | SkippedApplication)[] {
+  const sorted = [...apps].sort((a, b) =>
+    compareUnitsOnRelations(
+      { relationId: a.relationId, unit: a.app },
+      { relationId: b.relationId, unit: b.app },
+    ),
+  );
+  return sorted.map((remote) => {
+    const skip = (reason: string, invalid = true): SkippedApplication => ({
+      relationId: remote.relationId,
+      app: remote.app,
+      reason,
+      invalid,
+    });
+    if (!firstKeys.some((key) => written(remote.settings, key))) {
+      return skip(`${firstKeys[0]}: not written yet`, false);
+    }
+    try {
+      return read(
+        remote,
+        units.filter((unit) => unit.relationId === remote.relationId),
+      );
+    } catch (error) {
+      if (!(error instanceof InvalidField)) throw error;
+      return skip(error.message);
+    }
+  });
 }
 
 /**

@@ -10,7 +10,6 @@
 import type { RemoteApp, RemoteUnit } from "../../juju/hookInputs.js";
 import { InvalidField, checkName, describe } from "../../model/fieldChecks.js";
 import type { RelationPolicy } from "../../model/relationPolicy.js";
-import { compareUnitsOnRelations } from "../../model/unitNames.js";
 import {
   INT_MAX,
   PORT_MAX,
@@ -30,7 +29,7 @@ import {
   optionalMapping,
   unique,
   unitTargets,
-  written,
+  readEachApplication,
   settleClashes,
 } from "../relationBags.js";
 import { checkRewriteExpression } from "./rewriteExpression.js";
@@ -47,7 +46,6 @@ import type {
   RewriteMethod,
   RouteHealthCheck,
   RouteTimeouts,
-  SkippedRouteApp,
 } from "./haproxyRouteRequest.js";
 
 export interface HaproxyRouteReadContext {
@@ -86,33 +84,10 @@ export function readHaproxyRouteRequests(
   policy: RelationPolicy,
   context: HaproxyRouteReadContext,
 ): HaproxyRouteRequests {
-  const sorted = [...apps].sort((a, b) =>
-    compareUnitsOnRelations(
-      { relationId: a.relationId, unit: a.app },
-      { relationId: b.relationId, unit: b.app },
-    ),
-  );
   // Every application first, on its own; then what two of them claim alike.
-  const outcomes: (Candidate | SkippedRouteApp)[] = sorted.map((remote) => {
-    const skip = (reason: string, invalid = true): SkippedRouteApp => ({
-      relationId: remote.relationId,
-      app: remote.app,
-      reason,
-      invalid,
-    });
-    if (!written(remote.settings, "service")) return skip("service: not written yet", false);
-    try {
-      return readRequest(
-        remote,
-        units.filter((unit) => unit.relationId === remote.relationId),
-        policy,
-        context,
-      );
-    } catch (error) {
-      if (!(error instanceof InvalidField)) throw error;
-      return skip(error.message);
-    }
-  });
+  const outcomes = readEachApplication(apps, units, ["service"], (remote, appUnits) =>
+    readRequest(remote, appUnits, policy, context),
+  );
   const candidates = outcomes.filter((outcome): outcome is Candidate => "request" in outcome);
   const clashes = findClashes(candidates);
 

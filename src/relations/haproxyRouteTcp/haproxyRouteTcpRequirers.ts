@@ -12,7 +12,6 @@
 import type { RemoteApp, RemoteUnit } from "../../juju/hookInputs.js";
 import { InvalidField, describe } from "../../model/fieldChecks.js";
 import type { RelationPolicy } from "../../model/relationPolicy.js";
-import { compareUnitsOnRelations } from "../../model/unitNames.js";
 import {
   INT_MAX,
   PORT_MAX,
@@ -30,7 +29,7 @@ import {
   optionalMapping,
   unique,
   unitTargets,
-  written,
+  readEachApplication,
   settleClashes,
 } from "../relationBags.js";
 import type {
@@ -40,7 +39,6 @@ import type {
   PortMapping,
   Retry,
   RouteTimeouts,
-  SkippedTcpApp,
   TcpCheckType,
   TcpHealthCheck,
   TcpLoadBalancing,
@@ -92,36 +90,11 @@ export function readHaproxyRouteTcpRequests(
   policy: RelationPolicy,
   context: HaproxyRouteTcpReadContext,
 ): HaproxyRouteTcpRequests {
-  const sorted = [...apps].sort((a, b) =>
-    compareUnitsOnRelations(
-      { relationId: a.relationId, unit: a.app },
-      { relationId: b.relationId, unit: b.app },
-    ),
-  );
   // Every application first, on its own; then what two of them claim alike.
-  const outcomes: (Candidate | SkippedTcpApp)[] = sorted.map((remote) => {
-    const skip = (reason: string, invalid = true): SkippedTcpApp => ({
-      relationId: remote.relationId,
-      app: remote.app,
-      reason,
-      invalid,
-    });
-    // The library's requirer writes nothing until it has a port or a mapping.
-    if (!written(remote.settings, "port") && !written(remote.settings, "port_mapping")) {
-      return skip("port: not written yet", false);
-    }
-    try {
-      return readRequest(
-        remote,
-        units.filter((unit) => unit.relationId === remote.relationId),
-        policy,
-        context,
-      );
-    } catch (error) {
-      if (!(error instanceof InvalidField)) throw error;
-      return skip(error.message);
-    }
-  });
+  // The library's requirer writes nothing until it has a port or a mapping.
+  const outcomes = readEachApplication(apps, units, ["port", "port_mapping"], (remote, appUnits) =>
+    readRequest(remote, appUnits, policy, context),
+  );
   const candidates = outcomes.filter((outcome): outcome is Candidate => "request" in outcome);
   const clashes = findClashes(candidates);
 
