@@ -200,11 +200,10 @@ export interface SkippedApplication {
 }
 
 /**
- * Each application's bag read on its own, in relation order, with its units:
- * one that has written none of `firstKeys` yet is left out quietly, named by
- * the first (the
- * library writes nothing until it has them), one that `read` finds invalid is
- * left out with the field named.
+ * Each application's bag read on its own, in relation order, with its units.
+ * One that has written none of `firstKeys` yet is left out quietly, named by
+ * the first (the library writes nothing until it has them); one that `read`
+ * finds invalid is left out with the field named.
  */
 export function readEachApplication<Candidate>(
   apps: readonly RemoteApp[],
