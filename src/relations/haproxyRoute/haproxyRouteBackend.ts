@@ -18,6 +18,7 @@ import type {
   RateLimit,
   RouteHealthCheck,
 } from "./haproxyRouteRequest.js";
+import { bandwidthLimitFilters } from "./bandwidthLimitFilters.js";
 
 export interface RouteBackendContext {
   /** The CA bundle from receive-ca-certs, for protocol https; absent, no CAs. */
@@ -166,21 +167,7 @@ function bandwidthLimitOptions(
     );
     return [];
   }
-  // Per stream: each request (upload) and each response (download) gets the whole rate.
-  return [
-    ...(upload !== undefined
-      ? [
-          `filter bwlim-in upload default-limit ${upload} default-period 1s`,
-          "http-request set-bandwidth-limit upload",
-        ]
-      : []),
-    ...(download !== undefined
-      ? [
-          `filter bwlim-out download default-limit ${download} default-period 1s`,
-          "http-response set-bandwidth-limit download",
-        ]
-      : []),
-  ];
+  return bandwidthLimitFilters({ upload, download }, "http");
 }
 
 function servers(request: HaproxyRouteRequest, context: RouteBackendContext): ServerSpec[] {

@@ -17,6 +17,7 @@ import type {
   TcpLoadBalancing,
   TcpRateLimit,
 } from "./haproxyRouteTcpRequest.js";
+import { bandwidthLimitFilters } from "../haproxyRoute/bandwidthLimitFilters.js";
 
 export interface TcpBackendContext {
   /** The name of haproxy's `peers` section when the units share stick tables; absent, tables stay local. */
@@ -195,21 +196,7 @@ function bandwidthLimitOptions(
     );
     return [];
   }
-  // Per connection: each direction of each connection gets the whole rate.
-  return [
-    ...(upload !== undefined
-      ? [
-          `filter bwlim-in upload default-limit ${upload} default-period 1s`,
-          "tcp-request content set-bandwidth-limit upload",
-        ]
-      : []),
-    ...(download !== undefined
-      ? [
-          `filter bwlim-out download default-limit ${download} default-period 1s`,
-          "tcp-response content set-bandwidth-limit download",
-        ]
-      : []),
-  ];
+  return bandwidthLimitFilters({ upload, download }, "tcp");
 }
 
 function servers(request: HaproxyRouteTcpRequest): ServerSpec[] {
