@@ -28,6 +28,12 @@ import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { planFromInputs } from "../helpers/planFromInputs.js";
 import { TestCa, makeCsrWithKey } from "../helpers/testCa.js";
+import {
+  INJECTIONS,
+  goodOrBad as chooseGoodOrBad,
+  hostileBagGenerators,
+  some,
+} from "../helpers/hostileBags.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const HOSTILE_APPS_PER_RUN = 5;
@@ -59,83 +65,50 @@ afterAll(async () => {
 
 // ---- Generators ---------------------------------------------------------------
 
-const INJECTIONS = [
-  "\n",
-  "\r\n",
-  " ",
-  "\t",
-  "#",
-  '"',
-  "'",
-  "\\",
-  "$HOME",
-  "${HOME}",
-  ";",
-  "\u2028",
-  "\u00a0",
-  "é",
-  "😀",
-  "\0",
-  "\nbackend evil\n",
-  " if TRUE",
-  "\n/evil evil",
-  "%[src]",
-  "%[env(HOME)]",
-  "%[lf-file]",
-  " lf-file /etc/passwd",
-  " file /etc/passwd",
-  " -f /etc/passwd",
-  "%",
-  "%%",
-  "%2e%2e",
-  "..",
-  "/",
-  "*.",
-  "[",
-  "]",
-  "(",
-  ")",
-  ",",
-  ":",
-  "{",
-  "a".repeat(1100),
-  "/x".repeat(600),
-];
-const piece = fc.oneof(
-  fc.string({ maxLength: 8 }),
-  fc.constantFrom(...INJECTIONS),
-  fc.constantFrom("shop", "api", "10.4.0.9", "::1", "a.example", "/health", "set-path"),
-  fc.integer().map(String),
-);
-const hostileText = fc.array(piece, { maxLength: 4 }).map((pieces) => pieces.join(""));
-const anyJson = fc.oneof(
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(null, true, 0, -1, 1.5, 1e300, 65536, 8080, [], {}, "80", "true"),
-);
-/** Mostly plausible values (where subtle attacks live), sometimes junk. */
-function value<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
-  return fc.oneof(
-    { weight: 40, arbitrary: plausible },
-    { weight: 1, arbitrary: hostileText },
-    { weight: 1, arbitrary: anyJson },
-  );
-}
-/** A bag value: JSON text, sometimes raw text; drawn from the seed so FUZZ_SEED replays a run. */
-function bagValue<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<string> {
-  return fc
-    .tuple(value(plausible), fc.integer({ min: 0, max: 19 }))
-    .map(([v, draw]) => (typeof v === "string" && draw < 1 ? v : (JSON.stringify(v) ?? "")));
-}
-const some = <T>(item: fc.Arbitrary<T>, maxLength = 3) => fc.array(item, { maxLength });
+const { piece, hostileText, value, bagValue } = hostileBagGenerators({
+  injections: [
+    ...INJECTIONS,
+    "\t",
+    "$HOME",
+    ";",
+    "\u00a0",
+    "é",
+    "😀",
+    "\n/evil evil",
+    "%[env(HOME)]",
+    "%[lf-file]",
+    " lf-file /etc/passwd",
+    " file /etc/passwd",
+    " -f /etc/passwd",
+    "%",
+    "%%",
+    "%2e%2e",
+    "..",
+    "/",
+    "*.",
+    "[",
+    "]",
+    "(",
+    ")",
+    ",",
+    ":",
+    "{",
+    "a".repeat(1100),
+    "/x".repeat(600),
+  ],
+  words: ["shop", "api", "10.4.0.9", "::1", "a.example", "/health", "set-path"],
+  stringMaxLength: 8,
+  jsonExtras: [null, true, 0, -1, 1.5, 1e300, 65536, 8080, [], {}, "80", "true"],
+  plausibleWeight: 40,
+  rawDraws: [1, 20],
+});
 
 /** Mostly values the library takes, often ones it (or haproxy) would not, or hostile text. */
-function goodOrBad<T>(good: readonly T[], bad: readonly T[]): fc.Arbitrary<T | string> {
-  return fc.oneof(
-    { weight: 30, arbitrary: fc.constantFrom(...good) },
-    { weight: 2, arbitrary: fc.constantFrom(...bad) },
+const goodOrBad = <T>(good: readonly T[], bad: readonly T[]): fc.Arbitrary<T | string> =>
+  fc.oneof(
+    { weight: 32, arbitrary: chooseGoodOrBad(good, bad, [30, 2]) },
     { weight: 1, arbitrary: hostileText },
   );
-}
 
 const hostnames = goodOrBad(
   ["shop.example.com", "API.example.com", "*.example.com", "xn--bcher-kva.de", "fuzz.example"],

@@ -16,6 +16,7 @@ import {
   type HaproxyRouteReadContext,
   readHaproxyRouteRequests,
 } from "../../src/relations/haproxyRoute/haproxyRouteRequirers.js";
+import { goodOrBad, hostileBagGenerators, INJECTIONS, some } from "../helpers/hostileBags.js";
 import { surelyAtLeast, surelySumAtLeast } from "../helpers/fuzzThresholds.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
@@ -30,68 +31,29 @@ const RATES = { appsLeftOut: 5.4, runsWithHostileRequest: 0.37 };
 
 // ---- Generators ---------------------------------------------------------------
 
-const INJECTIONS = [
-  "\n",
-  "\r\n",
-  " ",
-  "\t",
-  "#",
-  '"',
-  "'",
-  "\\",
-  "$",
-  ";",
-  "\u2028",
-  "\u00a0",
-  "\0",
-  "\nbackend evil\n",
-  " if TRUE",
-  "${HOME}",
-  "%[src]",
-  "%[env(HOME)]",
-  "..",
-  "/",
-  "*.",
-  "[",
-  ")",
-  ":",
-  "%",
-  "{",
-];
-const piece = fc.oneof(
-  fc.string({ maxLength: 10 }),
-  fc.constantFrom(...INJECTIONS),
-  fc.constantFrom("shop", "api", "10.4.0.9", "::1", "a.example", "/health", "set-path"),
-  fc.integer().map(String),
-);
-const hostileText = fc.array(piece, { maxLength: 4 }).map((pieces) => pieces.join(""));
-const anyJson = fc.oneof(
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(null, true, 0, -1, 1.5, 1e300, 65536, 8080, [], {}, "80", "true"),
-);
-/** Mostly plausible values (where subtle attacks live), often junk. */
-function value<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
-  return fc.oneof(
-    { weight: 24, arbitrary: plausible },
-    { weight: 1, arbitrary: hostileText },
-    { weight: 1, arbitrary: anyJson },
-  );
-}
-/** A bag value: JSON text, sometimes raw text; drawn from the seed so FUZZ_SEED replays a run. */
-function bagValue<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<string> {
-  return fc
-    .tuple(value(plausible), fc.integer({ min: 0, max: 19 }))
-    .map(([v, draw]) => (typeof v === "string" && draw < 1 ? v : (JSON.stringify(v) ?? "")));
-}
-const some = <T>(item: fc.Arbitrary<T>, maxLength = 3) => fc.array(item, { maxLength });
-
-/** Mostly values the library takes, sometimes ones it (or haproxy) does not. */
-function goodOrBad<T>(good: readonly T[], bad: readonly T[]): fc.Arbitrary<T> {
-  return fc.oneof(
-    { weight: 10, arbitrary: fc.constantFrom(...good) },
-    { weight: 1, arbitrary: fc.constantFrom(...bad) },
-  );
-}
+const { hostileText, anyJson, value, bagValue } = hostileBagGenerators({
+  injections: [
+    ...INJECTIONS,
+    "\t",
+    "$",
+    ";",
+    "\u00a0",
+    "%[env(HOME)]",
+    "..",
+    "/",
+    "*.",
+    "[",
+    ")",
+    ":",
+    "%",
+    "{",
+  ],
+  words: ["shop", "api", "10.4.0.9", "::1", "a.example", "/health", "set-path"],
+  stringMaxLength: 10,
+  jsonExtras: [null, true, 0, -1, 1.5, 1e300, 65536, 8080, [], {}, "80", "true"],
+  plausibleWeight: 24,
+  rawDraws: [1, 20],
+});
 const hostnames = goodOrBad(
   ["shop.example.com", "API.example.com", "*.example.com", "xn--bcher-kva.de", "a.b.c.example"],
   [

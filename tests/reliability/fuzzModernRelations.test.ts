@@ -18,6 +18,7 @@ import { planFromInputs } from "../helpers/planFromInputs.js";
 import { decideCertificate } from "../../src/relations/certificates/certificateLifecycle.js";
 import { readProviderCertificates } from "../../src/relations/certificates/providerCertificates.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
+import { hostileBagGenerators, INJECTIONS } from "../helpers/hostileBags.js";
 import { surelyAtLeast, surelySumAtLeast } from "../helpers/fuzzThresholds.js";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
@@ -49,56 +50,14 @@ afterAll(async () => {
 
 // ---- Generators ---------------------------------------------------------------
 
-const INJECTIONS = [
-  "\n",
-  "\r\n",
-  " ",
-  "#",
-  '"',
-  "'",
-  "\\",
-  "\u2028",
-  "\0",
-  "\nbackend evil\n",
-  " if TRUE",
-  "${HOME}",
-  "%[src]",
-  "..",
-  "/",
-  "[",
-  "]",
-  ":",
-  "%",
-  "{",
-];
-const piece = fc.oneof(
-  fc.string({ maxLength: 10 }),
-  fc.constantFrom(...INJECTIONS),
-  fc.constantFrom("prod", "shop", "api", "10.4.0.9", "::1", "a.example", "30s", "/health"),
-  fc.integer().map(String),
-);
-const hostileText = fc.array(piece, { maxLength: 4 }).map((pieces) => pieces.join(""));
-const anyJson = fc.oneof(
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(null, true, 0, -1, 1.5, 1e300, 65536, 8080, [], {}, "80"),
-);
-/** Mostly plausible values (where subtle attacks live), often junk. */
-function value<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
-  return fc.oneof(
-    { weight: 14, arbitrary: plausible },
-    { weight: 1, arbitrary: hostileText },
-    { weight: 1, arbitrary: anyJson },
-  );
-}
-/**
- * A bag value as requirers write it: JSON text, sometimes raw text. The choice
- * is drawn from the seed (not Math.random) so that FUZZ_SEED replays a run.
- */
-function bagValue<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<string> {
-  return fc
-    .tuple(value(plausible), fc.integer({ min: 0, max: 9 }))
-    .map(([v, draw]) => (typeof v === "string" && draw < 3 ? v : (JSON.stringify(v) ?? "")));
-}
+const { hostileText, anyJson, value, bagValue } = hostileBagGenerators({
+  injections: [...INJECTIONS, "..", "/", "[", "]", ":", "%", "{"],
+  words: ["prod", "shop", "api", "10.4.0.9", "::1", "a.example", "30s", "/health"],
+  stringMaxLength: 10,
+  jsonExtras: [null, true, 0, -1, 1.5, 1e300, 65536, 8080, [], {}, "80"],
+  plausibleWeight: 14,
+  rawDraws: [3, 10],
+});
 
 const healthcheck = fc.record(
   {

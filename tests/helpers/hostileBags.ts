@@ -1,0 +1,89 @@
+// Generators for the fuzz tests of relation bags written by a related
+// application: mostly plausible values (where subtle attacks live), sometimes
+// hostile text or any JSON at all. Every choice is drawn from fast-check's
+// seed (never Math.random), so that FUZZ_SEED replays a run exactly.
+import fc from "fast-check";
+
+/** What breaks a word of haproxy.cfg or adds a line, in every relation's fuzz. */
+export const INJECTIONS: readonly string[] = [
+  "\n",
+  "\r\n",
+  " ",
+  "#",
+  '"',
+  "'",
+  "\\",
+  "\u2028",
+  "\0",
+  "\nbackend evil\n",
+  " if TRUE",
+  "${HOME}",
+  "%[src]",
+];
+
+export interface HostileBagOptions {
+  /** Text that would end, quote, comment out or expand a word of haproxy.cfg. */
+  readonly injections: readonly string[];
+  /** Words the relation's own values are made of. */
+  readonly words: readonly string[];
+  /** Plain strings mixed in, at most this long. */
+  readonly stringMaxLength: number;
+  /** JSON values beyond fast-check's own, the numbers the relation's ports invite. */
+  readonly jsonExtras: readonly unknown[];
+  /** How much more often `value` draws the plausible value than each kind of junk. */
+  readonly plausibleWeight: number;
+  /** A string value is written raw (not as JSON text) `rawDraws[0]` times in `rawDraws[1]`. */
+  readonly rawDraws: readonly [number, number];
+}
+
+export interface HostileBagGenerators {
+  /** One injection, word, string or number. */
+  readonly piece: fc.Arbitrary<string>;
+  /** A few pieces run together. */
+  readonly hostileText: fc.Arbitrary<string>;
+  /** Any JSON value, and the relation's own numbers. */
+  readonly anyJson: fc.Arbitrary<unknown>;
+  /** Mostly `plausible`, sometimes hostile text or any JSON. */
+  value<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<unknown>;
+  /** A bag value: a `value` as JSON text, sometimes raw text. */
+  bagValue<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<string>;
+}
+
+export function hostileBagGenerators(options: HostileBagOptions): HostileBagGenerators {
+  const piece = fc.oneof(
+    fc.string({ maxLength: options.stringMaxLength }),
+    fc.constantFrom(...options.injections),
+    fc.constantFrom(...options.words),
+    fc.integer().map(String),
+  );
+  const hostileText = fc.array(piece, { maxLength: 4 }).map((pieces) => pieces.join(""));
+  const anyJson = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(...options.jsonExtras));
+  const value = <T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
+    fc.oneof(
+      { weight: options.plausibleWeight, arbitrary: plausible },
+      { weight: 1, arbitrary: hostileText },
+      { weight: 1, arbitrary: anyJson },
+    );
+  const [raw, of] = options.rawDraws;
+  const bagValue = <T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<string> =>
+    fc
+      .tuple(value(plausible), fc.integer({ min: 0, max: of - 1 }))
+      .map(([v, draw]) => (typeof v === "string" && draw < raw ? v : (JSON.stringify(v) ?? "")));
+  return { piece, hostileText, anyJson, value, bagValue };
+}
+
+/** Up to `maxLength` items. */
+export const some = <T>(item: fc.Arbitrary<T>, maxLength = 3): fc.Arbitrary<T[]> =>
+  fc.array(item, { maxLength });
+
+/** `good` values `weights[0]` times for each `weights[1]` of `bad` ones. */
+export function goodOrBad<T>(
+  good: readonly T[],
+  bad: readonly T[],
+  weights: readonly [number, number] = [10, 1],
+): fc.Arbitrary<T> {
+  return fc.oneof(
+    { weight: weights[0], arbitrary: fc.constantFrom(...good) },
+    { weight: weights[1], arbitrary: fc.constantFrom(...bad) },
+  );
+}
