@@ -127,7 +127,7 @@ afterAll(() => {
   charm?.cleanup();
 });
 
-describe.skip("haproxy-route's fields, each shown through requests to haproxy", () => {
+describe("haproxy-route's fields, each shown through requests to haproxy", () => {
   it("allow_http: serves plain HTTP from both units, without certificates", async () => {
     const response = await get("/");
     expect(response.status).toBe(200);
