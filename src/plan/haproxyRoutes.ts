@@ -70,7 +70,8 @@ export function routeHaproxyRoutes(
         hsts: config.enable_hsts,
         bandwidthLimits: supportsBandwidthLimits(inputs.haproxyVersion),
       });
-      notes.push(...backend.notes.map((note) => `haproxy-route ${request.app}: ${note}`));
+      // Each note names its backend already.
+      notes.push(...backend.notes);
       return {
         request,
         backend: { name: request.service, options: backend.options, servers: backend.servers },
