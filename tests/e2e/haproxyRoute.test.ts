@@ -13,7 +13,7 @@ import { eventually } from "../helpers/eventually.js";
 import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { ScriptedCa } from "./scriptedCa.js";
-import { ADMIN_SOCKET } from "./unitHaproxy.js";
+import { askUnit, publishedEndpoints, workerPid } from "./unitHaproxy.js";
 
 const SHOP = "shop.example.com";
 let charm: PackedCharm;
@@ -25,12 +25,6 @@ let routeId: number;
 let certificatesId: number;
 
 const haproxyAddress = (n = 0) => model.requireUnit(`haproxy/${n}`).machine.address;
-
-/** The `endpoints` haproxy's leader published on a relation, as the library reads them. */
-const endpointsOn = (relationId: number): unknown => {
-  const value = model.relation(relationId)?.appSettings.get("haproxy")?.get("endpoints");
-  return value === undefined ? undefined : JSON.parse(value);
-};
 
 /** curl with `host` resolved to a haproxy unit, trusting the model's CA. */
 function get(url: string, unit = 0, host = SHOP) {
@@ -44,14 +38,6 @@ function get(url: string, unit = 0, host = SHOP) {
       caFile,
     ],
   });
-}
-
-/** A command on haproxy's admin socket on the unit. */
-async function askUnit(unit: string, command: string): Promise<string> {
-  const script =
-    `const s=require("net").connect(${JSON.stringify(ADMIN_SOCKET)});let o="";` +
-    `s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.end(${JSON.stringify(`${command}\n`)});`;
-  return (await model.exec(unit, [process.execPath, "-e", script])).stdout;
 }
 
 /** The certificate haproxy/0 presents for SHOP (curl prints the chain after the body). */
@@ -70,9 +56,6 @@ async function servedCertificate(): Promise<X509Certificate> {
   if (pem === null) throw new Error(`no certificate from haproxy: ${response.body}`);
   return new X509Certificate(pem[0]);
 }
-
-const workerPid = async (unit = "haproxy/0") =>
-  /^Pid: (\d+)$/m.exec(await askUnit(unit, "show info"))?.[1];
 
 beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), "e2e-route-"));
@@ -109,7 +92,10 @@ afterAll(() => {
 
 describe("haproxy-route in the local model", () => {
   it("publishes the endpoints, asks for the hostname's certificate, and redirects plain HTTP meanwhile", async () => {
-    expect(endpointsOn(routeId)).toEqual([`https://${SHOP}/api`, `https://${SHOP}/static`]);
+    expect(publishedEndpoints(model, routeId)).toEqual([
+      `https://${SHOP}/api`,
+      `https://${SHOP}/static`,
+    ]);
     // Each haproxy unit asks for the route's hostname (no external_hostname is set).
     expect(ca.requests(certificatesId)).toHaveLength(2);
     for (const unit of [0, 1]) {
@@ -159,7 +145,7 @@ describe("haproxy-route in the local model", () => {
       // ...haproxy/1, which has not seen the client, learns its count through the peers
       // section (read on its admin socket, without a request that would count there)...
       await eventually(async () => {
-        expect(await askUnit("haproxy/1", "show table shop")).toMatch(
+        expect(await askUnit(model, "haproxy/1", "show table shop")).toMatch(
           /http_req_rate\(60000\)=[4-9]/,
         );
       });
@@ -173,7 +159,7 @@ describe("haproxy-route in the local model", () => {
   });
 
   it("takes a reissued and then a renewed certificate into the running haproxy, without a reload", async () => {
-    const before = await workerPid();
+    const before = await workerPid(model);
     const first = await servedCertificate();
     // The CA reissues everything short-lived and backdated: past 90 % of its validity at once.
     await ca.reissue(certificatesId, { startsIn: -3600, endsIn: 300 });
@@ -184,18 +170,18 @@ describe("haproxy-route in the local model", () => {
     const renewed = await servedCertificate();
     expect(renewed.fingerprint256).not.toBe(reissued.fingerprint256);
     expect(Date.parse(renewed.validTo) - Date.now()).toBeGreaterThan(86_400_000);
-    expect(await workerPid()).toBe(before);
+    expect(await workerPid(model)).toBe(before);
   });
 
   it("adds a joining requirer unit without a reload", async () => {
-    const before = await workerPid();
+    const before = await workerPid(model);
     await model.addUnit("shop");
     await eventually(async () => {
       const seen = new Set<string>();
       for (let i = 0; i < 9; i++) seen.add((await get(`https://${SHOP}/api/x`)).body.trim());
       expect(seen.has("shop/2")).toBe(true);
     });
-    expect(await workerPid()).toBe(before);
+    expect(await workerPid(model)).toBe(before);
   });
 
   it("answers get-proxied-endpoints on any unit, for all backends or one", async () => {
@@ -222,7 +208,7 @@ describe("haproxy-route in the local model", () => {
       hostname: JSON.stringify("evil.example.com"),
       allow_http: "true",
     });
-    expect(endpointsOn(evilId)).toEqual([]);
+    expect(publishedEndpoints(model, evilId)).toEqual([]);
     expect((await get("http://evil.example.com/", 0, "evil.example.com")).status).toBe(503);
     expect(model.requireUnit("haproxy/0").workload.message).toContain(
       "1 of 2 haproxy-route relations valid",

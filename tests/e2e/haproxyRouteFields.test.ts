@@ -12,7 +12,7 @@ import { HAPROXY3_BINARY, haproxy3Problem } from "../helpers/haproxyVersions.js"
 import { type HttpOptions, type HttpResponse } from "../localJuju/httpClient.js";
 import { LocalModel, type SeenRequest } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
-import { ADMIN_SOCKET } from "./unitHaproxy.js";
+import { askUnit } from "./unitHaproxy.js";
 
 const SHOP = "shop.example.com";
 const SHOP_UNITS = ["shop/0", "shop/1"];
@@ -75,12 +75,7 @@ const checksAt = (unit: string, port: number, checkPath: string): SeenRequest[] 
     .filter((request) => request.url === checkPath && request.headers["x-mark"] === undefined);
 
 /** A command on haproxy's admin socket. */
-async function askHaproxy(command: string): Promise<string> {
-  const script =
-    `const s=require("net").connect(${json(ADMIN_SOCKET)});let o="";` +
-    `s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.end(${json(`${command}\n`)});`;
-  return (await model.exec("haproxy/0", [process.execPath, "-e", script])).stdout;
-}
+const askHaproxy = (command: string): Promise<string> => askUnit(model, "haproxy/0", command);
 
 /** A server's row of `show stat`, by column name. */
 async function serverStat(server: string): Promise<Record<string, string>> {

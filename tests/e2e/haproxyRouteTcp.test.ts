@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../helpers/eventually.js";
 import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
-import { ADMIN_SOCKET } from "./unitHaproxy.js";
+import { publishedEndpoints, workerPid } from "./unitHaproxy.js";
 
 const LISTEN_PORT = 15432;
 const ENDPOINT = {
@@ -19,26 +19,9 @@ let routeId: number;
 
 const haproxyAddress = (n = 0) => model.requireUnit(`haproxy/${n}`).machine.address;
 
-/** The `endpoints` haproxy's leader published on a relation, as the library reads them. */
-const endpointsOn = (relationId: number): unknown => {
-  const value = model.relation(relationId)?.appSettings.get("haproxy")?.get("endpoints");
-  return value === undefined ? undefined : JSON.parse(value);
-};
-
 /** The name of the unit that answers on the TCP port of a haproxy unit. */
 const answerThrough = async (unit: number): Promise<string> =>
   (await model.http(`http://${haproxyAddress(unit)}:${LISTEN_PORT}/`)).body.trim();
-
-/** A command on haproxy's admin socket on the unit. */
-async function askUnit(unit: string, command: string): Promise<string> {
-  const script =
-    `const s=require("net").connect(${JSON.stringify(ADMIN_SOCKET)});let o="";` +
-    `s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.end(${JSON.stringify(`${command}\n`)});`;
-  return (await model.exec(unit, [process.execPath, "-e", script])).stdout;
-}
-
-const workerPid = async (unit = "haproxy/0") =>
-  /^Pid: (\d+)$/m.exec(await askUnit(unit, "show info"))?.[1];
 
 beforeAll(async () => {
   charm = packCharm();
@@ -67,7 +50,7 @@ afterAll(() => {
 describe("haproxy-route-tcp in the local model", () => {
   it("publishes every haproxy unit's address with the listen port as the endpoints", () => {
     const expected = [0, 1].map((n) => `${haproxyAddress(n)}:${LISTEN_PORT}`).sort();
-    expect(endpointsOn(routeId)).toEqual(expected);
+    expect(publishedEndpoints(model, routeId)).toEqual(expected);
     expect(model.requireUnit("haproxy/0").workload.message).toBe("Unit is ready");
   });
 
@@ -80,16 +63,16 @@ describe("haproxy-route-tcp in the local model", () => {
   });
 
   it("adds a joining requirer unit without a reload", async () => {
-    const before = await workerPid();
+    const before = await workerPid(model);
     await model.addUnit("db");
     await eventually(async () => {
       const seen = new Set<string>();
       for (let i = 0; i < 9; i++) seen.add(await answerThrough(0));
       expect(seen.has("db/2")).toBe(true);
     });
-    expect(await workerPid()).toBe(before);
+    expect(await workerPid(model)).toBe(before);
     const expected = [0, 1].map((n) => `${haproxyAddress(n)}:${LISTEN_PORT}`).sort();
-    expect(endpointsOn(routeId)).toEqual(expected);
+    expect(publishedEndpoints(model, routeId)).toEqual(expected);
   });
 
   it("leaves out an application asking for a port the HTTP service holds, with a status that counts it", async () => {
@@ -105,7 +88,7 @@ describe("haproxy-route-tcp in the local model", () => {
       backend_port: "8080",
       enforce_tls: "false",
     });
-    expect(endpointsOn(greedyId)).toEqual([]);
+    expect(publishedEndpoints(model, greedyId)).toEqual([]);
     expect(model.requireUnit("haproxy/0").workload.message).toContain(
       "1 of 2 haproxy-route-tcp relations valid",
     );

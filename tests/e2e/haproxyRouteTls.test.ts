@@ -15,6 +15,7 @@ import { TestCa, makeCsrWithKey } from "../helpers/testCa.js";
 import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { ScriptedCa } from "./scriptedCa.js";
+import { publishedEndpoints } from "./unitHaproxy.js";
 
 const SHOP = "shop.example.com";
 const FAKE = "fake.example.com";
@@ -120,12 +121,6 @@ let trustId: number;
 
 const haproxyAddress = () => model.requireUnit("haproxy/0").machine.address;
 
-/** The `endpoints` haproxy published on a relation. */
-const endpointsOn = (relationId: number): unknown => {
-  const value = model.relation(relationId)?.appSettings.get("haproxy")?.get("endpoints");
-  return value === undefined ? undefined : JSON.parse(value);
-};
-
 /** curl from the model's network with `host` resolved to haproxy, trusting the hostnames' CA. */
 function get(url: string, host = SHOP) {
   return model.http(url, {
@@ -211,7 +206,7 @@ describe("haproxy-route's TLS fields in the local model", () => {
       hostname: JSON.stringify(SHOP),
     });
     const unit = model.requireUnit("haproxy/0");
-    expect(endpointsOn(shopId)).toEqual([]);
+    expect(publishedEndpoints(model, shopId)).toEqual([]);
     expect(unit.log.map((line) => `${line.level} ${line.message}`)).toContainEqual(
       expect.stringMatching(
         /^WARNING .*haproxy-route application shop \(haproxy-route:\d+\) not served: protocol: https backends are verified against CA certificates, which a receive-ca-certs relation must supply first$/,
@@ -240,7 +235,7 @@ describe("haproxy-route's TLS fields in the local model", () => {
     });
     const bundle = await model.readFile("haproxy/0", CA_BUNDLE);
     expect(bundle.replace(/\s/g, "")).toBe(backendCa.certificate.replace(/\s/g, ""));
-    expect(endpointsOn(shopId)).toEqual([`https://${SHOP}`]);
+    expect(publishedEndpoints(model, shopId)).toEqual([`https://${SHOP}`]);
     await ca.answer(certificatesId);
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) {
@@ -286,7 +281,7 @@ describe("haproxy-route's TLS fields in the local model", () => {
       hostname: JSON.stringify(FAKE),
     });
     await ca.answer(certificatesId);
-    expect(endpointsOn(fakeId)).toEqual([`https://${FAKE}`]);
+    expect(publishedEndpoints(model, fakeId)).toEqual([`https://${FAKE}`]);
     expect((await get(`https://${FAKE}/`, FAKE)).status).toBe(503);
     // The handshake failed: no request reached the server.
     expect(model.backendServer("fake/0", BACKEND_PORT).requests()).toEqual([]);
@@ -356,14 +351,14 @@ describe("haproxy-route's TLS fields in the local model", () => {
     await model.setRelationData("trust", trustId, { certificates: "", version: "" });
     const bundle = await model.readFile("haproxy/0", CA_BUNDLE);
     expect(bundle.replace(/\s/g, "")).toBe(backendCa.certificate.replace(/\s/g, ""));
-    expect(endpointsOn(shopId)).toEqual([`https://${SHOP}`]);
+    expect(publishedEndpoints(model, shopId)).toEqual([`https://${SHOP}`]);
     expect((await get(`https://${SHOP}/`)).status).toBe(200);
   });
 
   it("removes the CA bundle and refuses protocol https again when the CA provider goes", async () => {
     await model.removeRelation(trustId);
     expect(await hasCaBundle()).toBe(false);
-    expect(endpointsOn(shopId)).toEqual([]);
+    expect(publishedEndpoints(model, shopId)).toEqual([]);
     expect(model.requireUnit("haproxy/0").workload.message).toBe(REFUSED_STATUS);
     expect(await model.readFile("haproxy/0", "/etc/haproxy/haproxy.cfg")).not.toContain(
       "backend shop",

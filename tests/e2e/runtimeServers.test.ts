@@ -12,7 +12,7 @@ import type { PackedCharm } from "./packedCharm.js";
 import { packCharm } from "./packedCharm.js";
 import { eventually } from "../helpers/eventually.js";
 import { answeringUnits } from "./traffic.js";
-import { ADMIN_SOCKET } from "./unitHaproxy.js";
+import { askUnit, workerPid } from "./unitHaproxy.js";
 import { deployMyWebApp } from "./webApp.js";
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 120_000 });
@@ -36,19 +36,6 @@ const WITHOUT_COOKIES = `- service_name: web
   server_options: maxconn 100 check inter 500
 `;
 
-/** A command on the unit's admin socket, or (`show proc`) on the master's, as Debian runs it. */
-async function askUnit(
-  model: LocalModel,
-  unit: string,
-  command: string,
-  socket = ADMIN_SOCKET,
-): Promise<string> {
-  const script =
-    `const s=require("net").connect(${JSON.stringify(socket)});let o="";` +
-    `s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.end(${JSON.stringify(`${command}\n`)});`;
-  return (await model.exec(unit, [process.execPath, "-e", script])).stdout;
-}
-
 for (const { version, binary } of haproxyVersions) {
   const configs: [string, Record<string, string>][] = [
     ["a leastconn service without cookies", { services: WITHOUT_COOKIES }],
@@ -67,8 +54,6 @@ for (const { version, binary } of haproxyVersions) {
       const master = /^\d+\s+master\s+(\d+)/m.exec(proc)?.[1];
       return `${master} ${serviceReloads()}`;
     };
-    const workerPid = async () =>
-      /^Pid: (\d+)$/m.exec(await askUnit(model, "haproxy/0", "show info"))?.[1];
     const servers = async () =>
       (await askUnit(model, "haproxy/0", "show servers state"))
         .split("\n")
@@ -86,14 +71,14 @@ for (const { version, binary } of haproxyVersions) {
     });
 
     it("a joining unit takes traffic from the same worker, without a reload", async () => {
-      const [reloadsBefore, workerBefore] = [await reloads(), await workerPid()];
+      const [reloadsBefore, workerBefore] = [await reloads(), await workerPid(model)];
       expect(workerBefore).toBeDefined();
       expect(reloadsBefore).toMatch(/^\d+ \d+$/);
 
       await model.addUnit("my-web-app");
 
       expect(await reloads()).toBe(reloadsBefore);
-      expect(await workerPid()).toBe(workerBefore);
+      expect(await workerPid(model)).toBe(workerBefore);
       await eventually(async () => {
         expect(await answeringUnits(model, url())).toEqual([
           "my-web-app/0",
@@ -106,12 +91,12 @@ for (const { version, binary } of haproxyVersions) {
     // Not the last one: the others keep their `{i}` (the default service's
     // `cookie S{i}`), so none of their lines changes.
     it("a departing unit's server leaves the same worker, without a reload", async () => {
-      const [reloadsBefore, workerBefore] = [await reloads(), await workerPid()];
+      const [reloadsBefore, workerBefore] = [await reloads(), await workerPid(model)];
 
       await model.removeUnit("my-web-app/1");
 
       expect(await reloads()).toBe(reloadsBefore);
-      expect(await workerPid()).toBe(workerBefore);
+      expect(await workerPid(model)).toBe(workerBefore);
       expect(await servers()).toEqual(["my-web-app-0-80", "my-web-app-2-80"]);
       expect(await answeringUnits(model, url())).toEqual(["my-web-app/0", "my-web-app/2"]);
     });

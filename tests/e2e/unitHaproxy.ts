@@ -27,3 +27,30 @@ export async function unitHaproxy(model: LocalModel, unit: string): Promise<Unit
     running: /^Version: (\d+\.\d+)\./m.exec(info.stdout)?.[1],
   };
 }
+
+/** A command on a unit's haproxy admin socket (or another socket, e.g. the master's), and its answer. */
+export async function askUnit(
+  model: LocalModel,
+  unit: string,
+  command: string,
+  socket = ADMIN_SOCKET,
+): Promise<string> {
+  const script =
+    `const s=require("net").connect(${JSON.stringify(socket)});let o="";` +
+    `s.on("data",d=>o+=d);s.on("end",()=>process.stdout.write(o));s.end(${JSON.stringify(`${command}\n`)});`;
+  return (await model.exec(unit, [process.execPath, "-e", script])).stdout;
+}
+
+/** The pid of a unit's haproxy worker: a reload starts a new one. */
+export async function workerPid(
+  model: LocalModel,
+  unit = "haproxy/0",
+): Promise<string | undefined> {
+  return /^Pid: (\d+)$/m.exec(await askUnit(model, unit, "show info"))?.[1];
+}
+
+/** The `endpoints` haproxy's leader published on a relation, as the requirer's library reads them. */
+export function publishedEndpoints(model: LocalModel, relationId: number): unknown {
+  const value = model.relation(relationId)?.appSettings.get("haproxy")?.get("endpoints");
+  return value === undefined ? undefined : JSON.parse(value);
+}
