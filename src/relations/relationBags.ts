@@ -10,7 +10,7 @@ import type { RelationSettings } from "../juju/hookTools.js";
 import { InvalidField, describe } from "../model/fieldChecks.js";
 import type { RelationPolicy } from "../model/relationPolicy.js";
 import { compareUnitsOnRelations } from "../model/unitNames.js";
-import type { RouteTarget } from "./haproxyRoute/haproxyRouteRequest.js";
+import type { BandwidthLimit, Retry, RouteTarget } from "./haproxyRoute/haproxyRouteRequest.js";
 
 // The library's VALIDSTR refuses whitespace, quotes, "#", "\" and "$": what
 // would end, quote, escape, comment out or expand a word of haproxy.cfg. We
@@ -272,4 +272,31 @@ export function settleClashes<
     }
   }
   return { requests, skipped };
+}
+
+// ---- Fields both routing relations share ----
+
+/**
+ * bandwidth_limit's rates, in bytes per second, from its object: 0 (what the
+ * library's requirers write when none is set) or nothing is no limit.
+ */
+export function bandwidthLimitIn(limit: Mapping): BandwidthLimit | undefined {
+  const rate = (name: string) => {
+    const bytes = optionalInteger(member(limit, name), `bandwidth_limit.${name}`, 0, INT_MAX);
+    return bytes === 0 ? undefined : bytes;
+  };
+  const upload = rate("upload");
+  const download = rate("download");
+  if (upload === undefined && download === undefined) return undefined;
+  return { ...(upload !== undefined && { upload }), ...(download !== undefined && { download }) };
+}
+
+/** retry: a count (the library takes any int; haproxy refuses a negative `retries`) and redispatch. */
+export function retryOf(value: unknown): Retry | undefined {
+  const retry = optionalMapping(value, "retry");
+  if (retry === undefined) return undefined;
+  return {
+    count: integer(member(retry, "count"), "retry.count", 0, INT_MAX),
+    redispatch: flag(member(retry, "redispatch"), "retry.redispatch"),
+  };
 }

@@ -29,7 +29,9 @@ import {
   optionalMapping,
   unique,
   unitTargets,
+  bandwidthLimitIn,
   readEachApplication,
+  retryOf,
   settleClashes,
 } from "../relationBags.js";
 import { checkRewriteExpression } from "./rewriteExpression.js";
@@ -41,7 +43,6 @@ import type {
   LoadBalancingAlgorithm,
   RateLimit,
   RateLimitPolicy,
-  Retry,
   Rewrite,
   RewriteMethod,
   RouteHealthCheck,
@@ -418,25 +419,7 @@ function rateLimitOf(value: unknown): RateLimit | undefined {
 }
 
 function bandwidthLimitOf(value: unknown): BandwidthLimit | undefined {
-  const limit = defaultedMapping(value, "bandwidth_limit");
-  // 0 is no limit, as the library's requirers write it when none is set.
-  const rate = (name: string) => {
-    const bytes = optionalInteger(member(limit, name), `bandwidth_limit.${name}`, 0, INT_MAX);
-    return bytes === 0 ? undefined : bytes;
-  };
-  const upload = rate("upload");
-  const download = rate("download");
-  if (upload === undefined && download === undefined) return undefined;
-  return { ...(upload !== undefined && { upload }), ...(download !== undefined && { download }) };
-}
-
-function retryOf(value: unknown): Retry | undefined {
-  const retry = optionalMapping(value, "retry");
-  if (retry === undefined) return undefined;
-  return {
-    count: integer(member(retry, "count"), "retry.count", 0, INT_MAX),
-    redispatch: flag(member(retry, "redispatch"), "retry.redispatch"),
-  };
+  return bandwidthLimitIn(defaultedMapping(value, "bandwidth_limit"));
 }
 
 function timeoutsOf(value: unknown): RouteTimeouts {

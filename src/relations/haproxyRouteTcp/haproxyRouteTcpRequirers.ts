@@ -29,7 +29,9 @@ import {
   optionalMapping,
   unique,
   unitTargets,
+  bandwidthLimitIn,
   readEachApplication,
+  retryOf,
   settleClashes,
 } from "../relationBags.js";
 import type {
@@ -37,7 +39,6 @@ import type {
   HaproxyRouteTcpRequest,
   HaproxyRouteTcpRequests,
   PortMapping,
-  Retry,
   RouteTimeouts,
   TcpCheckType,
   TcpHealthCheck,
@@ -448,26 +449,7 @@ function rateLimitOf(value: unknown): TcpRateLimit | undefined {
 
 function bandwidthLimitOf(value: unknown): BandwidthLimit | undefined {
   const limit = optionalMapping(value, "bandwidth_limit");
-  if (limit === undefined) return undefined;
-  // The library takes any int or null; 0 is no limit, below 0 meaningless.
-  const rate = (name: string) => {
-    const bytes = optionalInteger(member(limit, name), `bandwidth_limit.${name}`, 0, INT_MAX);
-    return bytes === 0 ? undefined : bytes;
-  };
-  const upload = rate("upload");
-  const download = rate("download");
-  if (upload === undefined && download === undefined) return undefined;
-  return { ...(upload !== undefined && { upload }), ...(download !== undefined && { download }) };
-}
-
-function retryOf(value: unknown): Retry | undefined {
-  const retry = optionalMapping(value, "retry");
-  if (retry === undefined) return undefined;
-  return {
-    // The library takes any int; haproxy refuses a negative `retries`.
-    count: integer(member(retry, "count"), "retry.count", 0, INT_MAX),
-    redispatch: flag(member(retry, "redispatch"), "retry.redispatch"),
-  };
+  return limit === undefined ? undefined : bandwidthLimitIn(limit);
 }
 
 function timeoutsOf(value: unknown): RouteTimeouts {
