@@ -12,52 +12,18 @@ import {
   type HaproxyRouteReadContext,
   readHaproxyRouteRequests,
 } from "../../../src/relations/haproxyRoute/haproxyRouteRequirers.js";
+import { Raw, type Related, bag, relatedBags } from "../../helpers/relatedApps.js";
 
 const untrusted = new RelationPolicy({ trusted: false });
 const NO_CONFIG: HaproxyRouteReadContext = { externalHostname: "", backendCasAvailable: false };
 const WITH_CAS: HaproxyRouteReadContext = { externalHostname: "", backendCasAvailable: true };
-
-/** A bag value written as it is, not JSON-encoded. */
-class Raw {
-  constructor(readonly text: string) {}
-}
-
-/** A bag as the library dumps it: each value JSON text; `undefined` leaves the key out. */
-function bag(values: Record<string, unknown>): Record<string, string> {
-  const settings: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined) continue;
-    settings[key] = value instanceof Raw ? value.text : JSON.stringify(value);
-  }
-  return settings;
-}
-
-interface Related {
-  readonly relation: number;
-  readonly app: string;
-  readonly values: Record<string, unknown>;
-  /** Each unit's `address`; undefined: not written yet. */
-  readonly addresses?: readonly (unknown | undefined)[];
-}
 
 function read(
   related: readonly Related[],
   context: HaproxyRouteReadContext = NO_CONFIG,
   policy: RelationPolicy = untrusted,
 ) {
-  const apps: RemoteApp[] = [];
-  const units: RemoteUnit[] = [];
-  for (const { relation, app, values, addresses = ["10.0.0.5"] } of related) {
-    const relationId = `haproxy-route:${relation}`;
-    apps.push({ relationId, app, settings: bag(values) });
-    addresses.forEach((address, i) =>
-      units.push({
-        relationId,
-        unit: `${app}/${i}`,
-        settings: address === undefined ? {} : bag({ address }),
-      }),
-    );
-  }
+  const { apps, units } = relatedBags("haproxy-route", related);
   return readHaproxyRouteRequests(apps, units, policy, context);
 }
 

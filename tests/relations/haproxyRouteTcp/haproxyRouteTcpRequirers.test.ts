@@ -5,59 +5,24 @@
 // a port the HTTP side holds is never taken; `hosts` replace the units.
 import { describe, expect, it } from "vitest";
 
-import type { RemoteApp, RemoteUnit } from "../../../src/juju/hookInputs.js";
 import { RelationPolicy } from "../../../src/model/relationPolicy.js";
 import type { HaproxyRouteTcpRequest } from "../../../src/relations/haproxyRouteTcp/haproxyRouteTcpRequest.js";
 import {
   type HaproxyRouteTcpReadContext,
   readHaproxyRouteTcpRequests,
 } from "../../../src/relations/haproxyRouteTcp/haproxyRouteTcpRequirers.js";
+import { Raw, type Related, relatedBags } from "../../helpers/relatedApps.js";
 
 const untrusted = new RelationPolicy({ trusted: false });
 const NOTHING_RESERVED: HaproxyRouteTcpReadContext = { reservedPorts: new Set() };
 const HTTP_ROUTES: HaproxyRouteTcpReadContext = { reservedPorts: new Set([80, 443, 8404]) };
-
-/** A bag value written as it is, not JSON-encoded. */
-class Raw {
-  constructor(readonly text: string) {}
-}
-
-/** A bag as the library dumps it: each value JSON text; `undefined` leaves the key out. */
-function bag(values: Record<string, unknown>): Record<string, string> {
-  const settings: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined) continue;
-    settings[key] = value instanceof Raw ? value.text : JSON.stringify(value);
-  }
-  return settings;
-}
-
-interface Related {
-  readonly relation: number;
-  readonly app: string;
-  readonly values: Record<string, unknown>;
-  /** Each unit's `address`; undefined: not written yet. */
-  readonly addresses?: readonly (unknown | undefined)[];
-}
 
 function read(
   related: readonly Related[],
   context: HaproxyRouteTcpReadContext = NOTHING_RESERVED,
   policy: RelationPolicy = untrusted,
 ) {
-  const apps: RemoteApp[] = [];
-  const units: RemoteUnit[] = [];
-  for (const { relation, app, values, addresses = ["10.0.0.5"] } of related) {
-    const relationId = `haproxy-route-tcp:${relation}`;
-    apps.push({ relationId, app, settings: bag(values) });
-    addresses.forEach((address, i) =>
-      units.push({
-        relationId,
-        unit: `${app}/${i}`,
-        settings: address === undefined ? {} : bag({ address }),
-      }),
-    );
-  }
+  const { apps, units } = relatedBags("haproxy-route-tcp", related);
   return readHaproxyRouteTcpRequests(apps, units, policy, context);
 }
 
