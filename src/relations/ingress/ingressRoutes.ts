@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 
 import { HSTS_RESPONSE } from "../../model/hsts.js";
+import { ingressForwarding } from "../../model/ingressForwarding.js";
 import type { HttpRoute, ServerSpec } from "../../model/types.js";
 import { unitSlug } from "../../model/unitNames.js";
 import type { IngressRequest } from "./ingressRequirers.js";
@@ -52,17 +53,7 @@ function backendOptions(request: IngressRequest, pathPrefix: string): string[] {
   return [
     "mode http",
     "balance roundrobin",
-    // What every ingress (traefik, nginx) tells the application.
-    "option forwardfor",
-    "http-request set-header X-Forwarded-Proto https if { ssl_fc }",
-    "http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
-    ...(request.stripPrefix
-      ? [
-          `http-request set-header X-Forwarded-Prefix ${pathPrefix}`,
-          // `/m-a` and `/m-a/x?q` reach the unit as `/` and `/x?q`.
-          `http-request replace-path ^${pathPrefix}/?(.*)$ /\\1`,
-        ]
-      : []),
+    ...ingressForwarding(pathPrefix, request.stripPrefix),
     ...(check !== undefined
       ? [
           "option httpchk",

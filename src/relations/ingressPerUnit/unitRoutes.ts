@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 
 import { HSTS_RESPONSE } from "../../model/hsts.js";
+import { ingressForwarding } from "../../model/ingressForwarding.js";
 import { completeService } from "../../model/placeServices.js";
 import type { HttpRoute, PlacedService, ServerSpec } from "../../model/types.js";
 import { unitSlug } from "../../model/unitNames.js";
@@ -29,17 +30,7 @@ export function unitHttpRoute(request: UnitRequest, context: UnitRouteContext): 
     redirectHttps: request.redirectHttps && context.tls,
     backendOptions: [
       "mode http",
-      // What every ingress (traefik, nginx) tells the application.
-      "option forwardfor",
-      "http-request set-header X-Forwarded-Proto https if { ssl_fc }",
-      "http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
-      ...(request.stripPrefix
-        ? [
-            `http-request set-header X-Forwarded-Prefix ${pathPrefix}`,
-            // `/m-a-1` and `/m-a-1/x?q` reach the unit as `/` and `/x?q`.
-            `http-request replace-path ^${pathPrefix}/?(.*)$ /\\1`,
-          ]
-        : []),
+      ...ingressForwarding(pathPrefix, request.stripPrefix),
       ...(context.hsts === true ? [HSTS_RESPONSE] : []),
     ],
     servers: [
