@@ -7,7 +7,8 @@
 // shown by what connections through haproxy get (or, for health checks, by
 // what haproxy's admin socket says of the servers).
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -29,6 +30,9 @@ const LISTEN = 20000;
 const BACKEND = 21000;
 const SPARE = 21002;
 const REDIS = 6379;
+const POSTGRES = 5432;
+// Debian keeps PostgreSQL's server programs out of PATH.
+const POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
 const quickCheck = { interval: 1, rise: 1, fall: 1 };
 
 let charm: PackedCharm;
@@ -37,6 +41,7 @@ let ca: ScriptedCa;
 let scratch: string;
 let dbId: number;
 let certificatesId: number;
+const cleanups: (() => void)[] = [];
 
 const haproxyAddress = () => model.requireUnit("haproxy/0").machine.address;
 const addressOf = (unit: string) => model.requireUnit(unit).machine.address;
@@ -145,7 +150,7 @@ beforeAll(async () => {
   // db/0 answers a check's `ping` with `pong`, db/1 with something else; only db/0 serves SPARE.
   for (const [unit, ping, ports] of [
     ["db/0", "pong", [BACKEND, BACKEND + 1, SPARE]],
-    ["db/1", "nope", [BACKEND, BACKEND + 1, REDIS]],
+    ["db/1", "nope", [BACKEND, BACKEND + 1, REDIS, POSTGRES]],
   ] as const) {
     const settings = { name: unit, host: addressOf(unit), ports, ping };
     await model.runServer(unit, [process.execPath, "-e", TCP_SERVER, JSON.stringify(settings)]);
@@ -175,6 +180,7 @@ afterAll(() => {
   charm?.cleanup();
   ca?.cleanup();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
+  cleanups.forEach((cleanup) => cleanup());
 });
 
 describe("every haproxy-route-tcp field, through haproxy in the local model", () => {
@@ -211,6 +217,57 @@ describe("every haproxy-route-tcp field, through haproxy in the local model", ()
       "+PONG\r\n+OK\r\n",
       "+PONG\r\n+OK\r\n",
     ]);
+  });
+
+  it("checks a real PostgreSQL as the check's user", async (test) => {
+    if (!existsSync(path.join(POSTGRES_BIN, "postgres"))) {
+      console.warn(
+        `\n!!! no PostgreSQL in ${POSTGRES_BIN}: the postgres check is not run here. !!!\n`,
+      );
+      test.skip();
+      return;
+    }
+    // db/0 runs PostgreSQL on the port, letting in only the user `haproxy` from haproxy's
+    // unit; db/1 a server that does not speak PostgreSQL. PostgreSQL runs as its own
+    // account, in a directory of its own.
+    const pgDir = mkdtempSync(path.join(tmpdir(), "e2e-postgres-"));
+    cleanups.push(() => rmSync(pgDir, { recursive: true, force: true }));
+    chownSync(pgDir, Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })), 0);
+    const asPostgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"];
+    const data = path.join(pgDir, "data");
+    const initdb = await model.exec("db/0", [
+      ...asPostgres,
+      path.join(POSTGRES_BIN, "initdb"),
+      ...["-D", data, "-U", "haproxy", "--auth=trust", "-N"],
+    ]);
+    expect(initdb.exitCode).toBe(0);
+    writeFileSync(
+      path.join(data, "pg_hba.conf"),
+      `host all haproxy ${haproxyAddress()}/32 trust\n`,
+    );
+    await model.runServer(
+      "db/0",
+      [
+        "sh",
+        "-c",
+        'exec "$@" 2>&1',
+        "sh",
+        ...asPostgres,
+        path.join(POSTGRES_BIN, "postgres"),
+        ...["-D", data, "-p", String(POSTGRES), "-k", pgDir],
+        ...["-c", `listen_addresses=${addressOf("db/0")}`],
+      ],
+      "ready to accept connections",
+    );
+    await setDb({ check: { ...quickCheck, check_type: "postgres", db_user: "haproxy" } }, POSTGRES);
+    await eventually(async () =>
+      expect(await serverStatus("db_tcp")).toEqual({ "db-0": "UP", "db-1": "DOWN" }),
+    );
+    // A user PostgreSQL refuses: the check logs in as db_user, and fails.
+    await setDb({ check: { ...quickCheck, check_type: "postgres", db_user: "nobody" } }, POSTGRES);
+    await eventually(async () =>
+      expect(await serverStatus("db_tcp")).toEqual({ "db-0": "DOWN", "db-1": "DOWN" }),
+    );
   });
 
   it("balances by least connections, then by the client's address", async () => {
