@@ -19,7 +19,7 @@ import { eventually } from "../helpers/eventually.js";
 import { LocalModel } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { ScriptedCa } from "./scriptedCa.js";
-import { type Connection, TCP_SERVER, connectFrom } from "./tcpProbe.js";
+import { type Connection, TCP_SERVER, UNACCEPTING_SERVER, connectFrom } from "./tcpProbe.js";
 import { ADMIN_SOCKET } from "./unitHaproxy.js";
 
 const ENDPOINT = {
@@ -29,6 +29,8 @@ const LISTEN = 20000;
 // db/0 and db/1 serve these; only db/0 serves SPARE.
 const BACKEND = 21000;
 const SPARE = 21002;
+// db/1 listens there without ever accepting.
+const UNACCEPTED = 21003;
 const REDIS = 6379;
 const POSTGRES = 5432;
 // Debian keeps PostgreSQL's server programs out of PATH.
@@ -301,6 +303,25 @@ describe("every haproxy-route-tcp field, through haproxy in the local model", ()
     await setDb({ timeout: { server: 1, connect: null, queue: null } });
     expect(await connect([{ send: "silent\n", waitMs: 6000 }])).toEqual(["refused"]);
     expect(answeredBy(await connect(times(2)))).toEqual(["db/0", "db/1"]);
+  });
+
+  it("gives up a connection its server does not take within the connect timeout", async () => {
+    const db1 = { host: addressOf("db/1"), port: UNACCEPTED };
+    await model.runServer("db/1", [
+      "python3",
+      "-c",
+      UNACCEPTING_SERVER,
+      db1.host,
+      String(db1.port),
+    ]);
+    // One connection fills the server's queue: every later attempt goes unanswered.
+    expect(await connectFrom(model, "client/1", db1, [{ waitMs: 500 }])).toEqual(["open"]);
+    const toDb1 = { hosts: [db1.host], retry: { count: 0, redispatch: false } };
+    await setDb(toDb1, UNACCEPTED);
+    // haproxy's own default (5 s) outlasts the client's wait.
+    expect(await connect([{ waitMs: 3000 }])).toEqual(["open"]);
+    await setDb({ ...toDb1, timeout: { server: null, connect: 1, queue: null } }, UNACCEPTED);
+    expect(await connect([{ waitMs: 3000 }])).toEqual(["refused"]);
   });
 
   it("redispatches a connection its server refuses to another server", async () => {

@@ -55,6 +55,23 @@ for (const port of ports) {
 }
 `;
 
+/**
+ * A server that never accepts: `python3 -c UNACCEPTING_SERVER <host> <port>`
+ * listens with a backlog of one connection and no accept, so that once one
+ * connection waits in its queue the kernel drops every new attempt
+ * unanswered, as a host that is down or overloaded does. (node accepts on
+ * its own; Python's socket lets a program not do it.) Prints `listening`.
+ */
+export const UNACCEPTING_SERVER = `
+import socket, sys, time
+server = socket.socket()
+server.bind((sys.argv[1], int(sys.argv[2])))
+server.listen(0)
+print("listening", flush=True)
+while True:
+    time.sleep(3600)
+`;
+
 /** One connection of a client: what it sends, how long it waits, whether it stays open. */
 export interface Connection {
   readonly send?: string;
