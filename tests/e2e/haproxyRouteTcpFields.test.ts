@@ -71,8 +71,8 @@ const OPTIONAL_FIELDS = [
  * db's bag: one port, LISTEN to `backend_port`, plain TCP, and `fields`
  * (every other optional field removed, whatever an earlier test left).
  */
-const setDb = (fields: Record<string, unknown> = {}, backendPort = BACKEND) =>
-  model.setRelationData(
+async function setDb(fields: Record<string, unknown> = {}, backendPort = BACKEND): Promise<void> {
+  await model.setRelationData(
     "db",
     dbId,
     bag({
@@ -84,6 +84,25 @@ const setDb = (fields: Record<string, unknown> = {}, backendPort = BACKEND) =>
       ...fields,
     }),
   );
+  await oneWorker();
+}
+
+/**
+ * Waits until haproxy's master has one worker left: a reload's old worker
+ * still takes a connection for a moment, with the old configuration.
+ */
+async function oneWorker(): Promise<void> {
+  const master = model.system("haproxy/0").haproxy.pid;
+  await eventually(() => {
+    let workers = "";
+    try {
+      workers = execFileSync("pgrep", ["-P", String(master)], { encoding: "utf8" });
+    } catch {
+      // pgrep exits 1 when it finds none.
+    }
+    expect(workers.trim().split("\n")).toHaveLength(1);
+  });
+}
 
 /** Connections from a client machine to haproxy's `port`. */
 const connect = (connections: readonly Connection[], client = "client/0", port = LISTEN) =>
