@@ -174,4 +174,24 @@ describe("serverStateFor", () => {
     );
     expect(kept).toBe(["1", header, row("a", "10.0.0.1", 80), ""].join("\n"));
   });
+
+  it("leaves out a DOWN server whose check is gone, which nothing would bring back up", () => {
+    const running = (name: string, address: string) =>
+      row(name, address, 80).replace(`${address} 0 0`, `${address} 2 0`);
+    const state = [
+      "1",
+      header,
+      row("a", "10.0.0.1", 80),
+      row("b", "10.0.0.2", 80),
+      running("c", "10.0.0.3"),
+      "",
+    ].join("\n");
+    const kept = serverStateFor(
+      state,
+      config([a, "server b 10.0.0.2:80 maxconn 100", "server c 10.0.0.3:80 maxconn 100"]),
+    );
+    expect(kept).toBe(
+      ["1", header, row("a", "10.0.0.1", 80), running("c", "10.0.0.3"), ""].join("\n"),
+    );
+  });
 });
