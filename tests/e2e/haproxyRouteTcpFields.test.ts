@@ -226,6 +226,9 @@ describe("every haproxy-route-tcp field, through haproxy in the local model", ()
       expect(await serverStatus("db_tcp")).toEqual({ "db-0": "UP", "db-1": "DOWN" }),
     );
     expect(answeredBy(await connect(times(4)))).toEqual(["db/0"]);
+    // Without the check, nothing holds db/1 down: the reload does not carry its DOWN over.
+    await setDb();
+    expect(answeredBy(await connect(times(4)))).toEqual(["db/0", "db/1"]);
   });
 
   it("checks a real redis-server with haproxy's redis check", async () => {
