@@ -8,8 +8,8 @@
 // configuration has with the same address and port: any other starts as
 // the file describes it. A server given by name is left out too: the
 // address its name had at the last start would win over what it resolves
-// to now. So is a server that was DOWN and has no check any more: no check
-// would ever bring it back up.
+// to now. So is a server that its check took DOWN and that has no check
+// any more: nothing would ever bring it back up.
 import { access, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
@@ -25,6 +25,7 @@ const BACKEND = 1;
 const NAME = 3;
 const ADDRESS = 4;
 const OPERATIONAL_STATE = 5;
+const ADMIN_STATE = 6;
 const PORT = 18;
 
 /**
@@ -67,8 +68,9 @@ export function serverStateFor(state: string, configText: string): string {
     const row = line.split(" ");
     const server = servers.get(row[BACKEND] ?? "")?.find((entry) => entry.name === row[NAME]);
     if (server === undefined || String(server.port) !== row[PORT]) return false;
-    // 0: stopped (DOWN).
-    if (row[OPERATIONAL_STATE] === "0" && !server.options.includes("check")) return false;
+    // Stopped (DOWN) by no one's hand (no maintenance, which the line must carry over).
+    const down = row[OPERATIONAL_STATE] === "0" && row[ADMIN_STATE] === "0";
+    if (down && !server.options.includes("check")) return false;
     return isAddressLiteral(server.address) && server.address === row[ADDRESS];
   });
   const header = lines.find((line) => line.startsWith("# be_id"));
