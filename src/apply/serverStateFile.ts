@@ -8,7 +8,8 @@
 // configuration has with the same address and port: any other starts as
 // the file describes it. A server given by name is left out too: the
 // address its name had at the last start would win over what it resolves
-// to now.
+// to now. So is a server that its check took DOWN and that has no check
+// any more: nothing would ever bring it back up.
 import { access, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
@@ -23,6 +24,8 @@ const EMPTY_STATE = "1\n";
 const BACKEND = 1;
 const NAME = 3;
 const ADDRESS = 4;
+const OPERATIONAL_STATE = 5;
+const ADMIN_STATE = 6;
 const PORT = 18;
 
 /**
@@ -53,7 +56,10 @@ export async function ensureServerStateFile(file: string): Promise<void> {
   }
 }
 
-/** The lines of `state` whose server `configText` has at the same address literal and port. */
+/**
+ * The lines of `state` whose server `configText` has at the same address
+ * literal and port, less those of DOWN servers that `configText` does not check.
+ */
 export function serverStateFor(state: string, configText: string): string {
   const servers = configuredServers(configText);
   const lines = state.split("\n");
@@ -62,6 +68,9 @@ export function serverStateFor(state: string, configText: string): string {
     const row = line.split(" ");
     const server = servers.get(row[BACKEND] ?? "")?.find((entry) => entry.name === row[NAME]);
     if (server === undefined || String(server.port) !== row[PORT]) return false;
+    // Stopped (DOWN) by no one's hand (no maintenance, which the line must carry over).
+    const down = row[OPERATIONAL_STATE] === "0" && row[ADMIN_STATE] === "0";
+    if (down && !server.options.includes("check")) return false;
     return isAddressLiteral(server.address) && server.address === row[ADDRESS];
   });
   const header = lines.find((line) => line.startsWith("# be_id"));

@@ -174,4 +174,33 @@ describe("serverStateFor", () => {
     );
     expect(kept).toBe(["1", header, row("a", "10.0.0.1", 80), ""].join("\n"));
   });
+
+  it("leaves out a DOWN server whose check is gone, which nothing would bring back up", () => {
+    const running = (name: string, address: string) =>
+      row(name, address, 80).replace(`${address} 0 0`, `${address} 2 0`);
+    // Put in maintenance at run time (admin state 1): kept, to stay there.
+    const maintained = row("d", "10.0.0.4", 80).replace("10.0.0.4 0 0", "10.0.0.4 0 1");
+    const state = [
+      "1",
+      header,
+      row("a", "10.0.0.1", 80),
+      row("b", "10.0.0.2", 80),
+      running("c", "10.0.0.3"),
+      maintained,
+      "",
+    ].join("\n");
+    const unchecked = (name: string, address: string) => `server ${name} ${address}:80 maxconn 100`;
+    const kept = serverStateFor(
+      state,
+      config([
+        a,
+        unchecked("b", "10.0.0.2"),
+        unchecked("c", "10.0.0.3"),
+        unchecked("d", "10.0.0.4"),
+      ]),
+    );
+    expect(kept).toBe(
+      ["1", header, row("a", "10.0.0.1", 80), running("c", "10.0.0.3"), maintained, ""].join("\n"),
+    );
+  });
 });
