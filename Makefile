@@ -6,7 +6,7 @@ SHELL := /bin/bash
 BUNDLE := dist/haproxy-charm.mjs
 NODE18 := build/node18/bin/node
 HAPROXY3 := build/haproxy3/haproxy
-SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz keepalived redis-server pg_ctlcluster
+SYSTEM_TOOLS := haproxy openssl curl zip unzip ip wrk promtool xz keepalived redis-server pg_ctlcluster python3
 
 .PHONY: build check deps system-deps lint typecheck bundle test test-pure charm demo clean
 
@@ -45,7 +45,7 @@ system-deps:
 		dpkg -s redis-server >/dev/null 2>&1 && had_redis=yes || had_redis=no; \
 		dpkg -s postgresql >/dev/null 2>&1 && had_postgresql=yes || had_postgresql=no; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			haproxy openssl curl zip unzip iproute2 wrk xz-utils keepalived redis-server postgresql >/dev/null && \
+			haproxy openssl curl zip unzip iproute2 wrk xz-utils keepalived redis-server postgresql python3 >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			prometheus >/dev/null && \
 		if [ "$$had_prometheus" = no ]; then \

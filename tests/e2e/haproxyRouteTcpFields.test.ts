@@ -8,7 +8,7 @@
 // what haproxy's admin socket says of the servers).
 import { X509Certificate } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -33,8 +33,14 @@ const SPARE = 21002;
 const UNACCEPTED = 21003;
 const REDIS = 6379;
 const POSTGRES = 5432;
-// Debian keeps PostgreSQL's server programs out of PATH.
-const POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
+// Debian keeps PostgreSQL's server programs out of PATH, under its version.
+const POSTGRES_BIN = path.join(
+  "/usr/lib/postgresql",
+  (existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql") : [])
+    .sort((a, b) => Number(a) - Number(b))
+    .at(-1) ?? "none",
+  "bin",
+);
 const quickCheck = { interval: 1, rise: 1, fall: 1 };
 
 let charm: PackedCharm;
