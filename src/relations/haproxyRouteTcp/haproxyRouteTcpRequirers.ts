@@ -59,11 +59,10 @@ const BACKEND_PORT_MAX = 65525;
 // One side of port_mapping: "8080" or "8080-8090", digits only (Python's
 // int() would also take " 80", "+80" or "8_080").
 const PORT_RANGE = /^(\d{1,5})(?:-(\d{1,5}))?$/;
-// A `tcp-check send` or `expect string` argument: one safe word of
-// haproxy.cfg (configWord), which a send may end with a line ending, the
-// way line protocols ("PING\r\n") are spoken. Nothing can follow the line
-// ending, so even written raw it could only end the line.
-const LINE_ENDING = /\r?\n$/;
+// A check's send or expect is written into haproxy.cfg in hexadecimal
+// (send-binary, expect binary), so any text is sent as its exact UTF-8
+// bytes, as the library means it; haproxy's 2048-byte lines bound its size.
+const CHECK_DATA_MAX_BYTES = 512;
 // The user haproxy's mysql-check or pgsql-check logs in as: a plain
 // identifier (PostgreSQL's are at most 63 bytes). The library takes any
 // word without whitespace, quotes, "#", "\" or "$".
@@ -355,8 +354,8 @@ function healthCheck(value: unknown): TcpHealthCheck | undefined {
   // No type is a plain connection check, as `option tcp-check` with no rule is.
   const given = rawType === null ? undefined : rawType;
   const type = oneOf(given, at("check_type"), CHECK_TYPES, "generic");
-  const send = optionalCheckWord(member(check, "send"), at("send"), true);
-  const expect = optionalCheckWord(member(check, "expect"), at("expect"), false);
+  const send = optionalCheckData(member(check, "send"), at("send"));
+  const expect = optionalCheckData(member(check, "expect"), at("expect"));
   const rawUser = member(check, "db_user");
   const dbUser = rawUser === undefined || rawUser === null ? undefined : databaseUser(rawUser);
   if ((send !== undefined || expect !== undefined) && given !== "generic") {
@@ -379,21 +378,18 @@ function healthCheck(value: unknown): TcpHealthCheck | undefined {
   };
 }
 
-/**
- * The library takes any text (it leaves the provider to make it safe); here
- * it is one safe word of haproxy.cfg, a send allowed to end in "\n" or "\r\n".
- */
-function optionalCheckWord(value: unknown, key: string, lineEnding: boolean): string | undefined {
+/** The library takes any text: any text but an empty one, at most CHECK_DATA_MAX_BYTES bytes. */
+function optionalCheckData(value: unknown, key: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") {
     throw new InvalidField(key, `expected text, got ${describe(value)}`);
   }
-  const ending = lineEnding ? (LINE_ENDING.exec(value)?.[0] ?? "") : "";
-  const word = value.slice(0, value.length - ending.length);
-  if (word === "" && ending !== "") {
-    throw new InvalidField(key, "is a line ending alone");
+  if (value === "") throw new InvalidField(key, "is empty");
+  const bytes = Buffer.byteLength(value, "utf8");
+  if (bytes > CHECK_DATA_MAX_BYTES) {
+    throw new InvalidField(key, `is ${bytes} bytes, more than ${CHECK_DATA_MAX_BYTES}`);
   }
-  return configWord(word, key) + ending;
+  return value;
 }
 
 function databaseUser(value: unknown): string {

@@ -117,12 +117,9 @@ function healthCheckOptions(check: TcpHealthCheck): string[] {
     case "generic":
       return [
         "option tcp-check",
-        ...(check.send !== undefined
-          ? [`tcp-check send ${checkWord(check.send, "check.send")}`]
-          : []),
-        ...(check.expect !== undefined
-          ? [`tcp-check expect string ${checkWord(check.expect, "check.expect")}`]
-          : []),
+        // In hexadecimal: the exact bytes, whatever the text holds.
+        ...(check.send !== undefined ? [`tcp-check send-binary ${hex(check.send)}`] : []),
+        ...(check.expect !== undefined ? [`tcp-check expect binary ${hex(check.expect)}`] : []),
       ];
     case "mysql":
       return [`option mysql-check${checkUser(check)}`];
@@ -133,6 +130,10 @@ function healthCheckOptions(check: TcpHealthCheck): string[] {
     case "smtp":
       return ["option smtpchk"];
   }
+}
+
+function hex(text: string): string {
+  return Buffer.from(text, "utf8").toString("hex");
 }
 
 function checkUser(check: TcpHealthCheck): string {

@@ -113,6 +113,20 @@ describe("a request as Canonical's library writes it", () => {
     });
   });
 
+  it("takes any text a check sends or expects, as the library does: it is written in hexadecimal", () => {
+    for (const text of ["GET / HTTP/1.0\r\n\r\n", 'a"b', "${HOME}", "a#b;c\\", "héllo", "\u0000"]) {
+      const check = { interval: 1, rise: 1, fall: 1, check_type: "generic" };
+      expect(readOne({ port: 4444, check: { ...check, send: text, expect: text } }).check).toEqual({
+        interval: 1,
+        rise: 1,
+        fall: 1,
+        type: "generic",
+        send: text,
+        expect: text,
+      });
+    }
+  });
+
   it("reads every field the library writes, each unit a target in unit order", () => {
     const request = readOne(
       {
@@ -401,59 +415,9 @@ describe("every field refused as the library refuses it, and what would break ha
       /^check.db_user: .* is not a user name/,
     ],
     [
-      "send with a space",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "GET /" } },
-      /^check.send: "GET \/" is not printable ASCII/,
-    ],
-    [
-      "send with a line break inside",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "a\r\nb" } },
-      /^check.send: /,
-    ],
-    [
-      "send with two line endings",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "PING\n\n" } },
-      /^check.send: /,
-    ],
-    [
-      "send a line ending alone",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "\r\n" } },
-      /^check.send: is a line ending alone/,
-    ],
-    [
-      "send with a quote",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: 'a"b' } },
-      /^check.send: /,
-    ],
-    [
-      "send with a backslash escape",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "PING\\r\\n" } },
-      /^check.send: /,
-    ],
-    [
-      "send with an environment variable",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "${HOME}" } },
-      /^check.send: /,
-    ],
-    [
-      "send with a comment",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "a#b" } },
-      /^check.send: /,
-    ],
-    [
-      "send with a semicolon",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "a;b" } },
-      /^check.send: /,
-    ],
-    [
-      "send beyond ASCII",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "héllo" } },
-      /^check.send: /,
-    ],
-    [
       "send empty",
       { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "" } },
-      /^check.send: /,
+      /^check.send: is empty/,
     ],
     [
       "send a number",
@@ -461,14 +425,14 @@ describe("every field refused as the library refuses it, and what would break ha
       /^check.send: expected text/,
     ],
     [
-      "expect with a line ending",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", expect: "PONG\r\n" } },
-      /^check.expect: /,
+      "send longer than a line of haproxy.cfg holds",
+      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", send: "x".repeat(513) } },
+      /^check.send: is 513 bytes, more than 512/,
     ],
     [
-      "expect with a tab",
-      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", expect: "a\tb" } },
-      /^check.expect: /,
+      "expect empty",
+      { check: { interval: 1, rise: 1, fall: 1, check_type: "generic", expect: "" } },
+      /^check.expect: is empty/,
     ],
     [
       "load_balancing without an algorithm",

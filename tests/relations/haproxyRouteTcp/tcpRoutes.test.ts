@@ -454,7 +454,7 @@ describe.each(haproxyVersions)(
       const [listenA, listenB] = [await findFreePort(), await findFreePort()];
       const { adminSocket, text } = await serve([
         route([good], listenA, {
-          check: { ...quickCheck, type: "generic", send: "ping\r\n", expect: "ping" },
+          check: { ...quickCheck, type: "generic", send: 'ping "x"\r\n', expect: 'ping "x"' },
         }),
         route([other], listenB, {
           app: "cache",
@@ -462,7 +462,10 @@ describe.each(haproxyVersions)(
           check: { ...quickCheck, type: "generic", send: "ping\r\n", expect: "pong" },
         }),
       ]);
-      expect(text).toContain(`tcp-check send 'ping'"\\r\\n"`);
+      // Spaces, quotes and line endings reach the server as they are.
+      expect(text).toContain(
+        `tcp-check send-binary ${Buffer.from('ping "x"\r\n').toString("hex")}`,
+      );
       await eventually(async () => {
         expect(await serverStatus(adminSocket, "db_tcp")).toEqual({ "db-0": "UP" });
         expect(await serverStatus(adminSocket, "cache_tcp")).toEqual({ "cache-0": "DOWN" });
@@ -971,15 +974,14 @@ describe("haproxy-route-tcp requests that cannot be served as asked", () => {
     );
   });
 
-  it("writes check strings as the exact bytes, and refuses what cannot be written", () => {
-    expect(haproxyWord("PING\r\n")).toBe(`'PING'"\\r\\n"`);
+  it("writes a check's user as one word, and refuses one that cannot be written", () => {
     expect(haproxyWord("haproxy")).toBe("haproxy");
     expect(haproxyWord("a $HOME #x")).toBe("'a $HOME #x'");
     expect(haproxyWord("it's")).toBeUndefined();
     const rendered = tcpRouteServices(
-      [route([target], 5432, { check: { ...quickCheck, type: "generic", send: "\u0000" } })],
+      [route([target], 5432, { check: { ...quickCheck, type: "mysql", dbUser: "it's" } })],
       context,
     );
-    expect(rendered.skipped[0]?.reason).toBe("check.send: not a value haproxy can be given");
+    expect(rendered.skipped[0]?.reason).toBe("check.db_user: not a value haproxy can be given");
   });
 });
