@@ -1,12 +1,13 @@
-// Whether the files a plan changed, with haproxy.cfg unchanged, are only the
-// hostnames' certificates and their crt-list, so that the running haproxy
-// can take them through its admin socket without a reload, and if so, how.
-// Pure: it reads the files' texts, never haproxy.
+// Whether the files a plan changed, with haproxy.cfg unchanged, are only
+// certificates the running haproxy can take through its admin socket without
+// a reload, and if so, how: the hostnames' certificates and their crt-list,
+// and the certificate files binds load with `crt` (external_hostname's, the
+// ssl_cert option's). Pure: it reads the files' texts, never haproxy.
 //
 // The live process must end up serving what a restart with the new files
 // would serve. haproxy replaces a loaded certificate in place, and appends a
 // certificate added to a crt-list after the others, and forgets one deleted
-// from it; so a certificate already listed is replaced, a new line is added,
+// from it; so a certificate already loaded is replaced, a new line is added,
 // a line gone is deleted, and anything else reloads: another file, or a
 // change of the crt-list's first line when that is the bind's default
 // certificate (the one a client without a known name gets), which haproxy
@@ -37,7 +38,7 @@ export type CertificateUpdate =
       readonly steps: readonly CertificateStep[];
     }
   | { readonly kind: "reload"; readonly reason: string }
-  /** No hostname certificate changed: nothing for the runtime API to try. */
+  /** No certificate haproxy loads changed: nothing for the runtime API to try. */
   | { readonly kind: "unrelated" };
 
 export interface CertificateUpdateInput {
@@ -58,9 +59,21 @@ export function planCertificateUpdate(input: CertificateUpdateInput): Certificat
   const nextText = planned.get(crtList);
   const live = crtListCertificates(liveText ?? "");
   const next = crtListCertificates(nextText ?? "");
-  const concerned = (file: FileChange) =>
+  const bound = boundCertificateFiles(input.haproxyCfg);
+  // A certificate a bind loads by name, renewed: replaced where it is.
+  const renewedBound = (file: FileChange) =>
+    bound.includes(file.path) && file.previous !== undefined && !next.includes(file.path);
+  const listed = (file: FileChange) =>
     file.path === crtList || live.includes(file.path) || next.includes(file.path);
-  if (!changed.some(concerned)) return { kind: "unrelated" };
+  if (!changed.some((file) => listed(file) || renewedBound(file))) return { kind: "unrelated" };
+  const replaceBound = changed
+    .filter(renewedBound)
+    .map((file): CertificateStep => ({ kind: "replace", certFile: file.path, pem: file.content }));
+  if (!changed.some(listed)) {
+    const other = changed.find((file) => !renewedBound(file));
+    if (other !== undefined) return reload(`${other.path} is not a certificate haproxy loads`);
+    return { kind: "runtime", crtList, steps: replaceBound };
+  }
   if (liveText === undefined || nextText === undefined) {
     return reload(`haproxy loads no ${crtList} to add certificates to`);
   }
@@ -73,10 +86,10 @@ export function planCertificateUpdate(input: CertificateUpdateInput): Certificat
     );
   }
 
-  const steps: CertificateStep[] = [];
+  const steps: CertificateStep[] = [...replaceBound];
   for (const file of changed) {
-    if (file.path === crtList) continue;
-    if (!next.includes(file.path)) return reload(`${file.path} is not a hostname certificate`);
+    if (file.path === crtList || renewedBound(file)) continue;
+    if (!next.includes(file.path)) return reload(`${file.path} is not a certificate haproxy loads`);
     if (live.includes(file.path)) {
       steps.push({ kind: "replace", certFile: file.path, pem: file.content });
     }
@@ -90,6 +103,20 @@ export function planCertificateUpdate(input: CertificateUpdateInput): Certificat
     steps.push({ kind: "remove", certFile });
   }
   return { kind: "runtime", crtList, steps };
+}
+
+/** The files the binds of `haproxyCfg` load with `crt <file>`. */
+function boundCertificateFiles(haproxyCfg: string): string[] {
+  const files: string[] = [];
+  for (const line of haproxyCfg.split("\n")) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] !== "bind") continue;
+    words.forEach((word, i) => {
+      const file = words[i + 1];
+      if (word === "crt" && file !== undefined) files.push(file);
+    });
+  }
+  return files;
 }
 
 /**

@@ -124,10 +124,14 @@ describe.each(haproxyVersions)("hostname certificates on haproxy $version", ({ b
     };
   }
 
+  /** What the charm plans for these hostnames and certificates, applied. */
+  const apply = (hostnames: readonly string[], pems: Record<string, string>) =>
+    applyInputs(inputs(hostnames, pems));
+
   /** What the charm plans for these inputs, applied; 80 and 443 on the test's ports. */
-  async function apply(hostnames: readonly string[], pems: Record<string, string>) {
+  async function applyInputs(hookInputs: HookInputs) {
     const live = await readFile(paths.haproxyConfig, "utf8").catch(() => undefined);
-    const plan = planFromInputs(inputs(hostnames, pems), paths, live);
+    const plan = planFromInputs(hookInputs, paths, live);
     const haproxyCfg = onTestPorts(
       renderHaproxyConfig(plan.config),
       new Map([
@@ -222,6 +226,50 @@ describe.each(haproxyVersions)("hostname certificates on haproxy $version", ({ b
     await haproxy.start();
     expect((await presented(SHOP)).fingerprint256).toBe(shop2.leaf.fingerprint256);
     expect((await presented(TEA)).fingerprint256).toBe(tea.leaf.fingerprint256);
+  });
+
+  it("takes external_hostname's renewed certificate, which the bind loads with crt, without a reload", async () => {
+    const EXTERNAL = "ext.example.com";
+    /** An ingress application served at external_hostname, with the certificates relation's certificate. */
+    const withCertificate = (pem: string): HookInputs => ({
+      unitName: "haproxy/0",
+      privateAddress: "10.1.1.1",
+      publicAddress: "10.1.1.1",
+      config: { services: "", trust_relation_data: true, external_hostname: EXTERNAL },
+      reverseproxy: [],
+      peers: [],
+      ingressApps: [
+        {
+          relationId: "ingress:1",
+          app: "shop",
+          settings: { model: '"m"', name: '"shop"', port: String(upstreamPort) },
+        },
+      ],
+      ingressUnits: [
+        { relationId: "ingress:1", unit: "shop/0", settings: { host: '"127.0.0.1"' } },
+      ],
+      relationCertificatePem: pem,
+    });
+    const first = issue(EXTERNAL);
+    const started = await applyInputs(withCertificate(first.pem));
+    expect(started.result.action).toBe("started");
+    expect(started.haproxyCfg).toMatch(/ssl crt \S+/);
+    expect((await presented(EXTERNAL)).fingerprint256).toBe(first.leaf.fingerprint256);
+    const pid = await workerPid();
+
+    const renewed = issue(EXTERNAL);
+    const { haproxyCfg, result } = await applyInputs(withCertificate(renewed.pem));
+    expect(haproxyCfg).toBe(started.haproxyCfg);
+    expect(result).toMatchObject({ action: "updated", runtimeChange: "certificates" });
+    expect(result.runtimeFallback).toBeUndefined();
+    expect((await presented(EXTERNAL)).fingerprint256).toBe(renewed.leaf.fingerprint256);
+    expect(await workerPid()).toBe(pid);
+    expect(haproxy.reloads).toBe(0);
+
+    // A restart reads the file: the same certificate.
+    await haproxy.stop();
+    await haproxy.start();
+    expect((await presented(EXTERNAL)).fingerprint256).toBe(renewed.leaf.fingerprint256);
   });
 
   it("forgets a certificate gone from the crt-list without a reload", async () => {

@@ -1,6 +1,7 @@
 // Which file changes the running haproxy can take through its admin socket:
-// only the hostnames' certificates and their crt-list (renewed, added,
-// removed), and only where a restart with the new files would serve the same.
+// only certificates, the hostnames' with their crt-list (renewed, added,
+// removed) and a bind's own `crt` files (renewed), and only where a restart
+// with the new files would serve the same.
 import { describe, expect, it } from "vitest";
 
 import {
@@ -109,7 +110,7 @@ describe("planCertificateUpdate", () => {
     ];
     expect(decide(changed, { [A]: "A2", [LIST]: list(A), [MAP]: "x y\n" })).toEqual({
       kind: "reload",
-      reason: `${MAP} is not a hostname certificate`,
+      reason: `${MAP} is not a certificate haproxy loads`,
     });
   });
 
@@ -121,9 +122,46 @@ describe("planCertificateUpdate", () => {
     expect(decide(changed, { [A]: "A", [LIST]: list(A) })).toMatchObject({ kind: "reload" });
   });
 
-  it("leaves alone the changes that concern no hostname certificate", () => {
-    const changed: FileChange[] = [{ path: EXTERNAL, content: "E2", previous: "E1" }];
-    expect(decide(changed, { [EXTERNAL]: "E2", [A]: "A", [LIST]: list(A) })).toEqual({
+  it("replaces a renewed certificate a bind loads with crt (external_hostname's), alone or with others", () => {
+    const renewed: FileChange = { path: EXTERNAL, content: "E2", previous: "E1" };
+    expect(decide([renewed], { [EXTERNAL]: "E2", [A]: "A", [LIST]: list(A) })).toEqual({
+      kind: "runtime",
+      crtList: LIST,
+      steps: [{ kind: "replace", certFile: EXTERNAL, pem: "E2" }],
+    });
+    // With no crt-list at all.
+    expect(decide([renewed], { [EXTERNAL]: "E2" }, bind(`crt ${EXTERNAL}`))).toEqual({
+      kind: "runtime",
+      crtList: LIST,
+      steps: [{ kind: "replace", certFile: EXTERNAL, pem: "E2" }],
+    });
+    // With a hostname's renewal.
+    const both: FileChange[] = [renewed, { path: A, content: "A2", previous: "A1" }];
+    expect(decide(both, { [EXTERNAL]: "E2", [A]: "A2", [LIST]: list(A) })).toEqual({
+      kind: "runtime",
+      crtList: LIST,
+      steps: [
+        { kind: "replace", certFile: EXTERNAL, pem: "E2" },
+        { kind: "replace", certFile: A, pem: "A2" },
+      ],
+    });
+    // With another file: a reload, naming it.
+    expect(
+      decide([renewed, { path: MAP, content: "m", previous: "" }], {
+        [EXTERNAL]: "E2",
+        [MAP]: "m",
+      }),
+    ).toEqual({ kind: "reload", reason: `${MAP} is not a certificate haproxy loads` });
+  });
+
+  it("leaves alone the changes that concern no certificate haproxy loads", () => {
+    // No bind loads it: whatever it is, a reload (or nothing) decides.
+    const unbound: FileChange[] = [{ path: EXTERNAL, content: "E2", previous: "E1" }];
+    expect(decide(unbound, { [EXTERNAL]: "E2", [A]: "A", [LIST]: list(A) }, LIST_FIRST)).toEqual({
+      kind: "unrelated",
+    });
+    // A bind's certificate that is new: haproxy has none in memory to replace.
+    expect(decide([{ path: EXTERNAL, content: "E" }], { [EXTERNAL]: "E" })).toEqual({
       kind: "unrelated",
     });
     expect(decide([{ path: MAP, content: "m" }], { [MAP]: "m" })).toEqual({ kind: "unrelated" });
