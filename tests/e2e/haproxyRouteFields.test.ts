@@ -13,6 +13,7 @@ import { type HttpOptions, type HttpResponse } from "../localJuju/httpClient.js"
 import { LocalModel, type SeenRequest } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { askUnit } from "./unitHaproxy.js";
+import { serverColumns } from "../helpers/showStat.js";
 
 const SHOP = "shop.example.com";
 const SHOP_UNITS = ["shop/0", "shop/1"];
@@ -79,12 +80,9 @@ const askHaproxy = (command: string): Promise<string> => askUnit(model, "haproxy
 
 /** A server's row of `show stat`, by column name. */
 async function serverStat(server: string): Promise<Record<string, string>> {
-  const [header = "", ...rows] = (await askHaproxy("show stat")).split("\n");
-  const columns = header.replace(/^# /, "").split(",");
-  const row = rows.find((line) => line.startsWith(`shop,${server},`));
-  if (row === undefined) throw new Error(`no server ${server} in backend shop`);
-  const values = row.split(",");
-  return Object.fromEntries(columns.map((column, i) => [column, values[i] ?? ""]));
+  const columns = serverColumns(await askHaproxy("show stat"), "shop", server);
+  if (Object.keys(columns).length === 0) throw new Error(`no server ${server} in backend shop`);
+  return columns;
 }
 
 /** Waits until a unit's web server has received a request carrying `mark`. */
@@ -400,12 +398,15 @@ describe("haproxy-route's fields, each shown through requests to haproxy", () =>
       for (const unit of SHOP_UNITS) {
         expect((await serverStat(`${unit.replace("/", "-")}_8080`)).slim).toBe("1");
       }
-      // Two slow requests take the one connection each server allows...
-      const marks = [newMark(), newMark()];
-      const slow = marks.map((mark) =>
-        get("/?delay=5000", { headers: { "X-Mark": mark }, timeoutMs: 15_000 }),
-      );
-      const busy = await Promise.all(marks.map((mark) => untilReceived(mark)));
+      // Two slow requests, one after the other has arrived, take the one connection
+      // each server allows...
+      const slow: ReturnType<typeof get>[] = [];
+      const busy: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const mark = newMark();
+        slow.push(get("/?delay=8000", { headers: { "X-Mark": mark }, timeoutMs: 20_000 }));
+        busy.push(await untilReceived(mark));
+      }
       expect(busy.sort()).toEqual(SHOP_UNITS);
       // ...so a third one queues, and the queue's timeout answers it before either is free.
       const mark = newMark();

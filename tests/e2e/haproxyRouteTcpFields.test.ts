@@ -21,6 +21,7 @@ import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { ScriptedCa } from "./scriptedCa.js";
 import { type Connection, TCP_SERVER, UNACCEPTING_SERVER, connectFrom } from "./tcpProbe.js";
 import { ADMIN_SOCKET } from "./unitHaproxy.js";
+import { serverStatuses } from "../helpers/showStat.js";
 
 const ENDPOINT = {
   "haproxy-route-tcp": { interface: "haproxy-route-tcp", role: "requires" },
@@ -131,16 +132,7 @@ async function askHaproxy(command: string): Promise<string> {
 
 /** The check status (`UP`, `DOWN`, ...) of each server of `backend`, by server name. */
 async function serverStatus(backend: string): Promise<Record<string, string>> {
-  const [header, ...rows] = (await askHaproxy("show stat")).trim().split("\n");
-  const columns = (header ?? "").replace(/^# /, "").split(",");
-  const status = columns.indexOf("status");
-  const result: Record<string, string> = {};
-  for (const row of rows.map((line) => line.split(","))) {
-    if (row[0] === backend && row[1] !== "BACKEND" && row[1] !== "FRONTEND") {
-      result[row[1] ?? ""] = (row[status] ?? "").split(" ")[0] ?? "";
-    }
-  }
-  return result;
+  return serverStatuses(await askHaproxy("show stat"), backend);
 }
 
 function commandExists(command: string): boolean {

@@ -20,6 +20,7 @@ import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 import { HaproxyProcess, findFreePort } from "../helpers/haproxyProcess.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { eventually } from "../helpers/eventually.js";
+import { parseShowStat } from "../../src/metrics/statsCsv.js";
 
 const classicOption = String.raw`option httpchk GET /health HTTP/1.1\r\nHost:\ www.example.com\r\nX-Check:\ juju`;
 
@@ -107,10 +108,10 @@ async function serverStat(socket: string, backend: string): Promise<Record<strin
     client.on("end", () => resolve(output));
     client.on("error", reject);
   });
-  const [header = "", ...rows] = csv.replace(/^# /, "").trim().split("\n");
-  const names = header.split(",");
-  const row = rows.map((line) => line.split(",")).find((fields) => fields[0] === backend);
-  return Object.fromEntries(names.map((name, i) => [name, row?.[i] ?? ""]));
+  const row = parseShowStat(csv).find(
+    (entry) => entry.proxy === backend && entry.server !== "BACKEND",
+  );
+  return { svname: row?.server ?? "", ...Object.fromEntries(row?.fields ?? []) };
 }
 
 for (const { version, binary } of haproxyVersions) {

@@ -34,6 +34,7 @@ import { checkHaproxyConfig } from "../../helpers/haproxyCheck.js";
 import { HaproxyProcess, findFreePort } from "../../helpers/haproxyProcess.js";
 import { type HaproxyVersion, haproxyVersions } from "../../helpers/haproxyVersions.js";
 import { TestCa, makeCsrWithKey } from "../../helpers/testCa.js";
+import { serverStatuses } from "../../helpers/showStat.js";
 
 // ---- the requirer's units ----
 
@@ -249,16 +250,7 @@ function adminCommand(socket: string, command: string): Promise<string> {
 
 /** The check status (`UP`, `DOWN`, ...) of each server of `backend`, by server name. */
 async function serverStatus(socket: string, backend: string): Promise<Record<string, string>> {
-  const [header, ...rows] = (await adminCommand(socket, "show stat")).trim().split("\n");
-  const columns = (header ?? "").replace(/^# /, "").split(",");
-  const status = columns.indexOf("status");
-  const result: Record<string, string> = {};
-  for (const row of rows.map((line) => line.split(","))) {
-    if (row[0] === backend && row[1] !== "BACKEND" && row[1] !== "FRONTEND") {
-      result[row[1] ?? ""] = (row[status] ?? "").split(" ")[0] ?? "";
-    }
-  }
-  return result;
+  return serverStatuses(await adminCommand(socket, "show stat"), backend);
 }
 
 /** Two free consecutive ports. */
