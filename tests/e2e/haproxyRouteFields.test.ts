@@ -14,6 +14,7 @@ import { LocalModel, type SeenRequest } from "../localJuju/model.js";
 import { type PackedCharm, packCharm } from "./packedCharm.js";
 import { askUnit } from "./unitHaproxy.js";
 import { serverColumns } from "../helpers/showStat.js";
+import { UNACCEPTING_SERVER, connectFrom } from "./tcpProbe.js";
 
 const SHOP = "shop.example.com";
 const SHOP_UNITS = ["shop/0", "shop/1"];
@@ -390,6 +391,33 @@ describe("haproxy-route's fields, each shown through requests to haproxy", () =>
       await route({ timeout: "" });
     }
     expect((await get("/?delay=2000")).status).toBe(200);
+  });
+
+  it("timeout.connect: a server that never accepts the connection is given up on after it, with a 503", async () => {
+    const unaccepting = { host: unitAddress("shop/1"), port: 8097 };
+    await model.runServer("shop/1", [
+      "python3",
+      "-c",
+      UNACCEPTING_SERVER,
+      unaccepting.host,
+      String(unaccepting.port),
+    ]);
+    // One connection fills its queue: every later attempt goes unanswered.
+    expect(await connectFrom(model, "shop/0", unaccepting, [{ waitMs: 500 }])).toEqual(["open"]);
+    await route({
+      hosts: json([unaccepting.host]),
+      ports: json([unaccepting.port]),
+      retry: json({ count: 0, redispatch: false }),
+    });
+    try {
+      // The route's default connect timeout (60 s) outlasts the client's 3 s.
+      await expect(get("/", { timeoutMs: 3000 })).rejects.toThrow(/curl .* failed/);
+      await route({ timeout: json({ connect: 1 }) });
+      expect((await get("/", { timeoutMs: 8000 })).status).toBe(503);
+    } finally {
+      await route({ hosts: "", ports: json([APP_PORT]), retry: "", timeout: "" });
+    }
+    expect((await get("/")).status).toBe(200);
   });
 
   it("server_maxconn and timeout.queue: a request beyond every server's maxconn waits, then gets 503", async () => {
