@@ -4,6 +4,8 @@
 // seed (never Math.random), so that FUZZ_SEED replays a run exactly.
 import fc from "fast-check";
 
+import type { RemoteApp, RemoteUnit } from "../../src/juju/hookInputs.js";
+
 /** What breaks a word of haproxy.cfg or adds a line, in every relation's fuzz. */
 export const INJECTIONS: readonly string[] = [
   "\n",
@@ -47,6 +49,8 @@ export interface HostileBagGenerators {
   value<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<unknown>;
   /** A bag value: a `value` as JSON text, sometimes raw text. */
   bagValue<T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<string>;
+  /** A bag of hostile values under a few of `keys`: ones no model knows, and names an object holds without being told. */
+  strayBag(keys: readonly string[]): fc.Arbitrary<Record<string, string>>;
 }
 
 export function hostileBagGenerators(options: HostileBagOptions): HostileBagGenerators {
@@ -69,7 +73,16 @@ export function hostileBagGenerators(options: HostileBagOptions): HostileBagGene
     fc
       .tuple(value(plausible), fc.integer({ min: 0, max: of - 1 }))
       .map(([v, draw]) => (typeof v === "string" && draw < raw ? v : (JSON.stringify(v) ?? "")));
-  return { piece, hostileText, anyJson, value, bagValue };
+  const strayBag = (keys: readonly string[]): fc.Arbitrary<Record<string, string>> =>
+    fc.dictionary(
+      fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", ...keys),
+      fc.oneof(
+        hostileText,
+        anyJson.map((v) => JSON.stringify(v) ?? ""),
+      ),
+      { maxKeys: 4 },
+    );
+  return { piece, hostileText, anyJson, value, bagValue, strayBag };
 }
 
 /** Up to `maxLength` items. */
@@ -86,4 +99,61 @@ export function goodOrBad<T>(
     { weight: weights[0], arbitrary: fc.constantFrom(...good) },
     { weight: weights[1], arbitrary: fc.constantFrom(...bad) },
   );
+}
+
+const ABSENT = Symbol("absent");
+
+/** An object's keys, each present about `presence` times in ten. */
+export function someKeys(
+  fields: Record<string, fc.Arbitrary<unknown>>,
+  presence: number,
+): fc.Arbitrary<Record<string, unknown>> {
+  const maybe = (arbitrary: fc.Arbitrary<unknown>) =>
+    fc.oneof(
+      { weight: presence, arbitrary },
+      { weight: 10 - presence, arbitrary: fc.constant(ABSENT) },
+    );
+  return fc
+    .record(Object.fromEntries(Object.entries(fields).map(([key, arb]) => [key, maybe(arb)])))
+    .map((record) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== ABSENT)));
+}
+
+/** A related application a fuzz run makes up: its bag and each of its units' bags. */
+export interface HostileApp {
+  readonly relation: number;
+  readonly app: string;
+  readonly bag: Record<string, string>;
+  readonly units: Record<string, string>[];
+}
+
+/** The well-behaved application of a run, and where Juju lists it and its unit. */
+export interface GoodApp {
+  readonly app: RemoteApp;
+  readonly unit: RemoteUnit;
+  readonly appAt: number;
+  readonly unitAt: number;
+}
+
+/**
+ * The applications related on `endpoint` as a hook's inputs list them: each
+ * hostile one under a relation id and name of its own, and the good one where
+ * the run puts it.
+ */
+export function relatedApps(
+  endpoint: string,
+  hostile: readonly HostileApp[],
+  good: GoodApp,
+): { apps: RemoteApp[]; units: RemoteUnit[] } {
+  const apps: RemoteApp[] = [];
+  const units: RemoteUnit[] = [];
+  hostile.forEach((entry, i) => {
+    const relationId = `${endpoint}:${entry.relation * 10 + i}`;
+    apps.push({ relationId, app: `${entry.app}${i}`, settings: entry.bag });
+    entry.units.forEach((settings, n) =>
+      units.push({ relationId, unit: `${entry.app}${i}/${n}`, settings }),
+    );
+  });
+  apps.splice(good.appAt, 0, good.app);
+  units.splice(good.unitAt, 0, good.unit);
+  return { apps, units };
 }

@@ -29,10 +29,13 @@ import { haproxyVersions } from "../helpers/haproxyVersions.js";
 import { planFromInputs } from "../helpers/planFromInputs.js";
 import { TestCa, makeCsrWithKey } from "../helpers/testCa.js";
 import {
-  INJECTIONS,
   goodOrBad as chooseGoodOrBad,
+  type HostileApp,
   hostileBagGenerators,
+  INJECTIONS,
+  relatedApps,
   some,
+  someKeys,
 } from "../helpers/hostileBags.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
@@ -260,22 +263,6 @@ const expressions = fc
 const seconds = goodOrBad([1, 3, 10, 60], [0, -1, 3_000_000, 1.5, "10"]);
 const counts = goodOrBad([0, 1, 3, 100], [-1, 1.5, "3", true]);
 
-/** An object's keys, each present about `presence` times in ten. */
-function someKeys(
-  fields: Record<string, fc.Arbitrary<unknown>>,
-  presence: number,
-): fc.Arbitrary<Record<string, unknown>> {
-  const maybe = (arbitrary: fc.Arbitrary<unknown>) =>
-    fc.oneof(
-      { weight: presence, arbitrary },
-      { weight: 10 - presence, arbitrary: fc.constant(ABSENT) },
-    );
-  return fc
-    .record(Object.fromEntries(Object.entries(fields).map(([key, arb]) => [key, maybe(arb)])))
-    .map((record) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== ABSENT)));
-}
-const ABSENT = Symbol("absent");
-
 const rewrite = someKeys(
   {
     method: value(goodOrBad(["set-path", "set-query", "set-header"], ["replace-path"])),
@@ -445,13 +432,6 @@ const unitBag: fc.Arbitrary<Record<string, string>> = fc.record(
   { requiredKeys: [] },
 );
 
-interface HostileApp {
-  readonly relation: number;
-  readonly app: string;
-  readonly bag: Record<string, string>;
-  readonly units: Record<string, string>[];
-}
-
 const hostileApp: fc.Arbitrary<HostileApp> = fc.record({
   relation: fc.integer({ min: 2, max: 9 }),
   app: fc.constantFrom("shop", "api", "evil", "x"),
@@ -514,17 +494,12 @@ const GOOD_INGRESS_UNIT: RemoteUnit = {
 };
 
 function inputsOf(fuzz: FuzzCase, haproxyVersion: string): HookInputs {
-  const apps: RemoteApp[] = [];
-  const units: RemoteUnit[] = [];
-  fuzz.apps.forEach((entry, i) => {
-    const relationId = `haproxy-route:${entry.relation * 10 + i}`;
-    apps.push({ relationId, app: `${entry.app}${i}`, settings: entry.bag });
-    entry.units.forEach((settings, n) =>
-      units.push({ relationId, unit: `${entry.app}${i}/${n}`, settings }),
-    );
+  const { apps, units } = relatedApps("haproxy-route", fuzz.apps, {
+    app: GOOD_ROUTE_APP,
+    unit: GOOD_ROUTE_UNIT,
+    appAt: fuzz.goodAppAt,
+    unitAt: fuzz.goodUnitAt,
   });
-  apps.splice(fuzz.goodAppAt, 0, GOOD_ROUTE_APP);
-  units.splice(fuzz.goodUnitAt, 0, GOOD_ROUTE_UNIT);
   return {
     unitName: "haproxy/0",
     privateAddress: "10.0.0.1",

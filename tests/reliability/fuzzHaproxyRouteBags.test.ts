@@ -16,7 +16,15 @@ import {
   type HaproxyRouteReadContext,
   readHaproxyRouteRequests,
 } from "../../src/relations/haproxyRoute/haproxyRouteRequirers.js";
-import { goodOrBad, hostileBagGenerators, INJECTIONS, some } from "../helpers/hostileBags.js";
+import {
+  goodOrBad,
+  type HostileApp,
+  hostileBagGenerators,
+  INJECTIONS,
+  relatedApps,
+  some,
+  someKeys,
+} from "../helpers/hostileBags.js";
 import { surelyAtLeast, surelySumAtLeast } from "../helpers/fuzzThresholds.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
@@ -31,7 +39,11 @@ const RATES = { appsLeftOut: 5.4, runsWithHostileRequest: 0.37 };
 
 // ---- Generators ---------------------------------------------------------------
 
-const { hostileText, anyJson, value, bagValue } = hostileBagGenerators({
+const {
+  value,
+  bagValue,
+  strayBag: strayBagOf,
+} = hostileBagGenerators({
   injections: [
     ...INJECTIONS,
     "\t",
@@ -109,22 +121,6 @@ const rewrite = fc.record({
   expression: value(expressions),
   header: value(goodOrBad(["X-Forwarded-Prefix", "Host"], ["X A", "a)", "X;Y", ""])),
 });
-
-/** An object's keys, each present about `presence` times in ten. */
-function someKeys(
-  fields: Record<string, fc.Arbitrary<unknown>>,
-  presence: number,
-): fc.Arbitrary<Record<string, unknown>> {
-  const maybe = (arbitrary: fc.Arbitrary<unknown>) =>
-    fc.oneof(
-      { weight: presence, arbitrary },
-      { weight: 10 - presence, arbitrary: fc.constant(ABSENT) },
-    );
-  return fc
-    .record(Object.fromEntries(Object.entries(fields).map(([key, arb]) => [key, maybe(arb)])))
-    .map((record) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== ABSENT)));
-}
-const ABSENT = Symbol("absent");
 
 const appBag: fc.Arbitrary<Record<string, string>> = fc
   .tuple(
@@ -207,35 +203,12 @@ const appBag: fc.Arbitrary<Record<string, string>> = fc
     ),
   )
   .map(([required, optional]) => ({ ...required, ...optional }) as Record<string, string>);
-/** Keys no model knows, and names an object holds without being told. */
-const strayBag = fc.dictionary(
-  fc.constantFrom(
-    "__proto__",
-    "constructor",
-    "toString",
-    "hasOwnProperty",
-    "service",
-    "ports",
-    "x",
-  ),
-  fc.oneof(
-    hostileText,
-    anyJson.map((v) => JSON.stringify(v) ?? ""),
-  ),
-  { maxKeys: 4 },
-);
+const strayBag = strayBagOf(["service", "ports", "x"]);
 
 const unitBag: fc.Arbitrary<Record<string, string>> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ address: bagValue(addresses) }, { requiredKeys: [] }) },
   { weight: 1, arbitrary: strayBag },
 );
-
-interface HostileApp {
-  readonly relation: number;
-  readonly app: string;
-  readonly bag: Record<string, string>;
-  readonly units: Record<string, string>[];
-}
 
 const hostileApp: fc.Arbitrary<HostileApp> = fc.record({
   relation: fc.integer({ min: 2, max: 9 }),
@@ -282,17 +255,12 @@ const GOOD_UNIT: RemoteUnit = {
 };
 
 function inputsOf(fuzz: FuzzCase): { apps: RemoteApp[]; units: RemoteUnit[] } {
-  const apps: RemoteApp[] = [];
-  const units: RemoteUnit[] = [];
-  fuzz.apps.forEach((entry, i) => {
-    const relationId = `haproxy-route:${entry.relation * 10 + i}`;
-    apps.push({ relationId, app: `${entry.app}${i}`, settings: entry.bag });
-    entry.units.forEach((settings, n) =>
-      units.push({ relationId, unit: `${entry.app}${i}/${n}`, settings }),
-    );
+  const { apps, units } = relatedApps("haproxy-route", fuzz.apps, {
+    app: GOOD_APP,
+    unit: GOOD_UNIT,
+    appAt: fuzz.goodAppAt,
+    unitAt: fuzz.goodUnitAt,
   });
-  apps.splice(fuzz.goodAppAt, 0, GOOD_APP);
-  units.splice(fuzz.goodUnitAt, 0, GOOD_UNIT);
   return { apps, units };
 }
 

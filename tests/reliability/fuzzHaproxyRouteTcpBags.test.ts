@@ -17,7 +17,15 @@ import {
   type HaproxyRouteTcpReadContext,
   readHaproxyRouteTcpRequests,
 } from "../../src/relations/haproxyRouteTcp/haproxyRouteTcpRequirers.js";
-import { goodOrBad, hostileBagGenerators, INJECTIONS, some } from "../helpers/hostileBags.js";
+import {
+  goodOrBad,
+  type HostileApp,
+  hostileBagGenerators,
+  INJECTIONS,
+  relatedApps,
+  some,
+  someKeys,
+} from "../helpers/hostileBags.js";
 import { surelyAtLeast, surelySumAtLeast } from "../helpers/fuzzThresholds.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
@@ -39,7 +47,11 @@ const RATES = {
 
 // ---- Generators ---------------------------------------------------------------
 
-const { hostileText, anyJson, value, bagValue } = hostileBagGenerators({
+const {
+  value,
+  bagValue,
+  strayBag: strayBagOf,
+} = hostileBagGenerators({
   injections: [...INJECTIONS, "\t", "$", ";", "\u00a0", "*.", ":", "-"],
   words: ["db", "10.4.0.9", "::1", "a.example", "PING", "5432", "8000-8010"],
   stringMaxLength: 10,
@@ -84,22 +96,6 @@ const checkWords = goodOrBad(
 const users = goodOrBad(["haproxy", "hap_check", "u.1"], ["a b", "a%b", "1x", "'", "$USER"]);
 const seconds = goodOrBad([1, 3, 10, 60, null], [0, -1, 3_000_000, 1.5, "10"]);
 const counts = goodOrBad([0, 1, 3, 100], [-1, 1.5, "3", true]);
-
-/** An object's keys, each present about `presence` times in ten. */
-function someKeys(
-  fields: Record<string, fc.Arbitrary<unknown>>,
-  presence: number,
-): fc.Arbitrary<Record<string, unknown>> {
-  const maybe = (arbitrary: fc.Arbitrary<unknown>) =>
-    fc.oneof(
-      { weight: presence, arbitrary },
-      { weight: 10 - presence, arbitrary: fc.constant(ABSENT) },
-    );
-  return fc
-    .record(Object.fromEntries(Object.entries(fields).map(([key, arb]) => [key, maybe(arb)])))
-    .map((record) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== ABSENT)));
-}
-const ABSENT = Symbol("absent");
 
 const portKeys = fc.oneof(
   { weight: 6, arbitrary: someKeys({ port: bagValue(ports), backend_port: bagValue(ports) }, 8) },
@@ -221,27 +217,12 @@ const sharingBag: fc.Arbitrary<Record<string, string>> = fc
     someKeys({ check: bagValue(check) }, 5),
   )
   .map(([portPart, rest, checkPart]) => ({ ...portPart, ...rest, ...checkPart }));
-/** Keys no model knows, and names an object holds without being told. */
-const strayBag = fc.dictionary(
-  fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "port", "sni", "x"),
-  fc.oneof(
-    hostileText,
-    anyJson.map((v) => JSON.stringify(v) ?? ""),
-  ),
-  { maxKeys: 4 },
-);
+const strayBag = strayBagOf(["port", "sni", "x"]);
 
 const unitBag: fc.Arbitrary<Record<string, string>> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ address: bagValue(addresses) }, { requiredKeys: [] }) },
   { weight: 1, arbitrary: strayBag },
 );
-
-interface HostileApp {
-  readonly relation: number;
-  readonly app: string;
-  readonly bag: Record<string, string>;
-  readonly units: Record<string, string>[];
-}
 
 const hostileApp: fc.Arbitrary<HostileApp> = fc.record({
   relation: fc.integer({ min: 2, max: 9 }),
@@ -291,17 +272,12 @@ const GOOD_UNIT: RemoteUnit = {
 };
 
 function inputsOf(fuzz: FuzzCase): { apps: RemoteApp[]; units: RemoteUnit[] } {
-  const apps: RemoteApp[] = [];
-  const units: RemoteUnit[] = [];
-  fuzz.apps.forEach((entry, i) => {
-    const relationId = `haproxy-route-tcp:${entry.relation * 10 + i}`;
-    apps.push({ relationId, app: `${entry.app}${i}`, settings: entry.bag });
-    entry.units.forEach((settings, n) =>
-      units.push({ relationId, unit: `${entry.app}${i}/${n}`, settings }),
-    );
+  const { apps, units } = relatedApps("haproxy-route-tcp", fuzz.apps, {
+    app: GOOD_APP,
+    unit: GOOD_UNIT,
+    appAt: fuzz.goodAppAt,
+    unitAt: fuzz.goodUnitAt,
   });
-  apps.splice(fuzz.goodAppAt, 0, GOOD_APP);
-  units.splice(fuzz.goodUnitAt, 0, GOOD_UNIT);
   return { apps, units };
 }
 

@@ -18,7 +18,12 @@ import { planFromInputs } from "../helpers/planFromInputs.js";
 import { decideCertificate } from "../../src/relations/certificates/certificateLifecycle.js";
 import { readProviderCertificates } from "../../src/relations/certificates/providerCertificates.js";
 import { renderHaproxyConfig } from "../../src/render/renderHaproxyConfig.js";
-import { hostileBagGenerators, INJECTIONS } from "../helpers/hostileBags.js";
+import {
+  type HostileApp,
+  hostileBagGenerators,
+  INJECTIONS,
+  relatedApps,
+} from "../helpers/hostileBags.js";
 import { surelyAtLeast, surelySumAtLeast } from "../helpers/fuzzThresholds.js";
 import { checkHaproxyConfig } from "../helpers/haproxyCheck.js";
 import { haproxyVersions } from "../helpers/haproxyVersions.js";
@@ -105,13 +110,6 @@ const hostileApp: fc.Arbitrary<HostileApp> = fc.record({
   units: fc.array(unitBag, { maxLength: 3 }),
 });
 
-interface HostileApp {
-  readonly relation: number;
-  readonly app: string;
-  readonly bag: Record<string, string>;
-  readonly units: Record<string, string>[];
-}
-
 interface FuzzCase {
   readonly apps: readonly HostileApp[];
   readonly externalHostname: string;
@@ -145,19 +143,14 @@ const GOOD_UNIT: RemoteUnit = {
 };
 
 function inputsOf(fuzz: FuzzCase): HookInputs {
-  const apps: RemoteApp[] = [];
-  const units: RemoteUnit[] = [];
-  fuzz.apps.forEach((entry, i) => {
-    const relationId = `ingress:${entry.relation * 10 + i}`;
-    apps.push({ relationId, app: `${entry.app}${i}`, settings: entry.bag });
-    entry.units.forEach((settings, n) =>
-      units.push({ relationId, unit: `${entry.app}${i}/${n}`, settings }),
-    );
-  });
   // Related first (the lowest relation id, so no later application may take its route), but
   // anywhere in the lists: its route must not depend on coming first in them.
-  apps.splice(fuzz.goodAppAt, 0, GOOD_APP);
-  units.splice(fuzz.goodUnitAt, 0, GOOD_UNIT);
+  const { apps, units } = relatedApps("ingress", fuzz.apps, {
+    app: GOOD_APP,
+    unit: GOOD_UNIT,
+    appAt: fuzz.goodAppAt,
+    unitAt: fuzz.goodUnitAt,
+  });
   return {
     unitName: "haproxy/0",
     privateAddress: "10.0.0.1",
