@@ -291,6 +291,28 @@ export function bandwidthLimitIn(limit: Mapping): BandwidthLimit | undefined {
   return { ...(upload !== undefined && { upload }), ...(download !== undefined && { download }) };
 }
 
+/**
+ * rate_limit: connections per minute (the library takes any int; 0 or less
+ * would turn every client away) and what to do beyond them, one of `policies`.
+ */
+export function rateLimitOf<Policy extends string>(
+  value: unknown,
+  policies: readonly Policy[],
+  fallback: Policy,
+): { connectionsPerMinute: number; policy: Policy } | undefined {
+  const limit = optionalMapping(value, "rate_limit");
+  if (limit === undefined) return undefined;
+  return {
+    connectionsPerMinute: integer(
+      member(limit, "connections_per_minute"),
+      "rate_limit.connections_per_minute",
+      1,
+      INT_MAX,
+    ),
+    policy: oneOf(member(limit, "policy"), "rate_limit.policy", policies, fallback),
+  };
+}
+
 /** retry: a count (the library takes any int; haproxy refuses a negative `retries`) and redispatch. */
 export function retryOf(value: unknown): Retry | undefined {
   const retry = optionalMapping(value, "retry");

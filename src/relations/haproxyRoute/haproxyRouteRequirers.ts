@@ -30,6 +30,7 @@ import {
   unique,
   unitTargets,
   bandwidthLimitIn,
+  rateLimitOf,
   readEachApplication,
   retryOf,
   settleClashes,
@@ -41,7 +42,6 @@ import type {
   HaproxyRouteRequests,
   LoadBalancing,
   LoadBalancingAlgorithm,
-  RateLimit,
   RateLimitPolicy,
   Rewrite,
   RewriteMethod,
@@ -118,7 +118,7 @@ function readRequest(
   );
   const check = healthCheck(field(bag, "check"));
   const loadBalancing = loadBalancingOf(field(bag, "load_balancing"));
-  const rateLimit = rateLimitOf(field(bag, "rate_limit"));
+  const rateLimit = rateLimitOf(field(bag, "rate_limit"), RATE_LIMIT_POLICIES, "deny");
   const bandwidthLimit = bandwidthLimitOf(field(bag, "bandwidth_limit"));
   const retry = retryOf(field(bag, "retry"));
   const denyPaths = unique(
@@ -401,21 +401,6 @@ function loadBalancingOf(value: unknown): LoadBalancing {
     );
   }
   return { algorithm, ...(cookie !== undefined && { cookie }), consistentHashing };
-}
-
-function rateLimitOf(value: unknown): RateLimit | undefined {
-  const limit = optionalMapping(value, "rate_limit");
-  if (limit === undefined) return undefined;
-  return {
-    // The library takes any int; 0 or less would turn every client away.
-    connectionsPerMinute: integer(
-      member(limit, "connections_per_minute"),
-      "rate_limit.connections_per_minute",
-      1,
-      INT_MAX,
-    ),
-    policy: oneOf(member(limit, "policy"), "rate_limit.policy", RATE_LIMIT_POLICIES, "deny"),
-  };
 }
 
 function bandwidthLimitOf(value: unknown): BandwidthLimit | undefined {

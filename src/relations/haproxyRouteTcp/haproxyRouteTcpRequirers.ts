@@ -30,6 +30,7 @@ import {
   unique,
   unitTargets,
   bandwidthLimitIn,
+  rateLimitOf,
   readEachApplication,
   retryOf,
   settleClashes,
@@ -44,7 +45,6 @@ import type {
   TcpHealthCheck,
   TcpLoadBalancing,
   TcpLoadBalancingAlgorithm,
-  TcpRateLimit,
   TcpRateLimitPolicy,
 } from "./haproxyRouteTcpRequest.js";
 
@@ -132,7 +132,7 @@ function readRequest(
   );
   const check = healthCheck(field(bag, "check"));
   const loadBalancing = loadBalancingOf(field(bag, "load_balancing"));
-  const rateLimit = rateLimitOf(field(bag, "rate_limit"));
+  const rateLimit = rateLimitOf(field(bag, "rate_limit"), RATE_LIMIT_POLICIES, "reject");
   const bandwidthLimit = bandwidthLimitOf(field(bag, "bandwidth_limit"));
   const retry = retryOf(field(bag, "retry"));
   const timeout = timeoutsOf(field(bag, "timeout"));
@@ -426,21 +426,6 @@ function loadBalancingOf(value: unknown): TcpLoadBalancing {
     );
   }
   return { algorithm, consistentHashing };
-}
-
-function rateLimitOf(value: unknown): TcpRateLimit | undefined {
-  const limit = optionalMapping(value, "rate_limit");
-  if (limit === undefined) return undefined;
-  return {
-    // The library takes any int; 0 or less would turn every client away.
-    connectionsPerMinute: integer(
-      member(limit, "connections_per_minute"),
-      "rate_limit.connections_per_minute",
-      1,
-      INT_MAX,
-    ),
-    policy: oneOf(member(limit, "policy"), "rate_limit.policy", RATE_LIMIT_POLICIES, "reject"),
-  };
 }
 
 function bandwidthLimitOf(value: unknown): BandwidthLimit | undefined {
