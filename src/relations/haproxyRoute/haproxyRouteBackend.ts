@@ -7,7 +7,6 @@
 // requirer asked for: the rate-limit table stores the rate its rule reads
 // (and is tracked on a counter the frontend's own limits do not take),
 // `server_maxconn` reaches every server, and https servers get HTTP checks.
-import { isIP } from "node:net";
 
 import { HSTS_RESPONSE } from "../../model/hsts.js";
 import type { ServerSpec } from "../../model/types.js";
@@ -19,6 +18,7 @@ import type {
   RouteHealthCheck,
 } from "./haproxyRouteRequest.js";
 import { bandwidthLimitFilters } from "./bandwidthLimitFilters.js";
+import { bracketed } from "../../model/bracketedAddress.js";
 
 export interface RouteBackendContext {
   /** The CA bundle from receive-ca-certs, for protocol https; absent, no CAs. */
@@ -177,7 +177,7 @@ function servers(request: HaproxyRouteRequest, context: RouteBackendContext): Se
       // Named by unit and port, not by position: a unit joining or leaving
       // changes its own lines only.
       name: `${unitSlug(target.name)}_${port}`,
-      address: isIP(target.address) === 6 ? `[${target.address}]` : target.address,
+      address: bracketed(target.address),
       port: String(port),
       options,
     })),

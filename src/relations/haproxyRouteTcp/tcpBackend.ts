@@ -7,7 +7,6 @@
 // (`option mysql-check user <u>`, not `option mysql`), check strings sent as
 // the bytes asked for, rate_limit, bandwidth_limit and ip_deny_list, and
 // checks that carry the PROXY header the servers expect.
-import { isIP } from "node:net";
 
 import type { RouteBackendSpec, ServerSpec } from "../../model/types.js";
 import { unitSlug } from "../../model/unitNames.js";
@@ -18,6 +17,7 @@ import type {
   TcpRateLimit,
 } from "./haproxyRouteTcpRequest.js";
 import { bandwidthLimitFilters } from "../haproxyRoute/bandwidthLimitFilters.js";
+import { bracketed } from "../../model/bracketedAddress.js";
 
 export interface TcpBackendContext {
   /** The name of haproxy's `peers` section when the units share stick tables; absent, tables stay local. */
@@ -213,7 +213,7 @@ function servers(request: HaproxyRouteTcpRequest): ServerSpec[] {
     // Named by unit (or `hosts` entry), not by position: a unit joining
     // or leaving changes its own line only.
     name: unitSlug(target.name),
-    address: isIP(target.address) === 6 ? `[${target.address}]` : target.address,
+    address: bracketed(target.address),
     port,
     options,
   }));

@@ -3,6 +3,7 @@
 // is reached by that name; otherwise at the VIP when there is one, else at
 // every haproxy unit's address. `[]` for an application left out or not ready.
 import type { HaproxyRouteTcpRequest } from "./haproxyRouteTcpRequest.js";
+import { bracketed } from "../../model/bracketedAddress.js";
 
 export interface TcpEndpointContext {
   /** The address clients reach every unit at (the `vip` option), if any. */
@@ -40,8 +41,4 @@ export function tcpEndpointPublications(
       return [relationId, { endpoints: JSON.stringify(endpoints) }];
     }),
   );
-}
-
-function bracketed(address: string): string {
-  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
 }

@@ -3,6 +3,7 @@
 // `host`; an empty value (Juju deletes the key) until then.
 import type { IngressRequest } from "./ingressRequirers.js";
 import { routeName } from "./ingressRoutes.js";
+import { bracketed } from "../../model/bracketedAddress.js";
 
 export interface UrlContext {
   readonly externalHostname: string;
@@ -32,8 +33,4 @@ export function ingressPublications(
       return [relationId, { ingress: url === undefined ? "" : JSON.stringify({ url }) }];
     }),
   );
-}
-
-function bracketed(address: string): string {
-  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
 }

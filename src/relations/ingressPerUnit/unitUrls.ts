@@ -9,6 +9,7 @@ import yaml from "js-yaml";
 import { compareNatural } from "../../model/unitNames.js";
 import type { ServedUnit } from "./unitPlacement.js";
 import { unitRouteName } from "./unitRequirers.js";
+import { bracketed } from "../../model/bracketedAddress.js";
 
 export interface UnitUrlContext {
   readonly externalHostname: string;
@@ -42,8 +43,4 @@ export function unitUrlPublications(
       return [relationId, { ingress: units.length === 0 ? "" : yaml.dump(urls) }];
     }),
   );
-}
-
-function bracketed(address: string): string {
-  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
 }
