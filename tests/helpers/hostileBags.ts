@@ -23,6 +23,24 @@ export const INJECTIONS: readonly string[] = [
   "%[src]",
 ];
 
+/** Unit addresses a requirer library takes, and ones the relation policy or the library refuses. */
+export const UNIT_ADDRESSES = {
+  good: ["10.5.0.1", "10.5.0.2", "fd00::5", "192.0.2.7"],
+  bad: [
+    "127.0.0.1",
+    "::1",
+    "::ffff:127.0.0.1",
+    "169.254.0.1",
+    "0.0.0.0",
+    "224.0.0.1",
+    "fe80::1%eth0",
+    "[fd00::1]",
+    "host.example",
+    "localhost",
+    "010.0.0.1",
+  ],
+} as const;
+
 export interface HostileBagOptions {
   /** Text that would end, quote, comment out or expand a word of haproxy.cfg. */
   readonly injections: readonly string[];

@@ -24,6 +24,7 @@ import {
   relatedApps,
   some,
   someKeys,
+  UNIT_ADDRESSES,
 } from "../helpers/hostileBags.js";
 import { surelyAtLeast, surelySumAtLeast } from "../helpers/fuzzThresholds.js";
 
@@ -83,22 +84,7 @@ const paths = goodOrBad(
   ["/", "/api", "/api/v1", "/%20", "/a?b=c", "/x-y_z.html"],
   ["api", "/a b", "/#", "/$x", "/a;b", "/\\", "/'", "/\nbackend x"],
 );
-const addresses = goodOrBad(
-  ["10.5.0.1", "10.5.0.2", "fd00::5", "192.0.2.7"],
-  [
-    "127.0.0.1",
-    "::1",
-    "::ffff:127.0.0.1",
-    "169.254.0.1",
-    "0.0.0.0",
-    "224.0.0.1",
-    "fe80::1%eth0",
-    "[fd00::1]",
-    "host.example",
-    "localhost",
-    "010.0.0.1",
-  ],
-);
+const addresses = goodOrBad(UNIT_ADDRESSES.good, UNIT_ADDRESSES.bad);
 const expressions = goodOrBad(
   ["/x", "%[path,regsub(^/api/,/)]", "a=1&b=2", "%[src]"],
   [

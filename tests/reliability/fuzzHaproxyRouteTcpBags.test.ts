@@ -25,6 +25,7 @@ import {
   relatedApps,
   some,
   someKeys,
+  UNIT_ADDRESSES,
 } from "../helpers/hostileBags.js";
 import { surelyAtLeast, surelySumAtLeast } from "../helpers/fuzzThresholds.js";
 
@@ -73,22 +74,7 @@ const snis = goodOrBad(
   ["db.example.com", "cache.example.com", "*.example.com", "DB.example.com", "xn--bcher-kva.de"],
   ["*.com", "a b.example.com", "bücher.de", "x.example.com#", "10.0.0.1", "db.example.com;"],
 );
-const addresses = goodOrBad(
-  ["10.5.0.1", "10.5.0.2", "fd00::5", "192.0.2.7"],
-  [
-    "127.0.0.1",
-    "::1",
-    "::ffff:127.0.0.1",
-    "169.254.0.1",
-    "0.0.0.0",
-    "224.0.0.1",
-    "fe80::1%eth0",
-    "[fd00::1]",
-    "host.example",
-    "localhost",
-    "010.0.0.1",
-  ],
-);
+const addresses = goodOrBad(UNIT_ADDRESSES.good, UNIT_ADDRESSES.bad);
 const checkWords = goodOrBad(
   ["PING\r\n", "ping\n", "PONG", "+OK", "HELO", "SSH-2.0"],
   ["a b", "${HOME}", "x\ny", "\r\n", "'", "a#b", "a\\r\\n", "é", "a;b", "\0", ""],
