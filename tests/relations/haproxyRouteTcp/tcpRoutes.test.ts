@@ -451,9 +451,17 @@ describe.each(haproxyVersions)(
         route([other], listenB, {
           app: "cache",
           relationId: "haproxy-route-tcp:2",
-          check: { ...quickCheck, type: "generic", send: "ping\r\n", expect: "pong" },
+          // What a hostile requirer might send: a new line of haproxy.cfg, a comment, a
+          // variable, a second admin command. It stays bytes on the wire.
+          check: {
+            ...quickCheck,
+            type: "generic",
+            send: "ping\nbackend evil\n#${HOME};show info\r\n",
+            expect: "pong",
+          },
         }),
       ]);
+      expect(text).not.toMatch(/backend evil|HOME|show info/);
       // Spaces, quotes and line endings reach the server as they are.
       expect(text).toContain(
         `tcp-check send-binary ${Buffer.from('ping "x"\r\n').toString("hex")}`,
